@@ -1,0 +1,33 @@
+"""Pick the torch device: CUDA when present, else Apple MPS, else CPU."""
+
+from __future__ import annotations
+
+from core.errors import InpaintError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def available_devices() -> list[str]:
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.insert(0, "cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.insert(0, "mps")
+    return found
+
+
+def resolve_device(name: str = "auto") -> str:
+    """Turn a user choice (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``) into a device string
+    torch accepts, or raise a clear error when that device is not present."""
+    found = available_devices()
+    if name == "auto":
+        return found[0]
+    base = name.split(":", 1)[0]
+    if base not in DEVICE_CHOICES or base == "auto":
+        raise InpaintError(f"unknown device {name!r} (choose from {', '.join(DEVICE_CHOICES)})")
+    if base not in found:
+        raise InpaintError(f"device {name!r} is not available here (found: {', '.join(found)})")
+    return name

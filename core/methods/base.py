@@ -1,0 +1,65 @@
+"""The interface every fill method implements.
+
+Methods are small: they fill one crop. The pipeline (``core.pipeline``) owns everything around
+them - splitting the mask into regions, cropping with context, converting dtypes, resizing to the
+method's working scale, padding to ``pad_multiple`` and pasting the result back.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from core.progress import Progress, Steps
+
+
+@dataclass(frozen=True)
+class CropContext:
+    """What a method may know about the crop it fills, besides its pixels."""
+
+    seed: int | None = None
+    # Scale factor the pipeline applied to the crop (1.0 = full resolution).
+    scale: float = 1.0
+    # Free-form options from the request (e.g. ``refine_steps`` for the manifold method).
+    options: dict | None = None
+
+
+class FillMethod(ABC):
+    """A way to fill the hole pixels of an RGB crop.
+
+    ``fill`` receives ``crop``: float32 ``(h, w, 3)`` RGB in ``[0, 1]`` whose hole pixels hold
+    no information (they are zero), and ``hole``: bool ``(h, w)``. It returns a float32 array of
+    the same shape; only its hole pixels are used.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    # The pipeline pads crops so that height and width are multiples of this.
+    pad_multiple: ClassVar[int] = 1
+    # Context added around each hole region: at least ``min_margin`` px, or
+    # ``margin_factor`` x the region's longest side, whichever is larger.
+    min_margin: ClassVar[int] = 16
+    margin_factor: ClassVar[float] = 0.5
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    def working_scale(self, region_height: int, region_width: int) -> float:
+        """Downscale factor (<= 1) at which to run on a hole region of this size."""
+        return 1.0
+
+    @abstractmethod
+    def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
+        """Return the filled crop (float32, same shape as ``crop``)."""
+
+    def fill_steps(
+        self, crop: np.ndarray, hole: np.ndarray, context: CropContext
+    ) -> Steps[np.ndarray]:
+        """Generator form of ``fill``; methods with inner iterations override it to report
+        progress (and so become cancellable between iterations)."""
+        result = self.fill(crop, hole, context)
+        yield Progress(1.0)
+        return result
