@@ -1,0 +1,48 @@
+"""Command-line interface: ``python main.py COMMAND ...`` (also the ``manifold-inpaint`` script).
+
+Errors the user can fix are one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from core.errors import InpaintError
+
+# Subcommand modules under core/commands, in the order ``--help`` lists them.
+COMMANDS = ["fill", "train", "bench", "detect", "info"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="manifold-inpaint",
+        description="Photo restoration and inpainting. Run with no command to open the editor.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"core.commands.{name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"core.commands.{name}":
+                raise
+            continue  # command not built yet
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except InpaintError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
