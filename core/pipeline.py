@@ -78,8 +78,11 @@ def validate(image: np.ndarray, mask: np.ndarray) -> None:
 
 def _expand(box: tuple[int, int, int, int], margin: int, shape: tuple[int, int]):
     y0, y1, x0, x1 = box
-    return max(0, y0 - margin), min(shape[0], y1 + margin), max(0, x0 - margin), min(
-        shape[1], x1 + margin
+    return (
+        max(0, y0 - margin),
+        min(shape[0], y1 + margin),
+        max(0, x0 - margin),
+        min(shape[1], x1 + margin),
     )
 
 
@@ -174,7 +177,7 @@ def blend_weights(hole: np.ndarray, band: int = BLEND_BAND) -> np.ndarray:
     """1 inside the hole, fading linearly to 0 at ``band`` px outside it."""
     if band <= 0:
         return hole.astype(np.float32)
-    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return np.clip(1.0 - distance / (band + 1.0), 0.0, 1.0).astype(np.float32)
 
 
@@ -216,9 +219,8 @@ def _fill_alpha(target: np.ndarray, hole: np.ndarray) -> None:
     """Holes in the alpha channel take the alpha of their surroundings (Telea)."""
     alpha = target[..., -1]
     scale = 255.0 if alpha.dtype == np.uint8 else 65535.0 if alpha.dtype == np.uint16 else 1.0
-    filled = cv2.inpaint(
-        np.ascontiguousarray(alpha, np.float32) / scale, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA
-    )
+    wide = np.rint(np.clip(alpha / scale, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    filled = cv2.inpaint(wide, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA) / 65535.0
     alpha[hole] = from_float(filled, alpha.dtype)[hole]
 
 

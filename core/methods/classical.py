@@ -18,13 +18,15 @@ class _OpenCVInpaint(FillMethod):
     margin_factor = 0.1
 
     def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
-        # cv2.inpaint takes float only one channel at a time; float keeps 16-bit precision.
+        # 16-bit keeps the precision of 16-bit photos; cv2.inpaint takes it one channel at a
+        # time. (Its float32 path returns values far outside the input range in OpenCV 5.)
         mask8 = hole.astype(np.uint8)
+        wide = np.rint(np.clip(crop, 0.0, 1.0) * 65535.0).astype(np.uint16)
         channels = [
-            cv2.inpaint(np.ascontiguousarray(crop[..., c], np.float32), mask8, self.radius, self.flag)
+            cv2.inpaint(np.ascontiguousarray(wide[..., c]), mask8, self.radius, self.flag)
             for c in range(crop.shape[2])
         ]
-        return np.stack(channels, axis=2)
+        return np.stack(channels, axis=2).astype(np.float32) / 65535.0
 
 
 @register

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -32,10 +33,9 @@ def _load_builtin_methods() -> None:
     # Imported for their @register side effect.
     from core.methods import classical  # noqa: F401
 
-    try:
+    # The learned method is optional until its module exists.
+    with contextlib.suppress(ModuleNotFoundError):
         from core.methods import manifold  # noqa: F401
-    except ImportError:  # the learned method is optional until its module exists
-        pass
 
 
 def method_names() -> list[str]:

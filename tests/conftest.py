@@ -1,0 +1,49 @@
+"""Shared fixtures. Qt tests run offscreen unless a display is explicitly configured."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Must happen before any Qt import: without a display Qt would abort the whole run.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@pytest.fixture
+def bench_dir() -> Path:
+    """Kodak24, when the shared corpora sit beside the checkout; otherwise the test skips."""
+    folder = SHARED_DATA / "bench"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/bench is not present")
+    return folder
+
+
+@pytest.fixture
+def train_dir() -> Path:
+    folder = SHARED_DATA / "train"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/train is not present")
+    return folder
+
+
+def synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth colourful uint8 RGB image with some texture, deterministic per seed."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    channels = []
+    for _ in range(3):
+        fy, fx = rng.uniform(0.005, 0.05, 2)
+        phase = rng.uniform(0, 6.3)
+        channels.append(0.5 + 0.35 * np.sin(fy * y + fx * x + phase))
+    image = np.stack(channels, axis=2) + rng.normal(0, 0.03, (height, width, 3))
+    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    return synthetic_photo(240, 320)

@@ -1,0 +1,230 @@
+"""The crop-and-paste fill pipeline: what changes, what must not, and how work is split."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import MaskError
+from core.methods import CropContext, FillMethod, get_method, method_names, register
+from core.pipeline import (
+    BLEND_BAND,
+    MAX_TILE,
+    FillRequest,
+    fill,
+    fill_steps,
+    plan_regions,
+)
+from tests.conftest import synthetic_photo
+
+
+def far_from_hole(mask: np.ndarray, distance: int = BLEND_BAND) -> np.ndarray:
+    """Pixels more than ``distance`` px (chessboard) away from every hole pixel."""
+    size = 2 * distance + 1
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8))
+    return near == 0
+
+
+class RecordingMethod(FillMethod):
+    """Fills with a constant and records the crops it was given (for pipeline geometry)."""
+
+    name = "test-recording"
+    pad_multiple = 8
+    calls: ClassVar[list[tuple[tuple[int, ...], float, int | None]]] = []
+    scale: ClassVar[float] = 1.0
+
+    def working_scale(self, region_height: int, region_width: int) -> float:
+        return type(self).scale
+
+    def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
+        type(self).calls.append((crop.shape, context.scale, context.seed))
+        assert not crop[hole].any(), "hole pixels must reach the method blanked"
+        out = crop.copy()
+        out[hole] = 0.5
+        return out
+
+
+if RecordingMethod.name not in method_names():
+    register(RecordingMethod)
+
+
+@pytest.fixture
+def recording():
+    RecordingMethod.calls.clear()
+    RecordingMethod.scale = 1.0
+    yield RecordingMethod
+    RecordingMethod.scale = 1.0
+
+
+def scratch_mask(shape: tuple[int, int], seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(shape, np.uint8)
+    for _ in range(4):
+        p0 = (int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0])))
+        p1 = (int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0])))
+        cv2.line(mask, p0, p1, 1, 3)
+    return mask.astype(bool)
+
+
+@pytest.mark.parametrize("method", ["telea", "ns"])
+def test_pixels_beyond_the_band_are_bit_identical(photo, method):
+    mask = scratch_mask(photo.shape[:2])
+    out = fill(FillRequest(photo, mask, method))
+    keep = far_from_hole(mask)
+    assert out.dtype == photo.dtype and out.shape == photo.shape
+    np.testing.assert_array_equal(out[keep], photo[keep])
+    # the band itself is narrow: a classical fill returns known pixels as they were
+    assert (out[~mask] == photo[~mask]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_every_dtype_and_channel_count_keeps_shape_and_outside(dtype, channels):
+    base = synthetic_photo(64, 96).astype(np.float32) / 255.0
+    if channels in (1, 2):
+        base = base.mean(axis=2, keepdims=True)
+    if channels in (2, 4):
+        alpha = np.linspace(0.2, 1.0, 96, dtype=np.float32)[None, :, None].repeat(64, 0)
+        base = np.concatenate([base, alpha], axis=2)
+    scale = {np.uint8: 255, np.uint16: 65535, np.float32: 1}[dtype]
+    image = (base * scale).astype(dtype)
+    mask = np.zeros((64, 96), bool)
+    mask[20:30, 10:80] = True
+    out = fill(FillRequest(image, mask, "telea"))
+    assert out.shape == image.shape and out.dtype == image.dtype
+    keep = far_from_hole(mask)
+    np.testing.assert_array_equal(out[keep], image[keep])
+    assert not np.array_equal(out[mask], image[mask])
+
+
+def test_hole_is_filled_from_its_surroundings():
+    image = np.full((80, 80, 3), (200, 40, 90), np.uint8)
+    damaged = image.copy()
+    mask = np.zeros((80, 80), bool)
+    mask[30:50, 25:60] = True
+    damaged[mask] = 255  # the damage itself must not leak into the fill
+    out = fill(FillRequest(damaged, mask, "telea"))
+    assert np.abs(out.astype(int) - image.astype(int)).max() <= 1
+
+
+def test_input_arrays_are_never_modified(photo):
+    mask = scratch_mask(photo.shape[:2])
+    image_before, mask_before = photo.copy(), mask.copy()
+    fill(FillRequest(photo, mask, "telea"))
+    np.testing.assert_array_equal(photo, image_before)
+    np.testing.assert_array_equal(mask, mask_before)
+
+
+def test_empty_mask_is_a_no_op(photo):
+    out = fill(FillRequest(photo, np.zeros(photo.shape[:2], bool), "telea"))
+    np.testing.assert_array_equal(out, photo)
+    assert out is not photo
+
+
+def test_mask_of_another_size_is_a_clear_error(photo):
+    with pytest.raises(MaskError, match="same size"):
+        fill(FillRequest(photo, np.zeros((10, 10), bool), "telea"))
+
+
+def test_many_small_regions_are_all_filled(recording):
+    rng = np.random.default_rng(3)
+    image = synthetic_photo(400, 600)
+    mask = np.zeros((400, 600), bool)
+    ys, xs = rng.integers(0, 398, 300), rng.integers(0, 598, 300)
+    for y, x in zip(ys, xs, strict=True):
+        mask[y : y + 2, x : x + 2] = True
+    out = fill(FillRequest(image, mask, recording.name))
+    np.testing.assert_array_equal(out[mask], np.full((mask.sum(), 3), 128, np.uint8))
+    keep = far_from_hole(mask)
+    np.testing.assert_array_equal(out[keep], image[keep])
+    # nearby specks share a crop: far fewer passes than specks
+    assert 1 < len(recording.calls) < 300
+
+
+def test_regions_touching_every_border(recording):
+    image = synthetic_photo(50, 70)
+    mask = np.zeros((50, 70), bool)
+    mask[0:5, 20:40] = True
+    mask[45:50, 20:40] = True
+    mask[20:30, 0:3] = True
+    mask[20:30, 67:70] = True
+    mask[0:2, 0:2] = True
+    out = fill(FillRequest(image, mask, recording.name))
+    assert (out[mask] == 128).all()
+    keep = far_from_hole(mask)
+    np.testing.assert_array_equal(out[keep], image[keep])
+    for shape, _, _ in recording.calls:
+        assert shape[0] % 8 == 0 and shape[1] % 8 == 0  # padded to pad_multiple
+
+
+def test_crops_follow_the_damage_not_the_photo():
+    """Scattered scratches on a big photo: the boxes cover a small part of it."""
+    mask = np.zeros((4000, 6000), bool)
+    mask[1000:1003, 500:900] = True
+    mask[3000:3400, 5000:5002] = True
+    mask[200:204, 3000:3004] = True
+    plans = plan_regions(mask, get_method("telea"))
+    area = sum((b[1] - b[0]) * (b[3] - b[2]) for b in (p.box for p in plans))
+    assert len(plans) == 3
+    assert area < 0.01 * mask.size
+
+
+def test_large_regions_are_tiled_and_fully_filled(recording):
+    image = synthetic_photo(300, 2000)
+    mask = np.zeros((300, 2000), bool)
+    mask[140:150, 10:1990] = True  # one scratch longer than a tile
+    out = fill(FillRequest(image, mask, recording.name))
+    assert len(recording.calls) >= 2000 // MAX_TILE
+    assert (out[mask] == 128).all()
+
+
+def test_working_scale_is_applied_and_undone(recording):
+    recording.scale = 0.5
+    image = synthetic_photo(200, 200)
+    mask = np.zeros((200, 200), bool)
+    mask[80:120, 80:120] = True
+    out = fill(FillRequest(image, mask, recording.name))
+    ((shape, scale, _),) = recording.calls
+    assert scale == 0.5
+    assert shape[0] <= 104 and shape[1] <= 104  # half of the (at most 200 px) box, padded
+    # away from its rim (where upsampling mixes in the context) the hole holds the fill
+    interior = np.zeros_like(mask)
+    interior[83:117, 83:117] = True
+    assert (np.abs(out[interior].astype(int) - 128) <= 1).all()
+    keep = far_from_hole(mask)
+    np.testing.assert_array_equal(out[keep], image[keep])
+
+
+def test_seeds_are_per_region_and_reproducible(recording):
+    image = synthetic_photo(100, 300)
+    mask = np.zeros((100, 300), bool)
+    mask[40:50, 10:30] = True
+    mask[40:50, 200:230] = True
+    fill(FillRequest(image, mask, recording.name, seed=7))
+    first = [seed for _, _, seed in recording.calls]
+    recording.calls.clear()
+    fill(FillRequest(image, mask, recording.name, seed=7))
+    assert [seed for _, _, seed in recording.calls] == first
+    assert len(set(first)) == 2
+
+
+def test_progress_rises_to_one_and_stopping_early_changes_nothing(photo):
+    mask = scratch_mask(photo.shape[:2])
+    steps = fill_steps(FillRequest(photo, mask, "telea"))
+    fractions = []
+    while True:
+        try:
+            fractions.append(next(steps).fraction)
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert result.shape == photo.shape
+    before = photo.copy()
+    cancelled = fill_steps(FillRequest(photo, mask, "telea"))
+    next(cancelled)
+    cancelled.close()  # what a cancel does: stop iterating
+    np.testing.assert_array_equal(photo, before)
