@@ -1,0 +1,173 @@
+"""``fill``: fill the masked pixels of one image, or of every image in a folder."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.device import DEVICE_CHOICES
+from core.errors import InpaintError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fill",
+        help="fill the holes of an image (or a folder of images) given a mask",
+        description="Fill the pixels marked in MASK (any non-zero pixel is a hole). INPUT and "
+        "MASK may be folders: masks are then matched to images by file stem, and OUTPUT is a "
+        "folder. Input files are never written over.",
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="image file or folder")
+    parser.add_argument("--mask", "-m", type=Path, help="mask image file or folder")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output file or folder")
+    parser.add_argument("--method", help="fill method (see `info`; default: the best available)")
+    parser.add_argument("--seed", type=int, help="sample a variant of the fill deterministically")
+    parser.add_argument(
+        "--variants",
+        type=int,
+        default=0,
+        metavar="K",
+        help="write K sampled variants <stem>_v1<ext> ... <stem>_vK<ext> beside OUTPUT",
+    )
+    parser.add_argument(
+        "--refine", type=int, default=0, metavar="STEPS", help="latent refinement steps"
+    )
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing output files (never inputs)"
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=float,
+        default=None,
+        metavar="MP",
+        help="refuse images larger than this many megapixels (default 200; 0 = no limit)",
+    )
+    parser.set_defaults(run=run)
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    image: Path
+    mask: Path
+    output: Path
+
+
+def plan_jobs(source: Path, mask: Path | None, output: Path) -> list[Job]:
+    from core.imageio import SUPPORTED_SUFFIXES
+
+    if mask is None:
+        raise InpaintError("a mask is needed: pass --mask MASK")
+    if not source.exists():
+        raise InpaintError(f"{source} does not exist")
+    if not mask.exists():
+        raise InpaintError(f"mask {mask} does not exist")
+    if source.is_file():
+        if mask.is_dir():
+            mask = _match_mask(source, mask)
+        if output.is_dir():
+            output = output / source.name
+        return [Job(source, mask, output)]
+    if not mask.is_dir():
+        raise InpaintError("INPUT is a folder, so --mask must be a folder of masks too")
+    if output.exists() and not output.is_dir():
+        raise InpaintError(f"INPUT is a folder, so OUTPUT must be a folder; {output} is a file")
+    images = sorted(p for p in source.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+    if not images:
+        raise InpaintError(f"no images found in {source}")
+    return [Job(path, _match_mask(path, mask), output / path.name) for path in images]
+
+
+def _match_mask(image: Path, folder: Path) -> Path:
+    from core.imageio import SUPPORTED_SUFFIXES
+
+    for stem in (image.stem, f"{image.stem}_mask", f"{image.stem}.mask"):
+        for candidate in sorted(folder.glob(f"{stem}.*")):
+            if candidate.suffix.lower() in SUPPORTED_SUFFIXES:
+                return candidate
+    raise InpaintError(f"no mask for {image.name} in {folder} (expected {image.stem}.png)")
+
+
+def variant_path(output: Path, number: int) -> Path:
+    return output.with_name(f"{output.stem}_v{number}{output.suffix}")
+
+
+def _outputs(job: Job, variants: int) -> Iterator[tuple[Path, int | None]]:
+    """(path, variant number or None) for every file this job writes."""
+    if variants <= 0:
+        yield job.output, None
+    else:
+        for number in range(1, variants + 1):
+            yield variant_path(job.output, number), number
+
+
+def check_outputs(jobs: list[Job], variants: int, overwrite: bool) -> None:
+    """Refuse before any work starts: outputs that are inputs, or exist without --overwrite."""
+    inputs = {p.resolve() for job in jobs for p in (job.image, job.mask)}
+    for job in jobs:
+        for path, _ in _outputs(job, variants):
+            if path.resolve() in inputs:
+                raise InpaintError(f"refusing to write over the input file {path}")
+            if path.exists() and not overwrite:
+                raise InpaintError(f"{path} exists; pass --overwrite to replace it")
+
+
+def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> None:
+    from core.imageio import read_image, write_image
+    from core.masks import load_mask
+    from core.pipeline import FillRequest, fill
+
+    max_pixels = _max_pixels(args.max_pixels)
+    image = read_image(job.image, max_pixels=max_pixels)
+    mask = load_mask(job.mask, image.pixels.shape[:2])
+    options = {"refine_steps": args.refine} if args.refine else {}
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+    for path, number in _outputs(job, args.variants):
+        seed = args.seed
+        if number is not None:
+            seed = (args.seed or 0) + number - 1
+        request_options = dict(options, sample=seed is not None)
+        request = FillRequest(image.pixels, mask, method, seed, device, request_options)
+        filled = fill(request)
+        write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
+
+
+def _max_pixels(megapixels: float | None) -> int | None:
+    from core.imageio import DEFAULT_MAX_PIXELS
+
+    if megapixels is None:
+        return DEFAULT_MAX_PIXELS
+    return None if megapixels <= 0 else int(megapixels * 1_000_000)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.device import resolve_device
+    from core.methods import default_method_name, method_class
+
+    if args.variants < 0:
+        raise InpaintError("--variants must be 0 or more")
+    jobs = plan_jobs(args.input, args.mask, args.output)
+    check_outputs(jobs, args.variants, args.overwrite)
+    method = args.method or default_method_name()
+    method_class(method)  # unknown names fail before any work
+    device = resolve_device(args.device)
+    if len(jobs) == 1:
+        run_job(jobs[0], args, method, device)
+        print(f"wrote {', '.join(str(p) for p, _ in _outputs(jobs[0], args.variants))}")
+        return 0
+    failures = 0
+    with tqdm(jobs, unit="image", desc=f"fill ({method})", file=sys.stderr) as bar:
+        for job in bar:
+            try:
+                run_job(job, args, method, device)
+            except InpaintError as error:
+                failures += 1
+                tqdm.write(f"error: {job.image.name}: {error}", file=sys.stderr)
+    done = len(jobs) - failures
+    print(f"filled {done} of {len(jobs)} images into {args.output}")
+    return 1 if failures else 0

@@ -1,0 +1,35 @@
+"""``info``: versions, devices and fill methods available here."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("info", help="show versions, devices and available models")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+    import numpy
+    import torch
+
+    import core
+    from core.device import available_devices, resolve_device
+    from core.methods import default_method_name, describe_methods
+
+    print(f"manifold-inpaint {core.__version__}")
+    print(f"python {platform.python_version()} on {platform.platform()}")
+    print(f"torch {torch.__version__}, numpy {numpy.__version__}, opencv {cv2.__version__}")
+    if torch.cuda.is_available():
+        print(f"cuda {torch.version.cuda}: {torch.cuda.get_device_name(0)}")
+    print(f"devices: {', '.join(available_devices())} (auto -> {resolve_device('auto')})")
+    print("methods:")
+    default = default_method_name()
+    for info in describe_methods():
+        state = "ready" if info.available else f"unavailable: {info.reason}"
+        marker = " (default)" if info.name == default else ""
+        print(f"  {info.name:<10} {info.description}{marker} [{state}]")
+    return 0

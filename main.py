@@ -1,0 +1,29 @@
+"""Manifold Inpaint entry point.
+
+``python main.py`` or ``python main.py PHOTO`` opens the editor; ``python main.py COMMAND ...``
+runs the headless engine (``fill``, ``train``, ``bench``, ``detect``, ``info``; see ``--help``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    from core.cli import COMMANDS
+
+    if not args or (args[0] not in COMMANDS and not args[0].startswith("-")):
+        if len(args) > 1:
+            print("error: the editor takes at most one image path", file=sys.stderr)
+            return 2
+        from app.app import run_editor
+
+        return run_editor(args[0] if args else None)
+    from core.cli import main as cli_main
+
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
