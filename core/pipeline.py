@@ -29,6 +29,7 @@ from core.progress import Progress, Steps, scaled
 BLEND_BAND = 3
 # Holes closer than this (px) are filled together in one crop.
 GROUP_DISTANCE = 12
+GROUP_FACTOR = 4
 # Longest side, at the method's working scale, of one pass; larger regions are tiled.
 MAX_TILE = 768
 
@@ -90,19 +91,41 @@ def plan_regions(mask: np.ndarray, method: FillMethod) -> list[CropPlan]:
     """Boxes to fill, in a deterministic order (top to bottom, left to right)."""
     if not mask.any():
         return []
+    # Group on a 4x coarser grid: labelling a 24 MP mask at full size would cost 96 MB.
+    coarse = _any_pool(mask, GROUP_FACTOR)
+    reach = max(1, GROUP_DISTANCE // GROUP_FACTOR)
     grouped = cv2.dilate(
-        mask.astype(np.uint8),
-        cv2.getStructuringElement(cv2.MORPH_RECT, (GROUP_DISTANCE, GROUP_DISTANCE)),
+        coarse.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach))
     )
     count, _, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     plans: list[CropPlan] = []
     for label in range(1, count):
-        x, y, w, h = (int(v) for v in stats[label, :4])
-        plans.extend(_tile_region((y, y + h, x, x + w), mask, method, len(plans)))
+        x, y, w, h = (int(v) * GROUP_FACTOR for v in stats[label, :4])
+        region = _tighten(mask, (y, min(y + h, mask.shape[0]), x, min(x + w, mask.shape[1])))
+        if region is not None:
+            plans.extend(_tile_region(region, mask, method, len(plans)))
     return [
         CropPlan(p.box, p.core, p.scale, i)
         for i, p in enumerate(sorted(plans, key=lambda p: (p.core[0], p.core[2])))
     ]
+
+
+def _any_pool(mask: np.ndarray, factor: int) -> np.ndarray:
+    """``True`` where any pixel of a ``factor`` x ``factor`` block is a hole."""
+    h, w = mask.shape
+    padded = np.pad(mask, ((0, (-h) % factor), (0, (-w) % factor)))
+    return padded.reshape(padded.shape[0] // factor, factor, -1, factor).any(axis=(1, 3))
+
+
+def _tighten(mask: np.ndarray, box: tuple[int, int, int, int]):
+    """The smallest box holding every hole pixel of ``box`` (None when it holds none)."""
+    y0, y1, x0, x1 = box
+    block = mask[y0:y1, x0:x1]
+    rows = np.flatnonzero(block.any(axis=1))
+    cols = np.flatnonzero(block.any(axis=0))
+    if rows.size == 0:
+        return None
+    return y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1
 
 
 def _tile_region(

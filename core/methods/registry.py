@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import importlib
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -33,9 +33,12 @@ def _load_builtin_methods() -> None:
     # Imported for their @register side effect.
     from core.methods import classical  # noqa: F401
 
-    # The learned method is optional until its module exists.
-    with contextlib.suppress(ModuleNotFoundError):
-        from core.methods import manifold  # noqa: F401
+    try:
+        importlib.import_module("core.methods.manifold")
+    except ModuleNotFoundError as missing:
+        # Optional until that module exists; a broken import inside it still surfaces.
+        if missing.name != "core.methods.manifold":
+            raise
 
 
 def method_names() -> list[str]:
