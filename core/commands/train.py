@@ -1,0 +1,129 @@
+"""``train``: train the manifold model (also under ``torchrun`` for several GPUs/processes).
+
+Examples::
+
+    python main.py train --data ../shared/data/train --out runs/manifold
+    torchrun --nproc_per_node 2 main.py train --data DIR --out runs/ddp --device cpu
+    python main.py train --out runs/manifold --export resources/models   # ship best.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from core.device import DEVICE_CHOICES
+
+# TrainConfig fields settable from the command line (name -> type).
+_OPTIONS = {
+    "steps": int,
+    "batch": int,
+    "crop": int,
+    "lr": float,
+    "warmup": int,
+    "w_grad": float,
+    "w_fft": float,
+    "w_kl": float,
+    "free_bits": float,
+    "val_every": int,
+    "ckpt_every": int,
+    "log_every": int,
+    "val_count": int,
+    "val_crop": int,
+    "threads": int,
+}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train the manifold fill model",
+        description="Train the manifold model on a folder of photos, with periodic validation "
+        "(hole-PSNR on held-out images with fixed masks) and resumable checkpoints in OUT.",
+    )
+    parser.add_argument("--data", type=Path, help="folder of training photos (searched deeply)")
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights, data and masks")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    parser.add_argument(
+        "--fresh", action="store_true", help="start over even when OUT has a checkpoint"
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="a very small network (tests and smoke runs)"
+    )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        metavar="MODELS_DIR",
+        help="do not train: export OUT/best.pt as manifold.safetensors + manifold.json into "
+        "MODELS_DIR and update its manifest.json",
+    )
+    parser.add_argument(
+        "--checkpoint", default="best.pt", help="which checkpoint --export reads (default best.pt)"
+    )
+    for name, kind in _OPTIONS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.errors import InpaintError
+
+    if args.export is not None:
+        from core.training.export import export_checkpoint
+
+        path = export_checkpoint(args.out / args.checkpoint, args.export)
+        print(f"exported {path}")
+        return 0
+    if args.data is None:
+        raise InpaintError("--data is required for training")
+    if not args.data.is_dir():
+        raise InpaintError(f"training data folder {args.data} does not exist")
+
+    from tqdm import tqdm
+
+    from core.device import resolve_device
+    from core.nets.manifold import NetConfig
+    from core.training.manifold import TrainConfig, train_steps
+
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name in _OPTIONS}
+    config = TrainConfig(seed=args.seed, **{k: v for k, v in values.items() if v is not None})
+    net_config = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4) if args.tiny else None
+    steps = train_steps(
+        config,
+        args.data,
+        args.out,
+        net_config=net_config,
+        resume=not args.fresh,
+        device=resolve_device(args.device),
+        log=lambda text: tqdm.write(text, file=sys.stderr),
+    )
+    import os
+
+    main_rank = os.environ.get("RANK", "0") == "0"
+    interactive = sys.stderr.isatty()
+    bar = tqdm(
+        total=1000,
+        unit="‰",
+        desc="train",
+        file=sys.stderr,
+        disable=not main_rank,
+        mininterval=0.5 if interactive else 60.0,
+        bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
+    )
+    result: dict = {}
+    with bar:
+        while True:
+            try:
+                event = next(steps)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            bar.n = int(event.fraction * 1000)
+            bar.set_postfix_str(event.message, refresh=False)
+            bar.update(0)
+    if main_rank:
+        print(f"finished at step {result['step']}; best validation hole-PSNR {result['best']:.2f}")
+    return 0

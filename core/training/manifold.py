@@ -1,0 +1,422 @@
+"""Training loop of the manifold net (single process, or DDP under ``torchrun``).
+
+Objective (two paths, after Pluralistic Image Completion, to keep the latent alive):
+
+* reconstructive path (first ``posterior_fraction`` of each batch): z ~ q(z | full image, hole),
+  decoded and compared with the truth; KL(q || p(z | context)) with free bits pulls the prior
+  towards the posterior without squeezing the posterior shut (a plain CVAE's KL drives q onto p
+  and the decoder learns to ignore z);
+* generative path (rest of the batch): z = prior mean, also compared with the truth, so the
+  prior mean is the best single (most likely) fill that inference uses by default.
+
+Reconstruction terms, on every sample normalised by its own hole area so that 1-px scratches
+weigh as much as big boxes: L1 over the hole and a 3-px band around it (the pipeline blends over
+that band) with a small weight elsewhere; L1 of image gradients (edges continued, not smeared);
+and a log-amplitude spectrum loss (keeps texture energy that plain L1 trades for blur).
+
+Checkpoints are ``torch.save`` dicts of tensors and plain values, read back with
+``weights_only=True`` (no code runs on load). The shipped model is exported to safetensors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core import maskgen
+from core.cpu import tune_allocator
+from core.errors import InpaintError
+from core.nets.manifold import ManifoldNet, NetConfig, count_parameters
+from core.progress import Progress, Steps
+from core.training.data import Batch, RandomCrops, load_rgb, split_files, validation_batches
+
+
+def _default_kinds() -> dict[str, float]:
+    return {"scratch": 0.14, "dust": 0.1, "thin": 0.16, "medium": 0.18, "thick": 0.2, "box": 0.22}
+
+
+@dataclass
+class TrainConfig:
+    """Training hyper-parameters (stored with the checkpoints and the exported weights)."""
+
+    crop: int = 160
+    batch: int = 12  # per process
+    steps: int = 100_000
+    lr: float = 3e-4
+    warmup: int = 300
+    lr_final: float = 0.05
+    grad_clip: float = 1.0
+    # Loss weights.
+    known_weight: float = 0.1  # L1 weight of known pixels farther than the blend band
+    w_l1: float = 1.0
+    w_grad: float = 1.0
+    w_fft: float = 0.05
+    w_kl: float = 0.002
+    free_bits: float = 0.25  # nats per latent dimension that cost nothing
+    posterior_fraction: float = 0.5
+    # Data.
+    scale_min: float = 0.35
+    scale_max: float = 1.0
+    kind_weights: dict[str, float] = field(default_factory=_default_kinds)
+    val_count: int = 16
+    val_crop: int = 192
+    # Schedule.
+    val_every: int = 500
+    ckpt_every: int = 200
+    log_every: int = 50
+    seed: int = 0
+    threads: int = 0  # torch threads per process; 0 = torch's default
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses
+
+
+def _band(hole: torch.Tensor, width: int = 3) -> torch.Tensor:
+    return F.max_pool2d(hole, 2 * width + 1, stride=1, padding=width)
+
+
+def _per_sample(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Weighted mean per sample, then mean over the batch."""
+    dims = tuple(range(1, values.dim()))
+    num = (values * weight).sum(dim=dims)
+    den = (weight.expand_as(values)).sum(dim=dims).clamp_min(1e-6)
+    return (num / den).mean()
+
+
+def reconstruction_losses(
+    out: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor, config: TrainConfig
+) -> dict[str, torch.Tensor]:
+    band = _band(hole)
+    weight = band + config.known_weight * (1 - band)
+    l1 = _per_sample((out - truth).abs(), weight)
+    comp = out * hole + truth * (1 - hole)
+    gx = comp[..., :, 1:] - comp[..., :, :-1]
+    gy = comp[..., 1:, :] - comp[..., :-1, :]
+    tx = truth[..., :, 1:] - truth[..., :, :-1]
+    ty = truth[..., 1:, :] - truth[..., :-1, :]
+    grad = _per_sample((gx - tx).abs(), band[..., :, 1:]) + _per_sample(
+        (gy - ty).abs(), band[..., 1:, :]
+    )
+    spec_out = torch.fft.rfft2(comp.float(), norm="ortho").abs()
+    spec_true = torch.fft.rfft2(truth.float(), norm="ortho").abs()
+    fft = (torch.log1p(spec_out) - torch.log1p(spec_true)).abs().mean()
+    return {"l1": l1, "grad": grad, "fft": fft}
+
+
+def kl_per_dim(
+    mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor
+) -> torch.Tensor:
+    """KL(q || p) of diagonal Gaussians, (B, z_dim)."""
+    return 0.5 * (
+        logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1.0
+    )
+
+
+class TrainStep(nn.Module):
+    """The whole training forward in ``forward`` (what DDP needs to see)."""
+
+    def __init__(self, net: ManifoldNet, config: TrainConfig) -> None:
+        super().__init__()
+        self.net = net
+        self.config = config
+
+    def forward(
+        self, image: torch.Tensor, hole: torch.Tensor, init: torch.Tensor, eps: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        net, config = self.net, self.config
+        enc = net.encode(image * (1 - hole), hole, init)
+        n_post = max(1, round(image.shape[0] * config.posterior_fraction))
+        post = slice(0, n_post)
+        mu_q, logvar_q = net.posterior_stats(image[post], hole[post], _take(enc, post))
+        z_q = mu_q + eps[post] * (0.5 * logvar_q).exp()
+        z = torch.cat([z_q, enc.prior_mu[n_post:]], dim=0)
+        out = net.decode(enc, z)
+        terms = reconstruction_losses(out, image, hole, config)
+        kl = kl_per_dim(mu_q, logvar_q, enc.prior_mu[post], enc.prior_logvar[post])
+        # Free bits on the batch-mean KL of each dimension.
+        terms["kl"] = kl.mean(dim=0).clamp_min(config.free_bits).sum()
+        terms["kl_raw"] = kl.mean(dim=0).sum().detach()
+        loss = (
+            config.w_l1 * terms["l1"]
+            + config.w_grad * terms["grad"]
+            + config.w_fft * terms["fft"]
+            + config.w_kl * terms["kl"]
+        )
+        return loss, terms
+
+
+def _take(enc, index: slice):
+    return type(enc)(
+        tuple(s[index] for s in enc.skips),
+        enc.bottleneck[index],
+        enc.prior_mu[index],
+        enc.prior_logvar[index],
+        enc.init[index],
+        enc.hole[index],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(array).contiguous(memory_format=torch.channels_last)
+
+
+def hole_psnr(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
+    """PSNR (dB, peak 1) over the hole pixels of one image; arrays (3,H,W) and (1,H,W)."""
+    sel = np.broadcast_to(hole > 0.5, fill.shape)
+    mse = float(np.mean((fill[sel] - truth[sel]) ** 2)) if sel.any() else 0.0
+    return 10.0 * math.log10(1.0 / max(mse, 1e-10))
+
+
+@torch.no_grad()
+def validate(net: ManifoldNet, batches: list[Batch], seed: int = 0) -> dict:
+    """Hole-PSNR per mask class (prior-mean fill) next to the classical initial fill, and two
+    latent-collapse gauges: the KL of the posterior (nats) and the mean hole difference between
+    two prior samples."""
+    was_training = net.training
+    net.eval()
+    per_kind: dict[str, list[float]] = {k: [] for k in maskgen.KINDS}
+    init_kind: dict[str, list[float]] = {k: [] for k in maskgen.KINDS}
+    kls, spreads = [], []
+    gen = torch.Generator().manual_seed(seed)
+    for b in batches:
+        image, hole, init = _tensor(b.image), _tensor(b.hole), _tensor(b.init)
+        enc = net.encode(image * (1 - hole), hole, init)
+        out = net.decode(enc, enc.prior_mu).clamp(0, 1)
+        comp = (out * hole + image * (1 - hole)).numpy()
+        for i, kind in enumerate(b.kinds):
+            per_kind[kind].append(hole_psnr(comp[i], b.image[i], b.hole[i]))
+            init_kind[kind].append(hole_psnr(b.init[i], b.image[i], b.hole[i]))
+        mu_q, logvar_q = net.posterior_stats(image, hole, enc)
+        kls.append(kl_per_dim(mu_q, logvar_q, enc.prior_mu, enc.prior_logvar).sum(1).mean())
+        std = (0.5 * enc.prior_logvar).exp()
+        samples = [
+            net.decode(enc, enc.prior_mu + std * torch.randn(std.shape, generator=gen))
+            for _ in range(2)
+        ]
+        diff = (samples[0] - samples[1]).abs().mean(1, keepdim=True)
+        spreads.append(float((diff * hole).sum() / hole.sum().clamp_min(1)))
+    net.train(was_training)
+    psnr = {k: float(np.mean(v)) for k, v in per_kind.items() if v}
+    base = {k: float(np.mean(v)) for k, v in init_kind.items() if v}
+    return {
+        "hole_psnr": psnr,
+        "init_psnr": base,
+        "mean_psnr": float(np.mean(list(psnr.values()))),
+        "mean_gain": float(np.mean([psnr[k] - base[k] for k in psnr])),
+        "kl_nats": float(torch.stack(kls).mean()),
+        "sample_spread": float(np.mean(spreads)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a crash never leaves half a checkpoint
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise InpaintError(f"cannot read checkpoint {path}: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loop
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str) -> DistInfo:
+    """Join the process group when started by ``torchrun`` (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        dist.init_process_group(backend=backend)
+    return DistInfo(dist.get_rank(), dist.get_world_size())
+
+
+def _lr(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then a cosine down to ``lr_final`` x ``lr`` at ``steps``."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    span = max(1, config.steps - config.warmup)
+    t = min(1.0, (step - config.warmup) / span)
+    return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def train_steps(
+    config: TrainConfig,
+    data_dir: Path,
+    out_dir: Path,
+    net_config: NetConfig | None = None,
+    resume: bool = True,
+    device: str = "cpu",
+    log=print,
+) -> Steps[dict]:
+    """Train until ``config.steps``; yields Progress per step, returns the last validation.
+
+    ``out_dir`` holds ``last.pt`` (resumed from when present and ``resume``), ``best.pt`` (best
+    mean validation hole-PSNR) and ``log.jsonl``.
+    """
+    tune_allocator()
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    dist_info = init_distributed(device)
+    if dist_info.world > 1 and device.startswith("cuda"):
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(device)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+
+    state = load_checkpoint(last_path) if resume and last_path.exists() else None
+    if state is not None:
+        net_config = NetConfig.from_dict(json.loads(state["net_config"]))
+        saved = json.loads(state["train_config"])
+        # The schedule and data may change on resume; the seed and the run's identity stay.
+        config = TrainConfig.from_dict({**asdict(config), "seed": saved["seed"]})
+    net_config = net_config or NetConfig()
+
+    torch.manual_seed(config.seed)  # same initial weights on every rank
+    net = ManifoldNet(net_config).to(device).to(memory_format=torch.channels_last)
+    optim = torch.optim.AdamW(net.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=0)
+    step, best = 0, -math.inf
+    if state is not None:
+        net.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        step, best = int(state["step"]), float(state["best"])
+        log(f"resumed from {last_path} at step {step} (best val {best:.2f} dB)")
+    model: nn.Module = TrainStep(net, config)
+    if dist_info.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(model)
+
+    train_files, val_files = split_files(data_dir, config.val_count)
+    if dist_info.main:
+        log(
+            f"{len(train_files)} training images, {len(val_files)} held out; "
+            f"{count_parameters(net)} parameters at inference ({count_parameters(net, False)} "
+            f"in training); {dist_info.world} process(es), batch {config.batch} each"
+        )
+    crops = RandomCrops(
+        [load_rgb(p) for p in train_files],
+        config.crop,
+        (config.scale_min, config.scale_max),
+        config.kind_weights,
+    )
+    val_batches = (
+        validation_batches([load_rgb(p) for p in val_files], config.val_crop, seed=12345)
+        if dist_info.main
+        else []
+    )
+
+    def checkpoint(path: Path) -> None:
+        save_checkpoint(
+            path,
+            {
+                "model": net.state_dict(),
+                "optim": optim.state_dict(),
+                "step": step,
+                "best": best,
+                "net_config": json.dumps(net_config.to_dict()),
+                "train_config": json.dumps(asdict(config)),
+                "val": json.dumps(last_val),
+                "elapsed_s": elapsed + (time.time() - started),
+            },
+        )
+
+    last_val: dict = json.loads(state["val"]) if state is not None else {}
+    elapsed = float(state.get("elapsed_s", 0.0)) if state is not None else 0.0
+    started = time.time()
+    net.train()
+    running: dict[str, float] = {}
+    start_step = step
+    while step < config.steps:
+        # Data and noise depend only on (seed, rank, step): resuming replays the same stream.
+        rng = np.random.default_rng([config.seed, dist_info.rank, step])
+        batch = crops.batch(config.batch, rng)
+        eps = torch.from_numpy(rng.standard_normal((config.batch, net_config.z_dim), np.float32))
+        image, hole, init = (_tensor(a).to(device) for a in (batch.image, batch.hole, batch.init))
+        for group in optim.param_groups:
+            group["lr"] = _lr(step, config)
+        loss, terms = model(image, hole, init, eps.to(device))
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+        optim.step()
+        step += 1
+        for key, value in terms.items():
+            running[key] = running.get(key, 0.0) + float(value.detach())
+        running["loss"] = running.get("loss", 0.0) + float(loss.detach())
+        running["n"] = running.get("n", 0.0) + 1
+        message = f"step {step} loss {float(loss.detach()):.4f}"
+        if dist_info.main and step % config.log_every == 0:
+            n = running.pop("n")
+            means = {k: round(v / n, 5) for k, v in running.items()}
+            rate = (step - start_step) / max(1e-6, time.time() - started)
+            _append_log(out_dir, {"step": step, "it_s": round(rate, 3), **means})
+            running = {}
+        if dist_info.main and (step % config.val_every == 0 or step == config.steps):
+            last_val = validate(net, val_batches)
+            last_val["step"] = step
+            _append_log(out_dir, {"val": last_val})
+            log(
+                f"step {step}: val hole-PSNR {last_val['mean_psnr']:.2f} dB "
+                f"(+{last_val['mean_gain']:.2f} over NS) "
+                + " ".join(f"{k} {v:.2f}" for k, v in last_val["hole_psnr"].items())
+                + f" | KL {last_val['kl_nats']:.2f} nats, sample spread "
+                f"{last_val['sample_spread']:.4f}"
+            )
+            if last_val["mean_psnr"] > best:
+                best = last_val["mean_psnr"]
+                checkpoint(best_path)
+        if dist_info.main and (step % config.ckpt_every == 0 or step == config.steps):
+            checkpoint(last_path)
+        yield Progress(step / config.steps, message)
+    if dist_info.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return {"step": step, "best": best, "val": last_val}
+
+
+def _append_log(out_dir: Path, record: dict) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "log.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
