@@ -1,0 +1,354 @@
+"""The ``manifold`` fill: the learned latent-variable model (``core.nets.manifold``).
+
+A fill is ``decode(encode(crop, hole), z)``. ``encode`` does all the work that does not depend
+on the latent z (and is cached per crop), so a new z - a variant, a slider move - costs one
+decoder pass.
+
+``CropContext.options`` keys this method reads:
+
+``sample`` (bool, default True)
+    When the request has a seed, draw z from the prior p(z | context) with that seed (the same
+    seed gives the same pixels); False keeps z = prior mean even with a seed. Without a seed z
+    is the prior mean: the most likely fill.
+``temperature`` (float, default 1.0)
+    Scales the prior standard deviation when sampling.
+``z_offset`` (sequence of ``latent_dim`` floats)
+    Added to z, in units of the prior standard deviation (what the latent sliders move).
+``z`` (sequence of ``latent_dim`` floats)
+    An explicit latent, used as is (overrides ``sample``; ``z_offset`` still applies).
+``refine_steps`` (int, default 0)
+    Optimise z for this many Adam steps so the decoded image agrees with the known pixels in a
+    band around the hole; progress is yielded per step.
+``max_hole_radius`` (float, default ``MAX_HOLE_RADIUS``)
+    The net runs at 1, 1/2, 1/4 or 1/8 of the crop's resolution, the largest at which the
+    thickest part of the hole is at most this many pixels from known pixels.
+
+``--variants K`` in the fill command maps to K fills with K seeds; the encode cache makes the
+second and later ones a decoder pass each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import ClassVar
+
+import cv2
+import numpy as np
+
+from core.errors import ModelError
+from core.methods.base import CropContext, FillMethod
+from core.methods.registry import register
+from core.progress import Progress, Steps
+
+MODEL_NAME = "manifold"
+# Thickest hole (px from the nearest known pixel) the net fills at full resolution; training
+# crops are 160 px with holes of up to ~50 px half-width, and thin strokes lose detail when
+# downscaled, so larger holes run at a coarser scale.
+MAX_HOLE_RADIUS = 24.0
+# Longest crop side the pipeline hands over (larger regions are scaled down first).
+MAX_SIDE = 768
+# Known pixels this far (px, working resolution) around the hole drive refinement.
+REFINE_BAND = 8
+
+
+@dataclass
+class ManifoldCache:
+    """One encoded crop: what ``decode`` needs for any z."""
+
+    encoded: object  # core.nets.manifold.Encoded
+    crop: np.ndarray  # float32 (h, w, 3), as given
+    hole: np.ndarray  # bool (h, w)
+    scale: float  # internal scale the net ran at
+    work_size: tuple[int, int]  # (h, w) at that scale, before padding
+    prior_mean: np.ndarray  # (latent_dim,)
+    prior_std: np.ndarray  # (latent_dim,)
+
+
+def choose_internal_scale(hole: np.ndarray, max_radius: float = MAX_HOLE_RADIUS) -> float:
+    """1, 1/2, 1/4 or 1/8: the largest at which the hole's thickest part is within
+    ``max_radius`` px of known pixels."""
+    if not hole.any():
+        return 1.0
+    # Distance of each hole pixel to the nearest known one (outside the crop counts as known).
+    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
+    radius = float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+    scale = 1.0
+    while radius * scale > max_radius and scale > 0.125:
+        scale /= 2
+    return scale
+
+
+def ns_fill(image: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.ndarray:
+    """Navier-Stokes fill in 16 bit (OpenCV's float path is unreliable): the net's initial
+    fill, as in training."""
+    mask8 = hole.astype(np.uint8)
+    wide = np.rint(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    channels = [
+        cv2.inpaint(np.ascontiguousarray(wide[..., c]), mask8, radius, cv2.INPAINT_NS)
+        for c in range(3)
+    ]
+    return np.stack(channels, axis=2).astype(np.float32) / 65535.0
+
+
+def _downscale(crop: np.ndarray, hole: np.ndarray, scale: float):
+    """Downscale known pixels only (holes hold zeros that must not bleed in)."""
+    h, w = hole.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    known = (~hole).astype(np.float32)
+    num = cv2.resize(crop * known[..., None], size, interpolation=cv2.INTER_AREA)
+    den = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+    small_hole = den < 0.999  # any hole pixel under it makes a working pixel a hole
+    small = num / np.maximum(den, 1e-6)[..., None]
+    small[small_hole] = 0.0
+    return small.astype(np.float32), small_hole
+
+
+# Below this many working pixels one thread is faster: for a dust speck's 56x56 crop, torch's
+# thread hand-offs cost more than the convolutions (8 ms vs 100 ms on a busy 2-core CPU).
+SINGLE_THREAD_PIXELS = 128 * 128
+
+
+@contextmanager
+def _threads_for(pixels: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    if pixels >= SINGLE_THREAD_PIXELS or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _inference(net, device: str):
+    import torch
+
+    # Frozen: refinement optimises z only, and no gradient buffers should pile up.
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net.eval().to(device).to(memory_format=torch.channels_last)
+
+
+@register
+class ManifoldFill(FillMethod):
+    name = "manifold"
+    description = "learned latent manifold model (variants, latent sliders, refinement)"
+    # The method pads internally (its internal scale depends on the hole), so the pipeline
+    # need not.
+    pad_multiple = 1
+    min_margin = 24
+    margin_factor = 0.5
+    cache_size: ClassVar[int] = 4
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        from core.models import model_status
+
+        try:
+            import safetensors  # noqa: F401
+            import torch  # noqa: F401
+        except ImportError as missing:
+            return False, f"{missing.name} is not installed"
+        return model_status(MODEL_NAME)
+
+    def __init__(self, device: str = "cpu", models_dir=None) -> None:
+        super().__init__(device)
+
+        from core.cpu import tune_allocator
+        from core.models import load_model_files
+        from core.nets.manifold import ManifoldNet, NetConfig
+        from core.resources import MODELS_DIR
+
+        tune_allocator()
+        tensors, config = load_model_files(MODEL_NAME, models_dir or MODELS_DIR)
+        net = ManifoldNet(NetConfig.from_dict(config.get("net", {})))
+        expected = {k for k in net.state_dict() if not k.startswith("posterior")}
+        if set(tensors) != expected:
+            raise ModelError("the manifold model file does not match this version's network")
+        net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
+        self.net = _inference(net, device)
+        self.config = config
+        self._cache: OrderedDict[bytes, ManifoldCache] = OrderedDict()
+
+    @classmethod
+    def from_net(cls, net, device: str = "cpu") -> ManifoldFill:
+        """Wrap an in-memory network (tests, training previews) without model files."""
+
+        self = cls.__new__(cls)
+        FillMethod.__init__(self, device)
+        self.net = _inference(net, device)
+        self.config = {"net": net.config.to_dict()}
+        self._cache = OrderedDict()
+        return self
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.net.z_dim)
+
+    def working_scale(self, region_height: int, region_width: int) -> float:
+        # Bound the crop the net sees; the hole-dependent scale is chosen inside ``encode``.
+        return min(1.0, MAX_SIDE / max(region_height, region_width, 1))
+
+    # -- encode / decode ------------------------------------------------------------------
+
+    def encode(
+        self, crop: np.ndarray, hole: np.ndarray, max_radius: float = MAX_HOLE_RADIUS
+    ) -> ManifoldCache:
+        """Run everything that does not depend on z; cached for the last few crops."""
+        key = hashlib.blake2b(
+            crop.tobytes() + np.packbits(hole).tobytes() + repr((crop.shape, max_radius)).encode(),
+            digest_size=16,
+        ).digest()
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        cache = self._encode(crop, hole, max_radius)
+        self._cache[key] = cache
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return cache
+
+    def _encode(self, crop: np.ndarray, hole: np.ndarray, max_radius: float) -> ManifoldCache:
+        import torch
+
+        crop = np.ascontiguousarray(crop[..., :3], np.float32)
+        scale = choose_internal_scale(hole, max_radius)
+        if scale < 1.0:
+            small, small_hole = _downscale(crop, hole, scale)
+        else:
+            small, small_hole = crop.copy(), hole.copy()
+            small[small_hole] = 0.0
+        init = ns_fill(small, small_hole)
+        h, w = small_hole.shape
+        multiple = int(self.net.config.multiple)
+        pad = ((0, (-h) % multiple), (0, (-w) % multiple))
+        mode = "reflect" if min(h, w) > max(pad[0][1], pad[1][1]) else "edge"
+        small = np.pad(small, (*pad, (0, 0)), mode=mode)
+        init = np.pad(init, (*pad, (0, 0)), mode=mode)
+        small_hole = np.pad(small_hole, pad, mode=mode)
+        # no_grad, not inference_mode: refinement back-propagates through these tensors.
+        with torch.no_grad(), _threads_for(h * w):
+            masked = self._tensor(small.transpose(2, 0, 1))
+            hole_t = self._tensor(small_hole[None].astype(np.float32))
+            init_t = self._tensor(init.transpose(2, 0, 1))
+            encoded = self.net.encode(masked * (1 - hole_t), hole_t, init_t)
+        return ManifoldCache(
+            encoded=encoded,
+            crop=crop,
+            hole=hole.copy(),
+            scale=scale,
+            work_size=(h, w),
+            prior_mean=encoded.prior_mu[0].float().cpu().numpy(),
+            prior_std=(0.5 * encoded.prior_logvar[0]).exp().float().cpu().numpy(),
+        )
+
+    def _tensor(self, array: np.ndarray):
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(array, np.float32))[None]
+        return tensor.to(self.device).contiguous(memory_format=torch.channels_last)
+
+    def decode(self, cache: ManifoldCache, z: np.ndarray | None = None) -> np.ndarray:
+        """The filled crop (float32 (h, w, 3), known pixels as given) for latent ``z``
+        (default: the prior mean)."""
+        import torch
+
+        z = cache.prior_mean if z is None else np.asarray(z, np.float32)
+        h, w = cache.work_size
+        with torch.inference_mode(), _threads_for(h * w):
+            z_t = torch.from_numpy(np.ascontiguousarray(z, np.float32))[None].to(self.device)
+            out = self.net.decode(cache.encoded, z_t)
+        return self._finish(cache, out)
+
+    def _finish(self, cache: ManifoldCache, out) -> np.ndarray:
+        h, w = cache.work_size
+        fill = out[0, :, :h, :w].clamp(0, 1).float().cpu().numpy().transpose(1, 2, 0)
+        if cache.scale < 1.0:
+            size = (cache.hole.shape[1], cache.hole.shape[0])
+            fill = np.clip(cv2.resize(fill, size, interpolation=cv2.INTER_CUBIC), 0, 1)
+        result = cache.crop.copy()
+        result[cache.hole] = fill[cache.hole]
+        return result
+
+    def sample_z(self, cache: ManifoldCache, seed: int, temperature: float = 1.0) -> np.ndarray:
+        """A deterministic draw from the prior p(z | context)."""
+        noise = np.random.default_rng(seed).standard_normal(self.latent_dim).astype(np.float32)
+        return cache.prior_mean + temperature * cache.prior_std * noise
+
+    def latent_for(self, cache: ManifoldCache, context: CropContext) -> np.ndarray:
+        """The z that ``context`` (seed and options) asks for."""
+        options = context.options or {}
+        if options.get("z") is not None:
+            z = np.asarray(options["z"], np.float32)
+            if z.shape != (self.latent_dim,):
+                raise ModelError(f"option 'z' needs {self.latent_dim} values, got {z.shape}")
+        elif context.seed is not None and options.get("sample", True):
+            z = self.sample_z(cache, context.seed, float(options.get("temperature", 1.0)))
+        else:
+            z = cache.prior_mean.copy()
+        offset = options.get("z_offset")
+        if offset is not None:
+            offset = np.asarray(offset, np.float32)
+            if offset.shape != (self.latent_dim,):
+                raise ModelError(
+                    f"option 'z_offset' needs {self.latent_dim} values, got {offset.shape}"
+                )
+            z = z + offset * cache.prior_std
+        return z
+
+    # -- FillMethod -----------------------------------------------------------------------
+
+    def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
+        from core.progress import run_to_end
+
+        return run_to_end(self.fill_steps(crop, hole, context))
+
+    def fill_steps(
+        self, crop: np.ndarray, hole: np.ndarray, context: CropContext
+    ) -> Steps[np.ndarray]:
+        options = context.options or {}
+        cache = self.encode(crop, hole, float(options.get("max_hole_radius", MAX_HOLE_RADIUS)))
+        z = self.latent_for(cache, context)
+        steps = int(options.get("refine_steps", 0) or 0)
+        if steps > 0:
+            yield Progress(0.05, "encoded")
+            z = yield from self.refine_steps(cache, z, steps)
+        result = self.decode(cache, z)
+        yield Progress(1.0)
+        return result
+
+    def refine_steps(self, cache: ManifoldCache, z: np.ndarray, steps: int) -> Steps[np.ndarray]:
+        """Optimise z so the decoded image matches the known pixels around the hole (the net
+        predicts the whole crop, so agreement there measures how well z fits the context)."""
+        import torch
+
+        enc = cache.encoded
+        hole = enc.hole
+        band = torch.nn.functional.max_pool2d(hole, 2 * REFINE_BAND + 1, 1, REFINE_BAND) - hole
+        # ``masked`` input = the known pixels; zero in the hole, so the band selects known ones.
+        target = enc.init
+        z_t = torch.from_numpy(np.ascontiguousarray(z, np.float32))[None].to(self.device)
+        z_t.requires_grad_(True)
+        optim = torch.optim.Adam([z_t], lr=0.05)
+        mean = torch.from_numpy(cache.prior_mean)[None].to(self.device)
+        std = torch.from_numpy(cache.prior_std)[None].to(self.device)
+        denom = band.sum().clamp_min(1.0) * 3
+        with torch.enable_grad():
+            for step in range(steps):
+                out = self.net.decode(enc, z_t)
+                fit = ((out - target).abs() * band).sum() / denom
+                # Stay where the prior puts mass: a weak pull towards the prior mean.
+                prior = 1e-3 * (((z_t - mean) / std) ** 2).mean()
+                loss = fit + prior
+                optim.zero_grad()
+                loss.backward()
+                optim.step()
+                yield Progress(0.05 + 0.9 * (step + 1) / steps, f"refine {step + 1}/{steps}")
+        return z_t.detach()[0].cpu().numpy()

@@ -1,0 +1,215 @@
+"""The manifold method with a tiny random network: shapes, seeds, the encode/decode split, the
+pipeline contract, model-file checks; and the shipped weights when they are present."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import ModelError
+from core.methods import CropContext, registry
+from core.methods.manifold import ManifoldFill, choose_internal_scale
+from core.nets.manifold import ManifoldNet, NetConfig
+from core.pipeline import BLEND_BAND, FillRequest, fill
+from core.resources import MODELS_DIR
+from tests.conftest import synthetic_photo
+
+TINY = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4)
+
+
+def tiny_net(seed: int = 0) -> ManifoldNet:
+    torch.manual_seed(seed)
+    net = ManifoldNet(TINY)
+    # The last layer and the z projections start at zero (a trained net's are not); randomise
+    # everything so that z visibly matters.
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return net
+
+
+@pytest.fixture
+def method() -> ManifoldFill:
+    return ManifoldFill.from_net(tiny_net())
+
+
+def crop_and_hole(h: int = 48, w: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    crop = synthetic_photo(h, w).astype(np.float32) / 255.0
+    hole = np.zeros((h, w), bool)
+    hole[16:30, 20:40] = True
+    crop[hole] = 0.0
+    return crop, hole
+
+
+def test_net_shapes_and_encode_decode_equals_forward() -> None:
+    net = tiny_net().eval()
+    x = torch.rand(2, 3, 32, 48)
+    hole = torch.zeros(2, 1, 32, 48)
+    hole[..., 8:20, 10:30] = 1
+    enc = net.encode(x * (1 - hole), hole, x)
+    assert enc.prior_mu.shape == enc.prior_logvar.shape == (2, TINY.z_dim)
+    with torch.no_grad():
+        out = net.decode(enc, enc.prior_mu)
+        full = net(x * (1 - hole), hole, x, None)
+    assert out.shape == x.shape
+    assert torch.allclose(out, full)
+
+
+def test_fill_keeps_shape_and_known_pixels(method: ManifoldFill) -> None:
+    crop, hole = crop_and_hole(45, 61)  # not a multiple of 16: the method pads itself
+    out = method.fill(crop, hole, CropContext())
+    assert out.shape == crop.shape and out.dtype == np.float32
+    assert np.array_equal(out[~hole], crop[~hole])
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_same_seed_same_pixels_other_seed_other_fill(method: ManifoldFill) -> None:
+    crop, hole = crop_and_hole()
+    a = method.fill(crop, hole, CropContext(seed=5))
+    method._cache.clear()
+    b = method.fill(crop, hole, CropContext(seed=5))
+    c = method.fill(crop, hole, CropContext(seed=6))
+    mean = method.fill(crop, hole, CropContext())
+    assert np.array_equal(a, b)
+    assert np.abs(a - c)[hole].mean() > 1e-4
+    assert np.abs(a - mean)[hole].mean() > 1e-4
+    # sample=False keeps the prior mean even with a seed.
+    assert np.array_equal(
+        method.fill(crop, hole, CropContext(seed=5, options={"sample": False})), mean
+    )
+
+
+def test_encode_once_decode_many_matches_full_passes(method: ManifoldFill) -> None:
+    crop, hole = crop_and_hole()
+    cache = method.encode(crop, hole)
+    assert cache.prior_mean.shape == cache.prior_std.shape == (method.latent_dim,)
+    zs = [method.sample_z(cache, seed) for seed in range(3)]
+    decoded = [method.decode(cache, z) for z in zs]
+    for z, out in zip(zs, decoded, strict=True):
+        fresh = ManifoldFill.from_net(tiny_net())
+        full = fresh.fill(crop, hole, CropContext(options={"z": z.tolist()}))
+        np.testing.assert_allclose(out, full, atol=1e-6)
+    # A second encode of the same crop is served from the cache.
+    assert method.encode(crop, hole) is cache
+
+
+def test_z_offset_moves_the_fill_in_prior_std_units(method: ManifoldFill) -> None:
+    crop, hole = crop_and_hole()
+    offset = np.zeros(method.latent_dim, np.float32)
+    offset[0] = 1.0
+    base = method.fill(crop, hole, CropContext())
+    moved = method.fill(crop, hole, CropContext(options={"z_offset": offset.tolist()}))
+    cache = method.encode(crop, hole)
+    direct = method.decode(cache, cache.prior_mean + offset * cache.prior_std)
+    assert np.abs(moved - base)[hole].mean() > 1e-4
+    np.testing.assert_allclose(moved, direct, atol=1e-6)
+    with pytest.raises(ModelError, match="z_offset"):
+        method.fill(crop, hole, CropContext(options={"z_offset": [1.0]}))
+
+
+def test_refine_reports_progress_and_returns_a_fill(method: ManifoldFill) -> None:
+    crop, hole = crop_and_hole()
+    steps = method.fill_steps(crop, hole, CropContext(options={"refine_steps": 3}))
+    events = []
+    while True:
+        try:
+            events.append(next(steps))
+        except StopIteration as stop:
+            out = stop.value
+            break
+    assert len(events) >= 4
+    assert [e.fraction for e in events] == sorted(e.fraction for e in events)
+    assert np.array_equal(out[~hole], crop[~hole])
+
+
+def test_internal_scale_follows_hole_thickness() -> None:
+    hole = np.zeros((400, 400), bool)
+    hole[100:104, 50:350] = True  # a 4-px scratch
+    assert choose_internal_scale(hole) == 1.0
+    hole[100:300, 100:300] = True  # a 200-px box
+    assert choose_internal_scale(hole) == 0.25
+
+
+def test_pipeline_leaves_known_pixels_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry._INSTANCES, ("manifold", "cpu"), ManifoldFill.from_net(tiny_net()))
+    image = synthetic_photo(120, 160)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[30:70, 40:100] = True
+    mask[100, 10:150] = True
+    out = fill(FillRequest(image=image, mask=mask, method="manifold", seed=3))
+    import cv2
+
+    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    far = distance > BLEND_BAND + 0.5
+    assert np.array_equal(out[far], image[far])
+    assert not np.array_equal(out[mask], image[mask])
+
+
+def _export_tiny(models_dir: Path, tmp_path: Path) -> ManifoldNet:
+    from core.training.export import export_checkpoint
+    from core.training.manifold import TrainConfig, save_checkpoint
+
+    net = tiny_net()
+    save_checkpoint(
+        tmp_path / "best.pt",
+        {
+            "model": net.state_dict(),
+            "optim": {},
+            "step": 7,
+            "best": 20.0,
+            "net_config": json.dumps(TINY.to_dict()),
+            "train_config": json.dumps(TrainConfig().__dict__),
+            "val": json.dumps({}),
+            "elapsed_s": 1.0,
+        },
+    )
+    export_checkpoint(tmp_path / "best.pt", models_dir)
+    return net
+
+
+def test_exported_model_loads_and_matches(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    net = _export_tiny(models, tmp_path)
+    loaded = ManifoldFill(models_dir=models)
+    reference = ManifoldFill.from_net(net)
+    crop, hole = crop_and_hole()
+    a = loaded.fill(crop, hole, CropContext())
+    b = reference.fill(crop, hole, CropContext())
+    np.testing.assert_allclose(a, b, atol=5e-3)  # weights are stored as float16
+    manifest = json.loads((models / "manifest.json").read_text())
+    assert manifest["models"][0]["training"]["steps"] == 7
+
+
+def test_model_file_with_wrong_sha256_is_refused(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    _export_tiny(models, tmp_path)
+    weights = models / "manifold.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # one flipped bit in the last tensor
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match its manifest"):
+        ManifoldFill(models_dir=models)
+
+
+def test_missing_manifest_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="manifest"):
+        ManifoldFill(models_dir=tmp_path)
+
+
+def test_shipped_weights_fill_a_photo() -> None:
+    if not (MODELS_DIR / "manifold.safetensors").is_file():
+        pytest.skip("no shipped manifold weights")
+    ok, reason = ManifoldFill.availability()
+    assert ok, reason
+    method = ManifoldFill()
+    crop, hole = crop_and_hole(96, 128)
+    mean = method.fill(crop, hole, CropContext())
+    assert np.array_equal(mean[~hole], crop[~hole])
+    # The classical fill alone is a lower bar a trained model clears on a smooth photo.
+    truth = synthetic_photo(96, 128).astype(np.float32) / 255.0
+    error = np.abs(mean - truth)[hole].mean()
+    assert error < 0.1
