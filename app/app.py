@@ -1,0 +1,29 @@
+"""Start the editor: ``run_editor(path)`` is what ``python main.py [PHOTO]`` calls."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from app.settings import APPLICATION, ORGANIZATION
+
+
+def run_editor(path: str | None = None) -> int:
+    """Open the editor window (on ``path``, or the sample photo on first launch) and run it."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+
+    from app.main_window import MainWindow  # after the app exists: widgets need it
+
+    window = MainWindow()
+    window.show()
+    if path is not None:
+        window.open_path(path)
+    elif not window.settings.seen_sample:
+        # A new user sees a damaged photo with its damage masked: one press of F fills it.
+        window.open_sample()
+        window.settings.seen_sample = True
+    return app.exec()

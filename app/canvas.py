@@ -1,0 +1,368 @@
+"""The photo view: zoom, pan, the mask overlay, tool input and the hold-to-compare view.
+
+A plain QWidget rather than a QGraphicsView: one transform (``scale`` and ``offset``, widget =
+offset + image * scale) serves painting, tools and tests alike. Paint cost follows the exposed
+rectangle, not the photo: zoomed out, a pre-halved copy of the photo is drawn (mip levels, made
+on demand), and the mask overlay is a QImage whose pixels strokes update in place.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QWidget
+
+from app.qimage import MaskOverlay, array_to_qimage
+from app.session import Box, Session
+from app.tools import ToolBox
+
+MASK_COLOR = QColor(255, 40, 80, 130)
+BACKGROUND = QColor(38, 38, 42)
+MIN_SCALE, MAX_SCALE = 0.01, 32.0
+WHEEL_STEP = 1.25  # zoom factor per wheel notch
+COMPARE_KEYS = (Qt.Key.Key_Backslash, Qt.Key.Key_C)
+
+
+class _Pyramid:
+    """A photo as a QPixmap plus halved copies for drawing zoomed out without aliasing."""
+
+    def __init__(self, image: QImage) -> None:
+        self._image = image
+        self._levels: dict[int, QPixmap] = {0: QPixmap.fromImage(image)}
+        self._scaled: dict[int, QImage] = {0: image}
+
+    def level_for(self, scale: float) -> tuple[QPixmap, float]:
+        """The pixmap to draw at ``scale`` and its size relative to the photo."""
+        level = 0
+        while scale * 2 ** (level + 1) <= 1.0 and min(self._size(level)) > 64:
+            level += 1
+        if level not in self._levels:
+            self._build(level)
+        return self._levels[level], self._levels[level].width() / self._image.width()
+
+    def _size(self, level: int) -> tuple[int, int]:
+        return (max(1, self._image.width() >> level), max(1, self._image.height() >> level))
+
+    def _build(self, level: int) -> None:
+        below = max(k for k in self._scaled if k < level)
+        image = self._scaled[below]
+        for k in range(below + 1, level + 1):
+            w, h = self._size(k)
+            image = image.scaled(
+                w,
+                h,
+                Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            self._scaled[k] = image
+        self._levels[level] = QPixmap.fromImage(image)
+
+
+class Canvas(QWidget):
+    view_changed = Signal(float)  # the zoom factor (1.0 = 100 %)
+    compare_changed = Signal(bool)
+
+    def __init__(self, session: Session, toolbox: ToolBox, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setMouseTracking(True)  # the brush footprint follows the pointer
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMinimumSize(200, 150)
+        self._session, self._toolbox = session, toolbox
+        self._photo: _Pyramid | None = None
+        self._original: _Pyramid | None = None
+        self._overlay: MaskOverlay | None = None
+        self._image_size = QSize()
+        self._scale = 1.0
+        self._offset = QPointF()
+        self._fit_mode = True
+        self._pan_from: QPointF | None = None
+        self._space_held = False
+        self._comparing = False
+        self._tool_down = False
+        self._pointer: QPointF | None = None
+        session.document_changed.connect(self._on_document)
+        session.image_changed.connect(self._on_image)
+        session.mask_changed.connect(self._on_mask)
+        session.mask_visible_changed.connect(lambda _visible: self.update())
+        toolbox.brush_size_changed.connect(lambda _size: self.update())
+        toolbox.tool_changed.connect(lambda _name: self._update_cursor())
+        toolbox.preview_changed.connect(self.update)
+        self._update_cursor()
+
+    # -- coordinates -------------------------------------------------------------------------
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    def map_to_image(self, pos: QPointF) -> QPointF:
+        """Widget coordinates to image coordinates (pixel (r, c) spans [c, c+1) x [r, r+1))."""
+        return (QPointF(pos) - self._offset) / self._scale
+
+    def map_from_image(self, pos: QPointF) -> QPointF:
+        return QPointF(pos) * self._scale + self._offset
+
+    def image_rect(self) -> QRectF:
+        """Where the photo lies, in widget coordinates."""
+        w, h = self._image_size.width(), self._image_size.height()
+        return QRectF(self._offset, QPointF(self._offset.x() + w * self._scale,
+                                            self._offset.y() + h * self._scale))  # fmt: skip
+
+    def _widget_rect(self, box: Box) -> QRect:
+        y0, y1, x0, x1 = box
+        rect = QRectF(self.map_from_image(QPointF(x0, y0)), self.map_from_image(QPointF(x1, y1)))
+        return rect.toAlignedRect().adjusted(-2, -2, 2, 2)
+
+    # -- view --------------------------------------------------------------------------------
+
+    def fit_to_window(self) -> None:
+        """Show the whole photo, as large as fits, centred; stays fitted on resize."""
+        self._fit_mode = True
+        if self._image_size.isEmpty():
+            return
+        w, h = self._image_size.width(), self._image_size.height()
+        self._scale = min(self.width() / w, self.height() / h)
+        self._offset = QPointF((self.width() - w * self._scale) / 2,
+                               (self.height() - h * self._scale) / 2)  # fmt: skip
+        self._view_moved()
+
+    def zoom_actual(self) -> None:
+        """100 %: one photo pixel per screen pixel, keeping the view's centre."""
+        self.zoom_to(1.0, QPointF(self.width() / 2, self.height() / 2))
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.zoom_to(self._scale * factor, anchor)
+
+    def zoom_to(self, scale: float, anchor: QPointF | None = None) -> None:
+        """Zoom so that the photo point under ``anchor`` (widget coords) stays put."""
+        if self._image_size.isEmpty():
+            return
+        anchor = QPointF(self.width() / 2, self.height() / 2) if anchor is None else anchor
+        fixed = self.map_to_image(anchor)
+        self._scale = min(MAX_SCALE, max(MIN_SCALE, scale))
+        self._offset = anchor - fixed * self._scale
+        self._fit_mode = False
+        self._view_moved()
+
+    def pan_by(self, delta: QPointF) -> None:
+        self._offset += delta
+        self._fit_mode = False
+        self._view_moved()
+
+    def _view_moved(self) -> None:
+        self.update()
+        self.view_changed.emit(self._scale)
+
+    def set_comparing(self, on: bool) -> None:
+        """Show the photo as it was opened instead of the current result (and hide the mask)."""
+        if on == self._comparing:
+            return
+        self._comparing = on
+        doc = self._session.document
+        if on and self._original is None and doc is not None:
+            self._original = _Pyramid(array_to_qimage(doc.original))
+        self.update()
+        self.compare_changed.emit(on)
+
+    # -- document binding --------------------------------------------------------------------
+
+    def _on_document(self) -> None:
+        doc = self._session.document
+        self._original = None
+        self._tool_down = False
+        if doc is None:
+            self._photo, self._overlay, self._image_size = None, None, QSize()
+            self.update()
+            return
+        self._photo = _Pyramid(array_to_qimage(doc.image))
+        self._overlay = MaskOverlay(doc.mask, MASK_COLOR)
+        self._image_size = QSize(doc.image.shape[1], doc.image.shape[0])
+        self.fit_to_window()
+
+    def _on_image(self) -> None:
+        doc = self._session.document
+        if doc is not None:
+            self._photo = _Pyramid(array_to_qimage(doc.image))
+            self.update()
+
+    def _on_mask(self, box: Box | None) -> None:
+        doc = self._session.document
+        if doc is None or self._overlay is None:
+            return
+        self._overlay.update(doc.mask, box)
+        self.update() if box is None else self.update(self._widget_rect(box))
+
+    # -- painting ----------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), BACKGROUND)
+        photo = self._original if self._comparing else self._photo
+        if photo is None:
+            self._paint_hint(painter)
+            return
+        target = QRectF(event.rect()).intersected(self.image_rect())
+        if not target.isEmpty():
+            source = QRectF(
+                self.map_to_image(target.topLeft()), self.map_to_image(target.bottomRight())
+            )
+            pixmap, factor = photo.level_for(self._scale)
+            # Smooth when shrinking; crisp pixels when zoomed in, for retouching detail.
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale < 1.0)
+            painter.drawPixmap(
+                target, pixmap, QRectF(source.topLeft() * factor, source.size() * factor)
+            )
+            if self._overlay is not None and self._session.mask_visible and not self._comparing:
+                painter.drawImage(target, self._overlay.image, source)
+        self._paint_decorations(painter)
+
+    def _paint_hint(self, painter: QPainter) -> None:
+        painter.setPen(QColor(200, 200, 200))
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
+                         "Open a photo (Ctrl+O) or drop one here")  # fmt: skip
+
+    def _paint_decorations(self, painter: QPainter) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        preview = self._toolbox.current.preview()
+        if preview is not None and not preview.isEmpty():
+            shape = [self.map_from_image(p) for p in preview]
+            for color, dash in ((QColor("black"), Qt.PenStyle.SolidLine),
+                                (QColor("white"), Qt.PenStyle.DashLine)):  # fmt: skip
+                painter.setPen(QPen(color, 1, dash))
+                painter.drawPolygon(shape)
+        if self._comparing:
+            painter.setPen(QColor("white"))
+            painter.fillRect(QRectF(8, 8, 78, 22), QColor(0, 0, 0, 160))
+            painter.drawText(QRectF(8, 8, 78, 22), Qt.AlignmentFlag.AlignCenter, "Original")
+        elif self._shows_footprint():
+            assert self._pointer is not None
+            radius = self._footprint_radius()
+            for color, width in ((QColor(0, 0, 0, 200), 3), (QColor(255, 255, 255, 230), 1)):
+                painter.setPen(QPen(color, width))
+                painter.drawEllipse(self._pointer, radius, radius)
+
+    def _footprint_radius(self) -> float:
+        return max(1.5, self._toolbox.brush_size * self._scale / 2)
+
+    def _shows_footprint(self) -> bool:
+        return (self._pointer is not None and self._toolbox.current.shows_footprint
+                and self._pan_from is None and not self._space_held
+                and self._photo is not None)  # fmt: skip
+
+    def _footprint_rect(self) -> QRect:
+        if self._pointer is None:
+            return QRect()
+        r = self._footprint_radius() + 3
+        return QRectF(self._pointer - QPointF(r, r), self._pointer + QPointF(r, r)).toAlignedRect()
+
+    def _update_cursor(self) -> None:
+        if self._pan_from is not None:
+            shape = Qt.CursorShape.ClosedHandCursor
+        elif self._space_held:
+            shape = Qt.CursorShape.OpenHandCursor
+        else:
+            shape = Qt.CursorShape.CrossCursor
+        self.setCursor(shape)
+
+    # -- input -------------------------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self._fit_mode:
+            self.fit_to_window()
+        super().resizeEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        notches = event.angleDelta().y() / 120
+        if notches:
+            self.zoom_by(WHEEL_STEP**notches, event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        pos = event.position()
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and self._space_held
+        ):
+            self._pan_from = pos
+            self._update_cursor()
+        elif (
+            button == Qt.MouseButton.LeftButton and self._photo is not None and not self._tool_down
+        ):
+            self._tool_down = True
+            self._toolbox.current.press(self.map_to_image(pos), event.modifiers())
+        self._move_pointer(pos)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._pan_from is not None:
+            delta, self._pan_from = pos - self._pan_from, pos
+            self.pan_by(delta)
+        elif self._tool_down:
+            self._toolbox.current.move(self.map_to_image(pos))
+        self._move_pointer(pos)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._pan_from is not None and event.button() in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
+            self._pan_from = None
+            self._update_cursor()
+        elif self._tool_down and event.button() == Qt.MouseButton.LeftButton:
+            self._tool_down = False
+            self._toolbox.current.release(self.map_to_image(pos))
+        self._move_pointer(pos)
+
+    def leaveEvent(self, event: object) -> None:
+        self._move_pointer(None)
+
+    def _move_pointer(self, pos: QPointF | None) -> None:
+        old = self._footprint_rect()
+        self._pointer = pos
+        self.update(old.united(self._footprint_rect()))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.isAutoRepeat():
+            return super().keyPressEvent(event) if event.key() not in COMPARE_KEYS else None
+        if event.key() == Qt.Key.Key_Space:
+            self._space_held = True
+            self._update_cursor()
+            self.update(self._footprint_rect())
+        elif event.key() in COMPARE_KEYS and not event.modifiers():
+            self.set_comparing(True)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.isAutoRepeat():
+            return
+        if event.key() == Qt.Key.Key_Space:
+            self._space_held = False
+            self._update_cursor()
+            self.update()
+        elif event.key() in COMPARE_KEYS:
+            self.set_comparing(False)
+        else:
+            super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event: object) -> None:
+        # Keys released while another widget has focus never reach us: drop held states.
+        self._space_held = False
+        self.set_comparing(False)
+        self._update_cursor()
+        super().focusOutEvent(event)  # type: ignore[arg-type]

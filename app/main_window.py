@@ -1,0 +1,482 @@
+"""The editor window: assembles the canvas, tool bars, menus and status bar around a Session.
+
+Little logic lives here: actions call the session (view-model) or the canvas, and widgets follow
+the session's signals. Automation contract (used by tests): ``open_path``, ``document()``,
+``fill_finished`` and the objectNames of the actions and of the canvas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSpinBox,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from app.canvas import Canvas
+from app.session import Document, Session
+from app.settings import Settings
+from app.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
+from core import imageio
+from core.device import available_devices
+from core.methods import default_method_name, describe_methods
+from core.resources import SAMPLE_IMAGE
+
+APP_TITLE = "Manifold Inpaint"
+# Offscreen / minimal platforms have nobody to answer a dialog (tests, CI screenshots).
+HEADLESS_PLATFORMS = {"offscreen", "minimal"}
+
+
+def _file_filter() -> str:
+    patterns = " ".join(f"*{s}" for s in imageio.SUPPORTED_SUFFIXES)
+    return f"Images ({patterns});;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    fill_finished = Signal()  # a fill was applied to the document
+
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or Settings()
+        self.session = Session(self)
+        self.toolbox = ToolBox(self.session, self.settings.brush_size, self)
+        self.canvas = Canvas(self.session, self.toolbox, self)
+        self.setCentralWidget(self.canvas)
+        self.setAcceptDrops(True)
+        self.setWindowTitle(APP_TITLE)
+        self._error_box: QMessageBox | None = None
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbars()
+        self._make_status_bar()
+        self._bind_session()
+        self._update_enabled()
+        self.resize(1200, 800)
+        if self.settings.geometry is not None:
+            self.restoreGeometry(self.settings.geometry)
+
+    # -- automation contract -----------------------------------------------------------------
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a photo (or switch back to it, with its mask and result); brush active, fitted."""
+        self.toolbox.set_tool("brush")
+        return self.session.open_path(path)
+
+    def document(self) -> Document | None:
+        return self.session.document
+
+    def open_sample(self) -> bool:
+        self.toolbox.set_tool("brush")
+        return self.session.open_sample()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _action(
+        self,
+        name: str,
+        text: str,
+        slot: Callable[[], object] | None = None,
+        shortcut: QKeySequence | str | list | None = None,
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if isinstance(shortcut, list):
+            action.setShortcuts([QKeySequence(s) for s in shortcut])
+        elif shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        if slot is not None:
+            action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)  # shortcuts work even when no menu or bar shows the action
+        return action
+
+    def _make_actions(self) -> None:
+        s, canvas = self.session, self.canvas
+        Key = QKeySequence.StandardKey
+        self.action_open = self._action("action_open", "&Open...", self._open_dialog, Key.Open)
+        self.action_save = self._action("action_save", "&Save", self.save, Key.Save)
+        self.action_save_as = self._action(
+            "action_save_as", "Save &As...", self.save_as, "Ctrl+Shift+S"
+        )
+        self.action_next = self._action(
+            "action_next_image", "&Next Image in Folder", lambda: s.open_neighbour(1), "PgDown"
+        )
+        self.action_previous = self._action(
+            "action_previous_image", "&Previous Image in Folder",
+            lambda: s.open_neighbour(-1), "PgUp",
+        )  # fmt: skip
+        self.action_quit = self._action("action_quit", "&Quit", self.close, Key.Quit)
+        self.action_undo = s.undo_group.createUndoAction(self, "&Undo")
+        self.action_undo.setObjectName("action_undo")
+        self.action_undo.setShortcut(Key.Undo)
+        self.action_undo.setIconText("Undo")  # the menu says what; the bar stays narrow
+        self.action_redo = s.undo_group.createRedoAction(self, "&Redo")
+        self.action_redo.setObjectName("action_redo")
+        self.action_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.action_redo.setIconText("Redo")
+        self.addActions([self.action_undo, self.action_redo])
+        self.action_clear_mask = self._action(
+            "action_clear_mask", "&Clear Mask", s.clear_mask, "Del", "Remove the whole mask"
+        )
+        self.action_invert_mask = self._action(
+            "action_invert_mask", "&Invert Mask", s.invert_mask, "Ctrl+I"
+        )
+        self.action_grow_mask = self._action(
+            "action_grow_mask", "&Grow Mask", s.grow_mask, "G",
+            f"Widen the mask by {s.grow_step} px",
+        )  # fmt: skip
+        self.action_shrink_mask = self._action(
+            "action_shrink_mask", "S&hrink Mask", s.shrink_mask, "Shift+G",
+            f"Narrow the mask by {s.grow_step} px",
+        )  # fmt: skip
+        self.action_show_mask = self._action(
+            "action_show_mask", "Show &Mask", None, "M", "Show or hide the mask overlay"
+        )
+        self.action_show_mask.setCheckable(True)
+        self.action_show_mask.setChecked(True)
+        self.action_show_mask.toggled.connect(s.set_mask_visible)
+        self.action_fill = self._action(
+            "action_fill", "&Fill", s.start_fill, ["F", "Ctrl+Return"],
+            "Fill the masked damage with the selected method (F)",
+        )  # fmt: skip
+        self.action_cancel = self._action(
+            "action_cancel", "&Cancel Fill", s.cancel_fill, "Esc", "Stop the running fill"
+        )
+        self.action_fit = self._action("action_zoom_fit", "&Fit to Window", canvas.fit_to_window,
+                                       "Ctrl+0")  # fmt: skip
+        self.action_actual = self._action("action_zoom_100", "&100 %", canvas.zoom_actual, "Ctrl+1")
+        self.action_zoom_in = self._action(
+            "action_zoom_in", "Zoom &In", lambda: canvas.zoom_by(1.25), [Key.ZoomIn, "Ctrl+="]
+        )
+        self.action_zoom_out = self._action(
+            "action_zoom_out", "Zoom &Out", lambda: canvas.zoom_by(0.8), Key.ZoomOut
+        )
+        self.action_bigger = self._action(
+            "action_brush_bigger", "&Bigger Brush", lambda: self.toolbox.step_brush_size(True), "]"
+        )
+        self.action_smaller = self._action(
+            "action_brush_smaller", "&Smaller Brush",
+            lambda: self.toolbox.step_brush_size(False), "[",
+        )  # fmt: skip
+        short = {self.action_previous: "< Prev", self.action_next: "Next >",
+                 self.action_fit: "Fit", self.action_actual: "100 %",
+                 self.action_clear_mask: "Clear", self.action_invert_mask: "Invert",
+                 self.action_grow_mask: "Grow", self.action_shrink_mask: "Shrink",
+                 self.action_show_mask: "Show mask", self.action_cancel: "Cancel"}  # fmt: skip
+        for action, text in short.items():
+            action.setIconText(text)
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for name, tool in self.toolbox.tools.items():
+            action = self._action(f"action_tool_{name}", tool.label, None, tool.shortcut,
+                                  f"{tool.tip} ({tool.shortcut})")  # fmt: skip
+            action.setCheckable(True)
+            action.setChecked(name == self.toolbox.current.name)
+            action.triggered.connect(lambda _c=False, n=name: self.toolbox.set_tool(n))
+            self.tool_group.addAction(action)
+            self.tool_actions[name] = action
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.action_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addActions([self.action_previous, self.action_next])
+        file_menu.addSeparator()
+        file_menu.addActions([self.action_save, self.action_save_as])
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.action_undo, self.action_redo])
+        edit.addSeparator()
+        edit.addActions([self.action_clear_mask, self.action_invert_mask, self.action_grow_mask,
+                         self.action_shrink_mask])  # fmt: skip
+        view = bar.addMenu("&View")
+        view.addActions([self.action_fit, self.action_actual, self.action_zoom_in,
+                         self.action_zoom_out])  # fmt: skip
+        view.addSeparator()
+        view.addAction(self.action_show_mask)
+        hint = view.addAction("Hold \\ or C to compare with the original")
+        hint.setEnabled(False)
+        tools = bar.addMenu("&Tools")
+        tools.addActions(list(self.tool_actions.values()))
+        tools.addSeparator()
+        tools.addActions([self.action_bigger, self.action_smaller])
+        fill = bar.addMenu("F&ill")
+        fill.addActions([self.action_fill, self.action_cancel])
+
+    def _make_toolbars(self) -> None:
+        main = self._toolbar("toolbar_main", "Main")
+        main.addActions([self.action_open, self.action_save, self.action_previous,
+                         self.action_next])  # fmt: skip
+        main.addSeparator()
+        main.addActions([self.action_undo, self.action_redo])
+        main.addSeparator()
+        main.addActions([self.action_fit, self.action_actual])
+        fill = self._toolbar("toolbar_fill", "Fill")
+        fill.addWidget(QLabel(" Method "))
+        self.method_combo = self._make_method_combo()
+        fill.addWidget(self.method_combo)
+        fill.addWidget(QLabel(" Device "))
+        self.device_combo = self._make_device_combo()
+        fill.addWidget(self.device_combo)
+        fill.addAction(self.action_fill)
+        fill.widgetForAction(self.action_fill).setStyleSheet("font-weight: bold; padding: 0 12px")
+        fill.addAction(self.action_cancel)
+        self.addToolBarBreak()
+        tools = self._toolbar("toolbar_mask", "Mask")
+        tools.addActions(list(self.tool_actions.values()))
+        tools.addSeparator()
+        tools.addWidget(QLabel(" Size "))
+        self.brush_spin = QSpinBox()
+        self.brush_spin.setObjectName("brush_size")
+        self.brush_spin.setRange(MIN_BRUSH, MAX_BRUSH)
+        self.brush_spin.setSuffix(" px")
+        self.brush_spin.setToolTip("Brush diameter in photo pixels ([ and ])")
+        self.brush_spin.setValue(self.toolbox.brush_size)
+        self.brush_spin.valueChanged.connect(self.toolbox.set_brush_size)
+        self.toolbox.brush_size_changed.connect(self.brush_spin.setValue)
+        self.toolbox.brush_size_changed.connect(self._remember_brush_size)
+        tools.addWidget(self.brush_spin)
+        tools.addSeparator()
+        tools.addActions([self.action_clear_mask, self.action_invert_mask, self.action_grow_mask,
+                          self.action_shrink_mask, self.action_show_mask])  # fmt: skip
+        self.toolbox.tool_changed.connect(lambda name: self.tool_actions[name].setChecked(True))
+
+    def _toolbar(self, name: str, title: str) -> QToolBar:
+        bar = QToolBar(title, self)
+        bar.setObjectName(name)  # saveState needs it
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        return bar
+
+    def _make_method_combo(self) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName("method_combo")
+        combo.setToolTip("Fill method")
+        infos = describe_methods()
+        for info in infos:
+            combo.addItem(info.name, info.name)  # the text is the name, as the CLI spells it
+            index = combo.count() - 1
+            tip = info.description if info.available else f"Unavailable: {info.reason}"
+            combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            if not info.available:
+                combo.model().item(index).setEnabled(False)
+        usable = [i.name for i in infos if i.available]
+        wanted = self.settings.method
+        choice = wanted if wanted in usable else default_method_name()
+        combo.setCurrentIndex(max(0, combo.findData(choice)))
+        self.session.method = combo.currentData() or choice
+        combo.currentIndexChanged.connect(lambda _i: self._method_chosen(combo.currentData()))
+        return combo
+
+    def _method_chosen(self, name: str) -> None:
+        self.session.method = name
+        self.settings.method = name
+
+    def _make_device_combo(self) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName("device_combo")
+        combo.setToolTip("Where learned methods run (auto: the fastest found)")
+        combo.addItems(["auto", *available_devices()])
+        index = combo.findText(self.settings.device)
+        combo.setCurrentIndex(max(0, index))
+        self.session.device = combo.currentText()
+        combo.currentTextChanged.connect(self._device_chosen)
+        return combo
+
+    def _device_chosen(self, name: str) -> None:
+        self.session.device = name
+        self.settings.device = name
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("fill_progress")
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setVisible(False)
+        cancel = QToolButton()
+        cancel.setDefaultAction(self.action_cancel)
+        self.cancel_button = cancel
+        cancel.setVisible(False)
+        self.zoom_label = QLabel()
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(cancel)
+        bar.addPermanentWidget(self.zoom_label)
+        self.canvas.view_changed.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
+
+    def _bind_session(self) -> None:
+        s = self.session
+        s.document_changed.connect(self._on_document)
+        s.busy_changed.connect(lambda _b: self._update_enabled())
+        s.progress_changed.connect(self._on_progress)
+        s.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.error.connect(self.show_error)
+        s.fill_finished.connect(self.fill_finished)
+        s.mask_visible_changed.connect(self.action_show_mask.setChecked)
+        s.opened.connect(self._remember_opened)
+        s.undo_group.cleanChanged.connect(self._update_title)
+
+    # -- reactions ---------------------------------------------------------------------------
+
+    def _update_enabled(self) -> None:
+        has_doc = self.session.document is not None
+        busy = self.session.busy
+        for action in (self.action_save, self.action_save_as, self.action_clear_mask,
+                       self.action_invert_mask, self.action_grow_mask, self.action_shrink_mask,
+                       self.action_show_mask, self.action_next, self.action_previous,
+                       self.action_fit, self.action_actual, self.action_zoom_in,
+                       self.action_zoom_out):  # fmt: skip
+            action.setEnabled(has_doc)
+        self.action_fill.setEnabled(has_doc and not busy)
+        self.action_cancel.setEnabled(busy)
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+
+    def _on_document(self) -> None:
+        self._update_enabled()
+        self._update_title()
+
+    def _update_title(self) -> None:
+        doc = self.session.document
+        if doc is None:
+            self.setWindowTitle(APP_TITLE)
+            return
+        self.setWindowTitle(f"{doc.title}[*] - {APP_TITLE}")
+        self.setWindowModified(doc.modified)
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        self.progress_bar.setValue(round(fraction * 1000))
+        if text:
+            self.statusBar().showMessage(text)
+
+    def show_error(self, text: str) -> None:
+        """Status bar plus a non-modal box: never blocks the event loop or a running test."""
+        self.statusBar().showMessage(text)
+        box = self._error_box
+        if box is None:
+            box = QMessageBox(
+                QMessageBox.Icon.Warning, APP_TITLE, text, QMessageBox.StandardButton.Ok, self
+            )
+            box.setObjectName("error_message")
+            box.setWindowModality(Qt.WindowModality.NonModal)
+            self._error_box = box
+        box.setText(text)
+        box.show()
+
+    def _remember_opened(self, path: str) -> None:
+        if Path(path).parent != SAMPLE_IMAGE.parent.resolve():  # the sample is no "recent" file
+            self.settings.add_recent(path)
+            self.settings.last_folder = str(Path(path).parent)
+
+    def _remember_brush_size(self, size: int) -> None:
+        self.settings.brush_size = size
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.settings.recent_files()
+        for path in recent:
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if not recent:
+            menu.addAction("No recent photos").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear Menu").triggered.connect(self.settings.clear_recent)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _open_dialog(self) -> None:
+        start = self.settings.last_folder or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, _file_filter())
+        if path:
+            self.open_path(path)
+
+    def save(self) -> bool:
+        """Save; the first Save of a photo opened from a file asks where (Save As)."""
+        if self.session.document is None:
+            return False
+        if self.session.needs_save_path():
+            return self.save_as()
+        return self.session.save()
+
+    def save_as(self) -> bool:
+        suggested = self.session.suggested_save_path()
+        if suggested is None:
+            return False
+        # The dialog asks before replacing an existing file, so overwrite=True is confirmed.
+        path, _ = QFileDialog.getSaveFileName(self, "Save photo as", str(suggested), _file_filter())
+        return bool(path) and self.session.save(path, overwrite=True)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_path(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_path(path)
+
+    @staticmethod
+    def _dropped_path(event: QDragEnterEvent | QDropEvent) -> str | None:
+        for url in event.mimeData().urls():
+            if (
+                url.isLocalFile()
+                and Path(url.toLocalFile()).suffix.lower() in imageio.SUPPORTED_SUFFIXES
+            ):
+                return url.toLocalFile()
+        return None
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        self.session.shutdown()  # no fill thread outlives the window
+        self.settings.geometry = self.saveGeometry()
+        self.settings.sync()
+        if self._error_box is not None:
+            self._error_box.close()
+        super().closeEvent(event)
+
+    def _confirm_discard(self) -> bool:
+        if QGuiApplication.platformName() in HEADLESS_PLATFORMS:
+            return True
+        if not self.session.unsaved_titles():
+            return True
+        names = ", ".join(self.session.unsaved_titles())
+        answer = QMessageBox.question(
+            self, APP_TITLE, f"Close without saving the changes to {names}?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )  # fmt: skip
+        return answer == QMessageBox.StandardButton.Discard
