@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
+    QBrush,
     QColor,
     QImage,
     QKeyEvent,
@@ -34,11 +35,22 @@ WHEEL_STEP = 1.25  # zoom factor per wheel notch
 COMPARE_KEYS = (Qt.Key.Key_Backslash, Qt.Key.Key_C)
 
 
+def _checkerboard() -> QBrush:
+    tile = QPixmap(16, 16)
+    tile.fill(QColor(200, 200, 200))
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, 8, 8, QColor(150, 150, 150))
+    painter.fillRect(8, 8, 8, 8, QColor(150, 150, 150))
+    painter.end()
+    return QBrush(tile)
+
+
 class _Pyramid:
     """A photo as a QPixmap plus halved copies for drawing zoomed out without aliasing."""
 
     def __init__(self, image: QImage) -> None:
         self._image = image
+        self.has_alpha = image.hasAlphaChannel()
         self._levels: dict[int, QPixmap] = {0: QPixmap.fromImage(image)}
         self._scaled: dict[int, QImage] = {0: image}
 
@@ -221,6 +233,8 @@ class Canvas(QWidget):
             )
             pixmap, factor = photo.level_for(self._scale)
             # Smooth when shrinking; crisp pixels when zoomed in, for retouching detail.
+            if photo.has_alpha:
+                painter.fillRect(target, _checkerboard())  # transparent areas read as such
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale < 1.0)
             painter.drawPixmap(
                 target, pixmap, QRectF(source.topLeft() * factor, source.size() * factor)

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.resize(1200, 800)
         if self.settings.geometry is not None:
             self.restoreGeometry(self.settings.geometry)
+        if self.settings.window_state is not None:
+            self.restoreState(self.settings.window_state)
 
     # -- automation contract -----------------------------------------------------------------
 
@@ -463,6 +465,7 @@ class MainWindow(QMainWindow):
             return
         self.session.shutdown()  # no fill thread outlives the window
         self.settings.geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState()
         self.settings.sync()
         if self._error_box is not None:
             self._error_box.close()

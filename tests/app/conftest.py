@@ -7,14 +7,18 @@ import os
 # Must be set before the first Qt import (pytest-qt creates the QApplication later).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
-    folder = tmp_path_factory.mktemp("settings")
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path) -> None:
+    """A fresh, empty settings store per test: no test sees another's method or geometry."""
     QCoreApplication.setOrganizationName("ManifoldInpaintTests")
     QCoreApplication.setApplicationName("editor-tests")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
