@@ -31,7 +31,11 @@ from app.tools import ToolBox
 MASK_COLOR = QColor(255, 40, 80, 130)
 BACKGROUND = QColor(38, 38, 42)
 MIN_SCALE, MAX_SCALE = 0.01, 32.0
-WHEEL_STEP = 1.25  # zoom factor per wheel notch
+WHEEL_STEP = 1.25
+SMOOTH_BELOW = (
+    2.5  # zoom from which photo pixels are drawn as sharp blocks  # zoom factor per wheel notch
+)
+EMPTY_HINT = "Open a photo (Ctrl+O) or drop one here\nor try File > Open Sample Photo"
 COMPARE_KEYS = (Qt.Key.Key_Backslash, Qt.Key.Key_C)
 
 
@@ -54,14 +58,14 @@ class _Pyramid:
         self._levels: dict[int, QPixmap] = {0: QPixmap.fromImage(image)}
         self._scaled: dict[int, QImage] = {0: image}
 
-    def level_for(self, scale: float) -> tuple[QPixmap, float]:
-        """The pixmap to draw at ``scale`` and its size relative to the photo."""
+    def level_for(self, scale: float) -> QPixmap:
+        """The smallest copy that still has at least one pixel per screen pixel at ``scale``."""
         level = 0
         while scale * 2 ** (level + 1) <= 1.0 and min(self._size(level)) > 64:
             level += 1
         if level not in self._levels:
             self._build(level)
-        return self._levels[level], self._levels[level].width() / self._image.width()
+        return self._levels[level]
 
     def _size(self, level: int) -> tuple[int, int]:
         return (max(1, self._image.width() >> level), max(1, self._image.height() >> level))
@@ -226,27 +230,28 @@ class Canvas(QWidget):
         if photo is None:
             self._paint_hint(painter)
             return
-        target = QRectF(event.rect()).intersected(self.image_rect())
-        if not target.isEmpty():
-            source = QRectF(
-                self.map_to_image(target.topLeft()), self.map_to_image(target.bottomRight())
-            )
-            pixmap, factor = photo.level_for(self._scale)
-            # Smooth when shrinking; crisp pixels when zoomed in, for retouching detail.
+        target = self.image_rect()
+        if target.intersects(QRectF(event.rect())):
+            # The whole photo is drawn, clipped to the exposed rectangle: the raster engine only
+            # fills clipped spans, so the cost follows the exposed area, and partial repaints
+            # sample exactly as full ones do (no seams after a stroke).
+            painter.setClipRect(event.rect())
             if photo.has_alpha:
                 painter.fillRect(target, _checkerboard())  # transparent areas read as such
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale < 1.0)
-            painter.drawPixmap(
-                target, pixmap, QRectF(source.topLeft() * factor, source.size() * factor)
-            )
+            pixmap = photo.level_for(self._scale)
+            # Smooth up to a moderate zoom; crisp pixel blocks beyond, for retouching detail.
+            smooth = self._scale < SMOOTH_BELOW and self._scale != 1.0
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+            painter.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
             if self._overlay is not None and self._session.mask_visible and not self._comparing:
-                painter.drawImage(target, self._overlay.image, source)
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+                painter.drawImage(target, self._overlay.image)
+            painter.setClipping(False)
         self._paint_decorations(painter)
 
     def _paint_hint(self, painter: QPainter) -> None:
         painter.setPen(QColor(200, 200, 200))
-        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
-                         "Open a photo (Ctrl+O) or drop one here")  # fmt: skip
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
 
     def _paint_decorations(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)

@@ -130,6 +130,10 @@ class MainWindow(QMainWindow):
             "action_previous_image", "&Previous Image in Folder",
             lambda: s.open_neighbour(-1), "PgUp",
         )  # fmt: skip
+        self.action_open_sample = self._action(
+            "action_open_sample", "Open &Sample Photo", self.open_sample, None,
+            "The bundled damaged photo, its damage already masked",
+        )  # fmt: skip
         self.action_quit = self._action("action_quit", "&Quit", self.close, Key.Quit)
         self.action_undo = s.undo_group.createUndoAction(self, "&Undo")
         self.action_undo.setObjectName("action_undo")
@@ -207,6 +211,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.action_open_sample)
         file_menu.addActions([self.action_previous, self.action_next])
         file_menu.addSeparator()
         file_menu.addActions([self.action_save, self.action_save_as])
