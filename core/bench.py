@@ -193,3 +193,95 @@ def list_images(folder: Path) -> list[Path]:
     if not found:
         raise InpaintError(f"no images in {folder}")
     return found
+
+
+def latent_report(
+    images: Sequence[Path],
+    classes: Sequence[str] = ("medium", "thick", "box"),
+    samples: int = 8,
+    seed: int = 0,
+    device: str = "cpu",
+) -> dict[str, dict]:
+    """Is the manifold model's latent alive? Per class, over the images' seeded masks (each
+    image's largest hole region, as one crop the way the pipeline cuts it):
+
+    * ``pairwise_l1``: mean pairwise L1 (0-1 scale) inside the hole between ``samples`` fills
+      drawn from the prior;
+    * ``sigma_move_l1``: mean hole L1 change from moving z one prior standard deviation along
+      each principal axis of the (diagonal) prior, averaged over axes, and the largest axis;
+    * ``psnr_mean_z`` vs ``psnr_samples``: hole-PSNR of z = prior mean and of the samples.
+    """
+    from core.methods import get_method
+    from core.pipeline import extract_crop, plan_regions
+
+    method = get_method("manifold", device)
+    report: dict[str, dict] = {}
+    for kind in classes:
+        pairwise, moves, top_moves, psnr_mean, psnr_samples = [], [], [], [], []
+        for index, path in enumerate(images):
+            image = read_rgb(path)
+            hole_full = bench_masks(image.shape[0], image.shape[1], index, [kind], seed)[kind]
+            plans = plan_regions(hole_full, method)
+            plan = max(plans, key=lambda p: (p.core[1] - p.core[0]) * (p.core[3] - p.core[2]))
+            prepared = extract_crop(image, hole_full, plan, method.pad_multiple)
+            truth = extract_crop(image, np.zeros_like(hole_full), plan, method.pad_multiple)
+            hole = prepared.hole
+            cache = method.encode(prepared.pixels, hole)
+            fills = [method.decode(cache, method.sample_z(cache, s)) for s in range(samples)]
+            diffs = [
+                np.abs(fills[i] - fills[j])[hole].mean()
+                for i in range(samples)
+                for j in range(i + 1, samples)
+            ]
+            pairwise.append(float(np.mean(diffs)))
+            base = method.decode(cache)
+            per_axis = []
+            for axis in range(method.latent_dim):
+                z = cache.prior_mean.copy()
+                z[axis] += cache.prior_std[axis]
+                per_axis.append(float(np.abs(method.decode(cache, z) - base)[hole].mean()))
+            moves.append(float(np.mean(per_axis)))
+            top_moves.append(float(np.max(per_axis)))
+            psnr_mean.append(hole_psnr(base, truth.pixels, hole))
+            psnr_samples.append(float(np.mean([hole_psnr(f, truth.pixels, hole) for f in fills])))
+        report[kind] = {
+            "pairwise_l1": float(np.mean(pairwise)),
+            "sigma_move_l1": float(np.mean(moves)),
+            "sigma_move_l1_top_axis": float(np.mean(top_moves)),
+            "psnr_mean_z": float(np.mean(psnr_mean)),
+            "psnr_samples": float(np.mean(psnr_samples)),
+        }
+    return report
+
+
+def speed_report(device: str = "cpu", repeats: int = 7, seed: int = 0) -> dict[str, float]:
+    """Median seconds (warm) to fill a 512x512 crop (encode + decode) and to re-decode it
+    with a new z, for a full-resolution hole (scratches) and a box run at reduced scale."""
+    from core.methods import CropContext, get_method
+
+    method = get_method("manifold", device)
+    rng = np.random.default_rng(seed)
+    crop = rng.random((512, 512, 3), dtype=np.float32)
+    crop = cv2.GaussianBlur(crop, (0, 0), 3)
+    results: dict[str, float] = {}
+    holes = {
+        "scratch": maskgen.generate("scratch", 512, 512, rng),
+        "box": np.zeros((512, 512), bool),
+    }
+    holes["box"][160:352, 128:384] = True
+    for name, hole in holes.items():
+        work = crop.copy()
+        work[hole] = 0
+        fills, decodes = [], []
+        for r in range(repeats + 1):
+            method._cache.clear()
+            started = time.perf_counter()
+            method.fill(work, hole, CropContext())
+            fills.append(time.perf_counter() - started)
+            cache = method.encode(work, hole)
+            started = time.perf_counter()
+            method.decode(cache, method.sample_z(cache, r))
+            decodes.append(time.perf_counter() - started)
+        results[f"{name}_fill_s"] = float(np.median(fills[1:]))
+        results[f"{name}_redecode_s"] = float(np.median(decodes[1:]))
+    return results

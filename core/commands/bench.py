@@ -38,6 +38,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=JSON",
         help="method option passed to every fill, e.g. max_hole_radius=16 (repeatable)",
     )
+    parser.add_argument(
+        "--latent",
+        action="store_true",
+        help="also measure the manifold latent: sample spread, 1-sigma moves (large holes)",
+    )
+    parser.add_argument(
+        "--speed", action="store_true", help="also time a 512x512 crop fill and a re-decode"
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--save", type=Path, metavar="DIR", help="write every fill here as PNG")
     parser.set_defaults(run=run)
@@ -85,8 +93,28 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"{len(images)} images from {args.images}, mask seed {args.seed}")
     print(format_table(results))
+    report: dict = {"bench": results}
+    if args.latent and "manifold" in methods:
+        from core.bench import latent_report
+
+        report["latent"] = latent_report(images, seed=args.seed, device=resolve_device(args.device))
+        print("latent (manifold, 8 prior samples per image's largest hole):")
+        for kind, row in report["latent"].items():
+            print(
+                f"  {kind:<7} pairwise hole L1 {row['pairwise_l1']:.4f}  1-sigma move L1 "
+                f"{row['sigma_move_l1']:.4f} (top axis {row['sigma_move_l1_top_axis']:.4f})  "
+                f"hole-PSNR z=mean {row['psnr_mean_z']:.2f} vs samples {row['psnr_samples']:.2f}"
+            )
+    if args.speed and "manifold" in methods:
+        from core.bench import speed_report
+
+        report["speed"] = speed_report(resolve_device(args.device))
+        print(
+            "speed (manifold, 512x512 crop, median warm seconds): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in report["speed"].items())
+        )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     broken = sum(s["images"] - s["known_ok"] for per in results.values() for s in per.values())
     if broken:
         print(f"error: known pixels changed in {broken} fills", file=sys.stderr)
