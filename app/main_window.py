@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QLabel,
@@ -82,7 +83,20 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path) -> bool:
         """Open a photo (or switch back to it, with its mask and result); brush active, fitted."""
         self.toolbox.set_tool("brush")
-        return self.session.open_path(path)
+        # Decoding a large scan takes a moment on this thread; say so.
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            return self.session.open_path(path)
+        finally:
+            QApplication.restoreOverrideCursor()
+
+    def open_neighbour(self, step: int) -> bool:
+        """The next (``step`` > 0) or previous photo in the current one's folder."""
+        path = self.session.neighbour_path(step)
+        if path is None:
+            self.statusBar().showMessage("No more photos in this folder.", 8000)
+            return False
+        return self.open_path(path)
 
     def document(self) -> Document | None:
         return self.session.document
@@ -124,11 +138,11 @@ class MainWindow(QMainWindow):
             "action_save_as", "Save &As...", self.save_as, "Ctrl+Shift+S"
         )
         self.action_next = self._action(
-            "action_next_image", "&Next Image in Folder", lambda: s.open_neighbour(1), "PgDown"
+            "action_next_image", "&Next Image in Folder", lambda: self.open_neighbour(1), "PgDown"
         )
         self.action_previous = self._action(
             "action_previous_image", "&Previous Image in Folder",
-            lambda: s.open_neighbour(-1), "PgUp",
+            lambda: self.open_neighbour(-1), "PgUp",
         )  # fmt: skip
         self.action_open_sample = self._action(
             "action_open_sample", "Open &Sample Photo", self.open_sample, None,
@@ -304,6 +318,7 @@ class MainWindow(QMainWindow):
     def _method_chosen(self, name: str) -> None:
         self.session.method = name
         self.settings.method = name
+        self.canvas.setFocus()  # hand the keys back (space to pan, backslash to compare)
 
     def _make_device_combo(self) -> QComboBox:
         combo = QComboBox()
@@ -319,6 +334,7 @@ class MainWindow(QMainWindow):
     def _device_chosen(self, name: str) -> None:
         self.session.device = name
         self.settings.device = name
+        self.canvas.setFocus()
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
@@ -367,6 +383,7 @@ class MainWindow(QMainWindow):
 
     def _on_document(self) -> None:
         self._update_enabled()
+        self.canvas.setFocus()  # so that space, backslash and C reach it at once
         self._update_title()
 
     def _update_title(self) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
+from app.worker import GeneratorRunner
 from core import imageio, masks, pipeline
 from core.device import resolve_device
 from core.errors import InpaintError
@@ -136,8 +137,6 @@ class Session(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        from app.worker import GeneratorRunner
-
         self.undo_group = QUndoGroup(self)
         self._documents: dict[Path, Document] = {}
         self._current: Document | None = None
@@ -221,13 +220,6 @@ class Session(QObject):
             return None
         index = files.index(doc.path) + step
         return files[index] if 0 <= index < len(files) else None
-
-    def open_neighbour(self, step: int) -> bool:
-        path = self.neighbour_path(step)
-        if path is None:
-            self.message.emit("No more photos in this folder.")
-            return False
-        return self.open_path(path)
 
     # -- saving ------------------------------------------------------------------------------
 
