@@ -176,6 +176,9 @@ class Session(QObject):
             except InpaintError as error:
                 self.error.emit(str(error))
                 return False
+            except MemoryError:
+                self.error.emit(f"Not enough memory to open {path.name}.")
+                return False
             doc = self._new_document(source, path.name, path)
             self._documents[path] = doc
         self._activate(doc)

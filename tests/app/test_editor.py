@@ -201,7 +201,7 @@ def test_a_failing_method_shows_a_message_and_changes_nothing(qtbot, window) -> 
 def test_gui_keeps_running_during_a_fill_that_runs_off_the_gui_thread(
     qtbot, window, monkeypatch
 ) -> None:
-    monkeypatch.setattr(SlowFill, "steps", 60)  # about 0.3 s of work
+    monkeypatch.setattr(SlowFill, "steps", 100)  # at least 0.5 s of work
     SlowFill.threads.clear()
     window.document().mask[10:30, 10:30] = True
     choose_method(window, "test-slow")
@@ -213,7 +213,7 @@ def test_gui_keeps_running_during_a_fill_that_runs_off_the_gui_thread(
         action(window, "action_fill").trigger()
     timer.stop()
     assert len(ticks) >= 10
-    assert max(np.diff(ticks)) < 0.25  # never blocked for long
+    assert max(np.diff(ticks)) < 0.4  # never blocked for the fill's duration
     assert threading.get_ident() not in SlowFill.threads
 
 
