@@ -226,7 +226,7 @@ def _check_size(width: int, height: int, name: str, max_pixels: int | None) -> N
         raise ImageReadError(
             f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more than the "
             f"limit of {max_pixels / 1e6:.0f} megapixels; if you trust this file, raise the "
-            "limit with --max-pixels or the maximum image size setting"
+            "limit with --max-pixels (megapixels, 0 = no limit) or the maximum image size setting"
         )
 
 
