@@ -280,7 +280,7 @@ def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _decode_png(data: bytes, name: str, max_pixels: int | None) -> Image:
-    icc = exif = None
+    icc = exif = transparent = None
     header = None
     problem = None
     try:
@@ -292,6 +292,8 @@ def _decode_png(data: bytes, name: str, max_pixels: int | None) -> Image:
                     icc = zlib.decompress(body[body.index(b"\0") + 2 :])
             elif kind == b"eXIf" and exif is None:
                 exif = body
+            elif kind == b"tRNS":
+                transparent = body
     except ImageReadError as exc:
         problem = str(exc)
     if header is None:
@@ -307,7 +309,22 @@ def _decode_png(data: bytes, name: str, max_pixels: int | None) -> Image:
         pixels = pixels[..., [0, 3]]
     elif colour_type == 0 and pixels.shape[2] == 3:
         pixels = pixels[..., :1]
+    if transparent and colour_type in (0, 2) and pixels.shape[2] in (1, 3):
+        pixels = _colour_key_alpha(pixels, transparent, header[2])
     return _oriented(Image(pixels, icc_profile=icc, exif=_clean_exif(exif)))
+
+
+def _colour_key_alpha(pixels: np.ndarray, trns: bytes, depth: int) -> np.ndarray:
+    """Gray or RGB PNG whose tRNS chunk names one transparent colour: add that as alpha."""
+    samples = pixels.shape[2]
+    if depth not in (8, 16) or len(trns) < 2 * samples:
+        return pixels
+    key = np.array(struct.unpack(f">{samples}H", trns[: 2 * samples]), np.uint32)
+    top = np.iinfo(pixels.dtype).max
+    if key.max() > top:
+        return pixels
+    alpha = np.where((pixels == key.astype(pixels.dtype)).all(axis=2), 0, top)
+    return np.concatenate([pixels, alpha[..., None].astype(pixels.dtype)], axis=2)
 
 
 # Pillow: JPEG, WebP, BMP (and fallbacks) ------------------------------------------------------

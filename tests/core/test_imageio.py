@@ -273,6 +273,15 @@ def test_palette_bmp_and_palette_tiff_become_rgb():
         np.testing.assert_array_equal(decode_image(_pil_bytes(im, fmt)).pixels, expected)
 
 
+def test_png_colour_key_transparency_becomes_alpha():
+    gray = np.array([[0, 10, 20]], np.uint8)
+    back = decode_image(_pil_bytes(PILImage.fromarray(gray), "PNG", transparency=10)).pixels
+    np.testing.assert_array_equal(back[0], [[0, 255], [10, 0], [20, 255]])
+    rgb = np.array([[[1, 2, 3], [4, 5, 6]]], np.uint8)
+    png = _pil_bytes(PILImage.fromarray(rgb), "PNG", transparency=(4, 5, 6))
+    np.testing.assert_array_equal(decode_image(png).pixels[0, :, 3], [255, 0])
+
+
 def test_cmyk_jpeg_becomes_rgb():
     im = PILImage.new("CMYK", (16, 8), (0, 255, 255, 0))  # red
     im.paste((255, 0, 255, 0), (8, 0, 16, 8))  # green
