@@ -22,6 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("input", type=Path, metavar="INPUT", help="image file or folder")
     parser.add_argument("--mask", "-m", type=Path, help="mask image file or folder")
+    parser.add_argument(
+        "--auto-mask",
+        action="store_true",
+        help="detect scratches, cracks and dust (as `detect` does) instead of reading --mask",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="output file or folder")
     parser.add_argument("--method", help="fill method (see `info`; default: the best available)")
     parser.add_argument("--seed", type=int, help="sample a variant of the fill deterministically")
@@ -52,17 +57,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 @dataclasses.dataclass(frozen=True)
 class Job:
     image: Path
-    mask: Path
+    mask: Path | None  # None: detect the damage (--auto-mask)
     output: Path
 
 
-def plan_jobs(source: Path, mask: Path | None, output: Path) -> list[Job]:
+def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False) -> list[Job]:
     from core.imageio import SUPPORTED_SUFFIXES
 
-    if mask is None:
-        raise InpaintError("a mask is needed: pass --mask MASK")
+    if auto and mask is not None:
+        raise InpaintError("pass either --mask or --auto-mask, not both")
+    if mask is None and not auto:
+        raise InpaintError("a mask is needed: pass --mask MASK (or --auto-mask)")
     if not source.exists():
         raise InpaintError(f"{source} does not exist")
+    if mask is None:
+        if source.is_file():
+            return [Job(source, None, output / source.name if output.is_dir() else output)]
+        if output.exists() and not output.is_dir():
+            raise InpaintError(f"INPUT is a folder, so OUTPUT must be a folder; {output} is a file")
+        found = sorted(p for p in source.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+        if not found:
+            raise InpaintError(f"no images found in {source}")
+        return [Job(path, None, output / path.name) for path in found]
     if not mask.exists():
         raise InpaintError(f"mask {mask} does not exist")
     if source.is_file():
@@ -106,7 +122,7 @@ def _outputs(job: Job, variants: int) -> Iterator[tuple[Path, int | None]]:
 
 def check_outputs(jobs: list[Job], variants: int, overwrite: bool) -> None:
     """Refuse before any work starts: outputs that are inputs, or exist without --overwrite."""
-    inputs = {p.resolve() for job in jobs for p in (job.image, job.mask)}
+    inputs = {p.resolve() for job in jobs for p in (job.image, job.mask) if p is not None}
     for job in jobs:
         for path, _ in _outputs(job, variants):
             if path.resolve() in inputs:
@@ -122,7 +138,12 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> Non
 
     max_pixels = _max_pixels(args.max_pixels)
     image = read_image(job.image, max_pixels=max_pixels)
-    mask = load_mask(job.mask, image.pixels.shape[:2])
+    if job.mask is None:
+        from core.detect import detect, fill_mask
+
+        mask = fill_mask(detect(image.pixels))
+    else:
+        mask = load_mask(job.mask, image.pixels.shape[:2])
     options = {"refine_steps": args.refine} if args.refine else {}
     job.output.parent.mkdir(parents=True, exist_ok=True)
     for path, number in _outputs(job, args.variants):
@@ -151,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.variants < 0:
         raise InpaintError("--variants must be 0 or more")
-    jobs = plan_jobs(args.input, args.mask, args.output)
+    jobs = plan_jobs(args.input, args.mask, args.output, getattr(args, "auto_mask", False))
     check_outputs(jobs, args.variants, args.overwrite)
     method = args.method or default_method_name()
     method_class(method)  # unknown names fail before any work

@@ -1,0 +1,103 @@
+"""``detect``: propose a damage mask (scratches, cracks, dust) for an image or a folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.errors import InpaintError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "detect",
+        help="find scratches, cracks and dust; write a damage mask",
+        description="Write a grayscale PNG mask (255 = damage) of INPUT. INPUT may be a folder: "
+        "OUTPUT is then a folder and gets <stem>.png for every image.",
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="image file or folder")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="mask file or folder")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        metavar="T",
+        help="probability threshold in [0, 1] (default: the method's calibrated one; "
+        "lower finds more)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=("auto", "net", "classical"),
+        default="auto",
+        help="auto (default) uses the net, or the classical detector if the net is unusable",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing output files (never inputs)"
+    )
+    parser.set_defaults(run=run)
+
+
+def plan(source: Path, output: Path) -> list[tuple[Path, Path]]:
+    """(image, mask path) pairs; refuses to write over inputs."""
+    from core.imageio import SUPPORTED_SUFFIXES
+
+    if not source.exists():
+        raise InpaintError(f"{source} does not exist")
+    if source.is_file():
+        target = output / f"{source.stem}.png" if output.is_dir() else output
+        if target.suffix.lower() != ".png":
+            raise InpaintError(f"the mask is written as PNG: name it {target.stem}.png")
+        pairs = [(source, target)]
+    else:
+        if output.exists() and not output.is_dir():
+            raise InpaintError(f"INPUT is a folder, so OUTPUT must be a folder; {output} is a file")
+        images = sorted(p for p in source.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+        if not images:
+            raise InpaintError(f"no images found in {source}")
+        pairs = [(p, output / f"{p.stem}.png") for p in images]
+    inputs = {p.resolve() for p, _ in pairs}
+    for _, target in pairs:
+        if target.resolve() in inputs:
+            raise InpaintError(f"refusing to write over the input file {target}")
+    return pairs
+
+
+def detect_file(image_path: Path, args: argparse.Namespace):
+    """Read ``image_path`` and detect its damage (also used by ``fill --auto-mask``)."""
+    from core.detect import detect
+    from core.imageio import read_image
+
+    image = read_image(image_path)
+    return image, detect(image.pixels, method=args.method, threshold=args.threshold)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.masks import save_mask
+
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise InpaintError("--threshold must be between 0 and 1")
+    pairs = plan(args.input, args.output)
+    for _, target in pairs:
+        if target.exists() and not args.overwrite:
+            raise InpaintError(f"{target} exists; pass --overwrite to replace it")
+    failures, notes = 0, set()
+    for image_path, target in pairs:
+        try:
+            _, result = detect_file(image_path, args)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_mask(result.mask, target, overwrite=args.overwrite)
+        except InpaintError as error:
+            if len(pairs) == 1:
+                raise
+            failures += 1
+            print(f"error: {image_path.name}: {error}", file=sys.stderr)
+            continue
+        if result.note and result.note not in notes:
+            notes.add(result.note)
+            print(f"note: {result.note}", file=sys.stderr)
+        print(
+            f"{target}: {result.mask.mean():.2%} flagged "
+            f"({result.method}, threshold {result.threshold:.3f})"
+        )
+    return 1 if failures else 0

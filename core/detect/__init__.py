@@ -1,0 +1,148 @@
+"""Damage detection: a per-pixel probability of scratches, cracks and dust, and a proposed mask.
+
+    result = detect(image)                        # DamageResult(probability, mask, threshold, ...)
+    mask = threshold_mask(result.probability, t)  # re-threshold cheaply (sensitivity slider)
+
+Two methods: ``"net"``, the small CNN shipped in ``resources/models`` (see :mod:`.net`), and
+``"classical"``, top-hat plus line filters (see :mod:`.classical`). ``"auto"`` uses the net and
+falls back to the classical detector when the weights are missing or fail their sha256 check
+(``DamageResult.note`` then says why). Each method's probability has its own calibrated default
+threshold, chosen so that well under 0.5 % of a clean photo's pixels are flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InpaintError, ModelError
+from core.progress import Progress, Steps, run_to_end
+
+__all__ = [
+    "METHODS",
+    "DamageResult",
+    "default_threshold",
+    "detect",
+    "detect_steps",
+    "fill_mask",
+    "threshold_for_sensitivity",
+    "threshold_mask",
+]
+
+METHODS = ("auto", "net", "classical")
+# Px by which a detected mask grows before a fill: a mark's blurred fringe is damage too, and
+# a fill taking its border from the fringe would smear the mark back in.
+FILL_GROW = 1
+
+
+@dataclass(frozen=True)
+class DamageResult:
+    """``probability``: float32 HxW in [0, 1]; ``mask``: bool HxW, ``probability >= threshold``;
+    ``method``: what actually ran (``"net"`` or ``"classical"``); ``note``: why ``"auto"`` fell
+    back to the classical detector, else empty."""
+
+    probability: np.ndarray
+    mask: np.ndarray
+    threshold: float
+    method: str
+    note: str = ""
+
+
+def threshold_mask(probability: np.ndarray, threshold: float) -> np.ndarray:
+    """The damage mask at ``threshold``: cheap, so a slider can call it on every move.
+
+    Monotonic: a higher threshold never flags a pixel a lower one leaves out.
+    """
+    return probability >= np.float32(threshold)
+
+
+def fill_mask(result: DamageResult, grow_px: int = FILL_GROW) -> np.ndarray:
+    """The mask to fill for a detection: its mask grown by ``grow_px`` (see ``FILL_GROW``)."""
+    from core.masks import grow
+
+    return grow(result.mask, grow_px)
+
+
+def threshold_for_sensitivity(sensitivity: float, default: float) -> float:
+    """Map a slider in [0, 1] (0.5 = the calibrated ``default``) to a threshold.
+
+    0 flags nothing (threshold just above 1), 1 flags anything above 0.02; the two halves are
+    linear so the middle of the slider is exactly the default.
+    """
+    s = float(np.clip(sensitivity, 0.0, 1.0))
+    if s >= 0.5:
+        return default + (0.02 - default) * (s - 0.5) * 2.0
+    return 1.0001 + (default - 1.0001) * s * 2.0
+
+
+@lru_cache(maxsize=2)
+def _net(models_dir: Path | None):
+    from core.detect.net import load_net
+
+    return load_net(models_dir)
+
+
+def default_threshold(method: str, models_dir: Path | None = None) -> float:
+    """The calibrated default threshold of ``"net"`` or ``"classical"``."""
+    if method == "classical":
+        from core.detect.classical import DEFAULT_THRESHOLD
+
+        return DEFAULT_THRESHOLD
+    return float(_net(models_dir).config.threshold)
+
+
+def detect_steps(
+    image: np.ndarray,
+    *,
+    method: str = "auto",
+    threshold: float | None = None,
+    tile: int | None = None,
+    models_dir: Path | None = None,
+) -> Steps[DamageResult]:
+    """Find damage in ``image`` (HxWxC, any dtype of :mod:`core`); yields progress per tile.
+
+    ``threshold=None`` uses the method's calibrated default. ``method="net"`` raises
+    :class:`ModelError` when the weights are unusable; ``"auto"`` falls back instead.
+    """
+    from core.pipeline import to_float_rgb
+
+    if method not in METHODS:
+        raise InpaintError(
+            f"unknown detection method {method!r} (choose from {', '.join(METHODS)})"
+        )
+    if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4) or min(image.shape[:2]) < 1:
+        raise InpaintError(f"image must be HxWxC with 1-4 channels, got shape {image.shape}")
+    note = ""
+    net = None
+    if method in ("auto", "net"):
+        yield Progress(0.0, "loading the damage detector")
+        try:
+            net = _net(models_dir)
+        except ModelError as error:
+            if method == "net":
+                raise
+            note = f"using the classical detector: {error}"
+    rgb = to_float_rgb(image)
+    if net is not None:
+        from core.detect.net import predict_steps
+
+        probability = yield from predict_steps(net, rgb, tile=tile or 512)
+        used = "net"
+    else:
+        from core.detect.classical import classical_steps
+
+        probability = yield from classical_steps(rgb, tile=tile or 1024)
+        used = "classical"
+    if threshold is None:
+        threshold = default_threshold(used, models_dir)
+    mask = threshold_mask(probability, threshold)
+    yield Progress(1.0, f"{used} detector: {mask.mean():.2%} of the pixels flagged")
+    return DamageResult(probability, mask, float(threshold), used, note)
+
+
+def detect(image: np.ndarray, **options) -> DamageResult:
+    """:func:`detect_steps` run to completion."""
+    return run_to_end(detect_steps(image, **options))

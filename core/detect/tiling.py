@@ -1,0 +1,54 @@
+"""Run a local per-pixel function over a large photo in overlapping tiles.
+
+The photo is reflect-padded once, as a whole, and each tile is processed with ``margin`` px of
+real context on every side; so when ``margin`` covers the function's reach, the tiled result
+equals one pass over the whole photo, while memory stays bounded by the tile size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+import numpy as np
+
+from core.progress import Progress
+
+
+def _starts(length: int, tile: int) -> list[int]:
+    return list(range(0, length, tile)) if length > tile else [0]
+
+
+def tiled_steps(
+    fn: Callable[[np.ndarray], np.ndarray],
+    rgb: np.ndarray,
+    *,
+    tile: int,
+    margin: int,
+    multiple: int = 1,
+    label: str = "tile",
+) -> Generator[Progress, None, np.ndarray]:
+    """float32 HxW map of ``fn`` over float32 RGB ``rgb``.
+
+    ``fn`` takes a window (h, w, 3) whose sides are multiples of ``multiple`` and returns an
+    (h, w) map. Tile starts are multiples of ``multiple`` too, so strided layers see the same
+    pixel grid in every tile.
+    """
+    h, w = rgb.shape[:2]
+    tile = max(multiple, tile - tile % multiple)
+    margin += (-margin) % multiple
+    # Reflect needs the axis longer than the padding; tiny images fall back to edge copies.
+    mode = "reflect" if min(h, w) > margin + multiple else "edge"
+    padded = np.pad(rgb, ((margin, margin + multiple), (margin, margin + multiple), (0, 0)), mode)
+    out = np.empty((h, w), np.float32)
+    ys, xs = _starts(h, tile), _starts(w, tile)
+    total, done = len(ys) * len(xs), 0
+    for y in ys:
+        for x in xs:
+            th, tw = min(tile, h - y), min(tile, w - x)
+            wh = th + 2 * margin + (-th) % multiple
+            ww = tw + 2 * margin + (-tw) % multiple
+            result = fn(padded[y : y + wh, x : x + ww])
+            out[y : y + th, x : x + tw] = result[margin : margin + th, margin : margin + tw]
+            done += 1
+            yield Progress(done / total, f"{label} {done} of {total}")
+    return out
