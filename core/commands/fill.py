@@ -40,6 +40,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--refine", type=int, default=0, metavar="STEPS", help="latent refinement steps"
     )
+    parser.add_argument(
+        "--direction",
+        action="append",
+        default=[],
+        metavar="I=VALUE",
+        help="move along latent direction I (1 = strongest) by VALUE prior standard deviations, "
+        "as the editor's slider I does (manifold method; repeatable)",
+    )
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument(
         "--overwrite", action="store_true", help="replace existing output files (never inputs)"
@@ -133,6 +141,7 @@ def check_outputs(jobs: list[Job], variants: int, overwrite: bool) -> None:
 
 def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> None:
     from core.imageio import read_image, write_image
+    from core.latent import direction_options
     from core.masks import load_mask
     from core.pipeline import FillRequest, fill
 
@@ -145,6 +154,7 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> Non
     else:
         mask = load_mask(job.mask, image.pixels.shape[:2])
     options = {"refine_steps": args.refine} if args.refine else {}
+    options.update(direction_options(getattr(args, "direction", []), method, device))
     job.output.parent.mkdir(parents=True, exist_ok=True)
     for path, number in _outputs(job, args.variants):
         seed = args.seed
