@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.autosave import Autosaver, restore
 from app.canvas import Canvas
 from app.session import Document, Session
 from app.settings import Settings
@@ -41,7 +42,10 @@ from app.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
 from core import imageio
 from core.device import available_devices
 from core.methods import default_method_name, describe_methods
+from core.recovery import RecoveredDocument, RecoveryStore
 from core.resources import SAMPLE_IMAGE
+
+Button = QMessageBox.StandardButton
 
 APP_TITLE = "Manifold Inpaint"
 # Offscreen / minimal platforms have nobody to answer a dialog (tests, CI screenshots).
@@ -60,6 +64,13 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings or Settings()
         self.session = Session(self)
+        self.session.max_pixels = self.settings.max_pixels
+        self.autosaver = Autosaver(self.session, RecoveryStore(), self)
+        self._prompts: dict[str, QMessageBox] = {}
+        self._recovered: list[RecoveredDocument] = []
+        self._too_large_path = ""
+        # Decides Save / Discard / Cancel for unsaved work on close; tests replace it.
+        self.ask_unsaved: Callable[[list[str]], Button] = self._ask_unsaved
         self.toolbox = ToolBox(self.session, self.settings.brush_size, self)
         self.canvas = Canvas(self.session, self.toolbox, self)
         self.setCentralWidget(self.canvas)
@@ -77,6 +88,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(self.settings.geometry)
         if self.settings.window_state is not None:
             self.restoreState(self.settings.window_state)
+        self._report_unavailable_methods()
+        QTimer.singleShot(0, self.offer_recovery)  # once the window is up
 
     # -- automation contract -----------------------------------------------------------------
 
@@ -363,6 +376,9 @@ class MainWindow(QMainWindow):
         s.fill_finished.connect(self.fill_finished)
         s.mask_visible_changed.connect(self.action_show_mask.setChecked)
         s.opened.connect(self._remember_opened)
+        s.too_large.connect(self._offer_open_anyway)
+        s.loading_changed.connect(self._on_loading)
+        self.autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.undo_group.cleanChanged.connect(self._update_title)
 
     # -- reactions ---------------------------------------------------------------------------
@@ -370,15 +386,17 @@ class MainWindow(QMainWindow):
     def _update_enabled(self) -> None:
         has_doc = self.session.document is not None
         busy = self.session.busy
+        loading = self.session.loading
+        self.action_open.setEnabled(not loading)
         for action in (self.action_save, self.action_save_as, self.action_clear_mask,
                        self.action_invert_mask, self.action_grow_mask, self.action_shrink_mask,
                        self.action_show_mask, self.action_next, self.action_previous,
                        self.action_fit, self.action_actual, self.action_zoom_in,
                        self.action_zoom_out):  # fmt: skip
             action.setEnabled(has_doc)
-        self.action_fill.setEnabled(has_doc and not busy)
+        self.action_fill.setEnabled(has_doc and not busy and not loading)
         self.action_cancel.setEnabled(busy)
-        self.progress_bar.setVisible(busy)
+        self.progress_bar.setVisible(busy or loading)
         self.cancel_button.setVisible(busy)
 
     def _on_document(self) -> None:
@@ -479,13 +497,103 @@ class MainWindow(QMainWindow):
                 return url.toLocalFile()
         return None
 
+    def _on_loading(self, loading: bool) -> None:
+        # Indeterminate bar while a large photo decodes off this thread.
+        self.progress_bar.setRange(0, 0 if loading else 1000)
+        self._update_enabled()
+
+    # -- prompts (non-modal: never block the event loop; tests answer through methods) ------
+
+    def _prompt(
+        self, name: str, text: str, buttons: list[tuple[str, Button]], on_answer: Callable
+    ) -> QMessageBox:
+        old = self._prompts.pop(name, None)
+        if old is not None:
+            old.close()
+        box = QMessageBox(QMessageBox.Icon.Question, APP_TITLE, text, Button.NoButton, self)
+        box.setObjectName(name)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        for label, role in buttons:
+            box.addButton(role).setText(label)
+        box.buttonClicked.connect(lambda button: on_answer(box.standardButton(button)))
+        self._prompts[name] = box
+        box.show()
+        return box
+
+    def prompt(self, name: str) -> QMessageBox | None:
+        """The open prompt called ``name`` (``too_large_prompt``, ``recovery_prompt``)."""
+        box = self._prompts.get(name)
+        return box if box is not None and box.isVisible() else None
+
+    def _close_prompt(self, name: str) -> None:
+        box = self._prompts.pop(name, None)
+        if box is not None:
+            box.close()
+
+    def _offer_open_anyway(self, path: str, text: str) -> None:
+        self._too_large_path = path
+        self.statusBar().showMessage(text)
+        self._prompt(
+            "too_large_prompt", f"{text}\n\nOpen it anyway?",
+            [("Open Anyway", Button.Open), ("Cancel", Button.Cancel)],
+            lambda button: self.answer_too_large(button == Button.Open),
+        )  # fmt: skip
+
+    def answer_too_large(self, open_anyway: bool) -> bool:
+        """The user's answer to "open anyway?" for a photo over the pixel limit."""
+        self._close_prompt("too_large_prompt")
+        if not open_anyway:
+            self.statusBar().showMessage("Not opened.", 8000)
+            return False
+        return self.session.open_path(self._too_large_path, unlimited=True)
+
+    def _report_unavailable_methods(self) -> None:
+        for info in describe_methods():
+            if info.name == "manifold" and not info.available:
+                self.statusBar().showMessage(
+                    f"The manifold model is unavailable ({info.reason}); using "
+                    f"{self.session.method} instead."
+                )
+
+    # -- crash recovery ----------------------------------------------------------------------
+
+    def offer_recovery(self) -> bool:
+        """If an editor was killed with unsaved work, ask whether to restore it."""
+        self._recovered = self.autosaver.store.orphans()
+        if not self._recovered:
+            return False
+        names = ", ".join(sorted({e.title for e in self._recovered}))
+        self._prompt(
+            "recovery_prompt",
+            f"The editor did not close properly last time. Restore the unsaved masks and "
+            f"fills of {names}?",
+            [("Restore", Button.Yes), ("Discard", Button.Discard)],
+            lambda button: self.answer_recovery(button == Button.Yes),
+        )
+        return True
+
+    def answer_recovery(self, restore_work: bool) -> int:
+        """Restore (or discard) what ``offer_recovery`` found; returns documents restored."""
+        self._close_prompt("recovery_prompt")
+        entries, self._recovered = self._recovered, []
+        restored, problems = restore(self.session, entries) if restore_work else (0, [])
+        self.autosaver.store.remove_orphans(entries)  # ours now: autosaved again in our folder
+        if problems:
+            self.show_error("; ".join(problems))
+        elif restored:
+            self.statusBar().showMessage(f"Restored the unsaved work of {restored} photo(s).")
+        return restored
+
     # -- closing -----------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._confirm_discard():
+        if not self._confirm_close():
             event.ignore()
             return
         self.session.shutdown()  # no fill thread outlives the window
+        self.autosaver.shutdown(discard=True)  # a clean exit leaves no recovery files
+        for box in list(self._prompts.values()):
+            box.close()
         self.settings.geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.settings.sync()
@@ -493,15 +601,25 @@ class MainWindow(QMainWindow):
             self._error_box.close()
         super().closeEvent(event)
 
-    def _confirm_discard(self) -> bool:
+    def _confirm_close(self) -> bool:
+        """Unsaved work: Save (each unsaved photo in turn), Discard, or Cancel the close."""
+        while self.session.unsaved_titles():
+            answer = self.ask_unsaved(self.session.unsaved_titles())
+            if answer == Button.Discard:
+                return True
+            if answer != Button.Save:
+                return False
+            doc = next(d for d in self.session.documents() if d.modified)
+            if doc is not self.session.document and doc.path is not None:
+                self.session.open_path(doc.path)  # Save acts on the shown photo
+            if not self.save():
+                return False  # cancelled or failed (the error is shown): stay open
+        return True
+
+    def _ask_unsaved(self, titles: list[str]) -> Button:
         if QGuiApplication.platformName() in HEADLESS_PLATFORMS:
-            return True
-        if not self.session.unsaved_titles():
-            return True
-        names = ", ".join(self.session.unsaved_titles())
-        answer = QMessageBox.question(
-            self, APP_TITLE, f"Close without saving the changes to {names}?",
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
+            return Button.Discard  # nobody to ask (tests replace ``ask_unsaved``)
+        return QMessageBox.question(
+            self, APP_TITLE, f"Save the changes to {', '.join(titles)} before closing?",
+            Button.Save | Button.Discard | Button.Cancel, Button.Cancel,
         )  # fmt: skip
-        return answer == QMessageBox.StandardButton.Discard

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from app.worker import GeneratorRunner
 from core import imageio, masks, pipeline
 from core.device import resolve_device
-from core.errors import InpaintError
+from core.errors import ImageTooLargeError, InpaintError
 from core.methods import default_method_name, describe_methods
 from core.resources import SAMPLE_IMAGE, SAMPLE_MASK
 
@@ -114,6 +114,42 @@ class _Job:
     doc: Document
     request: pipeline.FillRequest
     cancelled: bool = False
+    device_failed: bool = False
+
+
+# Files larger than this are decoded on a worker thread while the event loop keeps running.
+BACKGROUND_READ_BYTES = 4 << 20
+
+
+class _ReadDone(QObject):
+    done = Signal()
+
+
+def read_in_background(path: Path, max_pixels: int | None) -> imageio.Image:
+    """``imageio.read_image`` on a worker thread; the GUI thread keeps serving events (repaints,
+    the busy indicator) until it is done. Raises what ``read_image`` raises."""
+    import threading
+
+    outcome: dict[str, object] = {}
+    signal = _ReadDone()
+    loop = QEventLoop()
+    signal.done.connect(loop.quit)  # queued: the loop quits even if the thread ends first
+
+    def work() -> None:
+        try:
+            outcome["image"] = imageio.read_image(path, max_pixels=max_pixels)
+        except BaseException as error:  # re-raised on the GUI thread below
+            outcome["error"] = error
+        finally:
+            signal.done.emit()
+
+    thread = threading.Thread(target=work, name=f"open-{path.name}", daemon=True)
+    thread.start()
+    loop.exec()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["image"]  # type: ignore[return-value]
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -134,6 +170,10 @@ class Session(QObject):
     error = Signal(str)  # something the user must see; the document is unchanged
     fill_finished = Signal()  # a fill result was applied to its document
     opened = Signal(str)  # a file was opened (for recent files / last folder)
+    too_large = Signal(str, str)  # path, message: over the pixel limit; may be opened anyway
+    loading_changed = Signal(bool)  # a photo is being decoded
+    edited = Signal(object)  # Document whose undo history moved (autosave listens)
+    closed = Signal(object)  # Document dropped from the session
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -146,6 +186,11 @@ class Session(QObject):
         self._runner.returned.connect(self._on_returned)
         self._runner.errored.connect(self._on_errored)
         self._runner.aborted.connect(self._on_aborted)
+        self._runner.device_failed.connect(self._on_device_failed)
+        # After an accelerator error (out of memory, CUDA failure) fills run on the CPU.
+        self.cpu_fallback = False
+        self.loading = False
+        self.max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
         self._job: _Job | None = None
         self._stroke_before: np.ndarray | None = None
         self._stroke_box: Box | None = None
@@ -163,16 +208,29 @@ class Session(QObject):
     def mask_visible(self) -> bool:
         return self._mask_visible
 
+    def documents(self) -> list[Document]:
+        return list(self._documents.values())
+
     def unsaved_titles(self) -> list[str]:
         return [doc.title for doc in self._documents.values() if doc.modified]
 
-    def open_path(self, path: str | Path) -> bool:
-        """Make ``path`` the current document (reusing it if it was open); False on error."""
+    def open_path(self, path: str | Path, *, unlimited: bool = False) -> bool:
+        """Make ``path`` the current document (reusing it if it was open); False on error.
+
+        A photo over ``self.max_pixels`` emits ``too_large`` instead of ``error``; opening it
+        again with ``unlimited`` (the user said "open anyway") lifts the limit.
+        """
         path = Path(path).expanduser().resolve()
         doc = self._documents.get(path)
         if doc is None:
+            if self.loading:
+                self.message.emit("Still opening the previous photo...")
+                return False
             try:
-                source = imageio.read_image(path)
+                source = self._read(path, None if unlimited else self.max_pixels)
+            except ImageTooLargeError as error:
+                self.too_large.emit(str(path), str(error))
+                return False
             except InpaintError as error:
                 self.error.emit(str(error))
                 return False
@@ -184,6 +242,22 @@ class Session(QObject):
         self._activate(doc)
         self.opened.emit(str(path))
         return True
+
+    def _read(self, path: Path, max_pixels: int | None) -> imageio.Image:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0  # read_image reports the problem
+        if size < BACKGROUND_READ_BYTES:
+            return imageio.read_image(path, max_pixels=max_pixels)
+        self.loading = True
+        self.loading_changed.emit(True)
+        self.progress_changed.emit(0.0, f"Opening {path.name}...")
+        try:
+            return read_in_background(path, max_pixels)
+        finally:
+            self.loading = False
+            self.loading_changed.emit(False)
 
     def open_sample(self) -> bool:
         """The bundled damaged photo with its damage already masked, ready to fill."""
@@ -203,6 +277,8 @@ class Session(QObject):
         mask = np.zeros(source.pixels.shape[:2], np.bool_)
         doc = Document(source.pixels, mask, source, title, path)
         self.undo_group.addStack(doc.undo_stack)
+        doc.undo_stack.indexChanged.connect(lambda _index: self.edited.emit(doc))
+        doc.undo_stack.cleanChanged.connect(lambda _clean: self.edited.emit(doc))
         return doc
 
     def _activate(self, doc: Document) -> None:
@@ -311,6 +387,15 @@ class Session(QObject):
         self._notify_mask(doc, box)
         doc.undo_stack.push(MaskEditCommand(self, doc, box, before, text))
 
+    def apply_recovered(self, mask: np.ndarray, image: np.ndarray | None) -> None:
+        """Put autosaved work back into the current document, as undo steps."""
+        doc = self._current
+        if doc is None or mask.shape != doc.mask.shape:
+            return
+        if image is not None and image.shape == doc.image.shape and image.dtype == doc.image.dtype:
+            doc.undo_stack.push(FillCommand(self, doc, image, "recovered"))
+        self._replace_mask(mask, "Recovered mask")
+
     def clear_mask(self) -> None:
         if self._current is not None:
             self._replace_mask(np.zeros_like(self._current.mask), "Clear mask")
@@ -367,7 +452,7 @@ class Session(QObject):
             self.error.emit(f"{self.method} cannot run here: {info.reason}")
             return False
         try:
-            device = resolve_device(self.device)
+            device = "cpu" if self.cpu_fallback else resolve_device(self.device)
         except InpaintError as error:
             self.error.emit(str(error))
             return False
@@ -425,8 +510,17 @@ class Session(QObject):
     def _on_errored(self, job_id: int, text: str) -> None:
         if self._job_for(job_id) is None:
             return
+        job = self._job
         self._end_job()
+        if job is not None and job.device_failed:
+            text += f". The {job.request.device} device failed: the next fill runs on the CPU"
         self.error.emit(f"The fill failed: {text}")
+
+    def _on_device_failed(self, job_id: int) -> None:
+        job = self._job_for(job_id)
+        if job is not None and job.request.device != "cpu":
+            job.device_failed = True
+            self.cpu_fallback = True
 
     def _on_aborted(self, job_id: int) -> None:
         if self._job_for(job_id) is None:

@@ -54,6 +54,18 @@ class Settings:
         self._store.setValue("fill/device", value)
 
     @property
+    def max_pixels(self) -> int | None:
+        """Largest photo opened without asking (decompression-bomb guard); None = no limit."""
+        from core.imageio import DEFAULT_MAX_PIXELS
+
+        value = int(self._get("files/max_pixels", DEFAULT_MAX_PIXELS, int))
+        return None if value <= 0 else value
+
+    @max_pixels.setter
+    def max_pixels(self, value: int | None) -> None:
+        self._store.setValue("files/max_pixels", int(value or 0))
+
+    @property
     def last_folder(self) -> str:
         return str(self._get("files/last_folder", "", str))
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from core.device import is_device_error
 from core.errors import InpaintError
 from core.progress import Progress
 
@@ -42,6 +43,7 @@ class GeneratorRunner(QObject):
     progressed = Signal(int, float, str)  # job id, fraction, message
     returned = Signal(int, object)  # job id, generator's return value
     errored = Signal(int, str)  # job id, message for the user
+    device_failed = Signal(int)  # job id: the error came from the accelerator (sent before errored)
     aborted = Signal(int)  # job id
     finished = Signal(int)  # job id
 
@@ -114,6 +116,8 @@ class GeneratorRunner(QObject):
         except Exception as error:  # the engine's errors become a message, never a crash
             if not isinstance(error, InpaintError):
                 log.exception("fill job %d failed", job)
+            if is_device_error(error):
+                self._emit(self.device_failed, job)
             self._emit(self.errored, job, error_message(error))
             return
         if cancel.is_set():  # cancelled during the last step: the result is not wanted

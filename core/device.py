@@ -31,3 +31,19 @@ def resolve_device(name: str = "auto") -> str:
     if base not in found:
         raise InpaintError(f"device {name!r} is not available here (found: {', '.join(found)})")
     return name
+
+
+def is_device_error(error: BaseException) -> bool:
+    """True for an accelerator failure (out of GPU memory, a CUDA/MPS runtime error): worth
+    retrying on the CPU, unlike a bug or bad input."""
+    import torch
+
+    oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom is not None and isinstance(error, oom):
+        return True
+    if not isinstance(error, RuntimeError):
+        return False
+    text = str(error).lower()
+    return any(
+        word in text for word in ("cuda error", "out of memory", "cudnn", "cublas", "mps backend")
+    )

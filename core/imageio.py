@@ -41,7 +41,7 @@ import numpy as np
 import tifffile
 from PIL import Image as PILImage
 
-from core.errors import ImageReadError, ImageWriteError
+from core.errors import ImageReadError, ImageTooLargeError, ImageWriteError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -223,10 +223,12 @@ def _check_size(width: int, height: int, name: str, max_pixels: int | None) -> N
     if width <= 0 or height <= 0:
         raise ImageReadError(f"{name} is damaged: its header gives a size of {width}x{height}")
     if max_pixels is not None and width * height > max_pixels:
-        raise ImageReadError(
+        raise ImageTooLargeError(
             f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more than the "
             f"limit of {max_pixels / 1e6:.0f} megapixels; if you trust this file, raise the "
-            "limit with --max-pixels (megapixels, 0 = no limit) or the maximum image size setting"
+            "limit with --max-pixels (megapixels, 0 = no limit) or the maximum image size setting",
+            width,
+            height,
         )
 
 

@@ -50,7 +50,9 @@ def model_entry(name: str, models_dir: Path = MODELS_DIR) -> dict:
 
 
 def model_status(name: str, models_dir: Path = MODELS_DIR) -> tuple[bool, str]:
-    """(usable, reason) without reading the weights: the manifest entry and files exist."""
+    """(usable, reason): the manifest entry and files exist, the weights' sha256 matches and
+    they start like safetensors. Hashing is cached per file size and mtime, so asking again
+    (the editor does before every fill) costs a ``stat``."""
     try:
         entry = model_entry(name, models_dir)
     except ModelError as error:
@@ -58,7 +60,48 @@ def model_status(name: str, models_dir: Path = MODELS_DIR) -> tuple[bool, str]:
     for key in ("file", "config"):
         if not (models_dir / str(entry.get(key, ""))).is_file():
             return False, f"model file {models_dir / str(entry.get(key))} is missing"
+    try:
+        check_weights_file(models_dir / str(entry["file"]), str(entry.get("sha256", "")))
+    except ModelError as error:
+        return False, str(error)
     return True, ""
+
+
+_VERIFIED: dict[tuple[str, int, int, str], str] = {}  # (path, size, mtime_ns, sha) -> problem
+
+
+def check_weights_file(path: Path, expected_sha256: str) -> None:
+    """Raise :class:`ModelError` unless ``path`` has the expected sha256 and a safetensors
+    header (8-byte little-endian length, then a JSON object)."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise ModelError(f"cannot read model file {path}: {error.strerror or error}") from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns, expected_sha256.lower())
+    if key not in _VERIFIED:
+        _VERIFIED[key] = _weights_problem(path, expected_sha256.lower())
+    if _VERIFIED[key]:
+        raise ModelError(_VERIFIED[key])
+
+
+def _weights_problem(path: Path, expected: str) -> str:
+    try:
+        actual = sha256_file(path)
+        with open(path, "rb") as handle:
+            head = handle.read(9)
+    except OSError as error:
+        return f"cannot read model file {path}: {error.strerror or error}"
+    if actual != expected:
+        return (
+            f"model file {path.name} does not match its manifest (sha256 {actual[:12]}..., "
+            f"expected {expected[:12] or 'none'}...): it is truncated, corrupt or was replaced; "
+            "restore it or re-export the model"
+        )
+    size = path.stat().st_size
+    length = int.from_bytes(head[:8], "little") if len(head) == 9 else -1
+    if not (0 < length <= size - 8) or head[8:9] != b"{":
+        return f"model file {path.name} is not a safetensors file"
+    return ""
 
 
 def load_model_files(name: str, models_dir: Path = MODELS_DIR) -> tuple[dict, dict]:

@@ -139,7 +139,9 @@ def check_outputs(jobs: list[Job], variants: int, overwrite: bool) -> None:
                 raise InpaintError(f"{path} exists; pass --overwrite to replace it")
 
 
-def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> None:
+def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> bool:
+    """Fill one image and write its output(s); False when there was nothing to fill (no file
+    is written then: an unchanged copy would look like a restoration)."""
     from core.imageio import read_image, write_image
     from core.latent import direction_options
     from core.masks import load_mask
@@ -153,6 +155,10 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> Non
         mask = fill_mask(detect(image.pixels))
     else:
         mask = load_mask(job.mask, image.pixels.shape[:2])
+    if not mask.any():
+        what = "no damage was detected" if job.mask is None else f"the mask {job.mask} is empty"
+        print(f"nothing to fill in {job.image.name}: {what}; no output written", file=sys.stderr)
+        return False
     options = {"refine_steps": args.refine} if args.refine else {}
     options.update(direction_options(getattr(args, "direction", []), method, device))
     job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +170,7 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> Non
         request = FillRequest(image.pixels, mask, method, seed, device, request_options)
         filled = fill(request)
         write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
+    return True
 
 
 def _max_pixels(megapixels: float | None) -> int | None:
@@ -172,6 +179,15 @@ def _max_pixels(megapixels: float | None) -> int | None:
     if megapixels is None:
         return DEFAULT_MAX_PIXELS
     return None if megapixels <= 0 else int(megapixels * 1_000_000)
+
+
+def _check_available(method: str) -> None:
+    """A method that cannot run here (e.g. damaged model weights) fails before any work."""
+    from core.methods import describe_methods
+
+    for info in describe_methods():
+        if info.name == method and not info.available:
+            raise InpaintError(f"the {method} method cannot run: {info.reason}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,19 +202,21 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(jobs, args.variants, args.overwrite)
     method = args.method or default_method_name()
     method_class(method)  # unknown names fail before any work
+    _check_available(method)
     device = resolve_device(args.device)
     if len(jobs) == 1:
-        run_job(jobs[0], args, method, device)
-        print(f"wrote {', '.join(str(p) for p, _ in _outputs(jobs[0], args.variants))}")
+        if run_job(jobs[0], args, method, device):
+            print(f"wrote {', '.join(str(p) for p, _ in _outputs(jobs[0], args.variants))}")
         return 0
-    failures = 0
+    failures = skipped = 0
     with tqdm(jobs, unit="image", desc=f"fill ({method})", file=sys.stderr) as bar:
         for job in bar:
             try:
-                run_job(job, args, method, device)
+                skipped += not run_job(job, args, method, device)
             except InpaintError as error:
                 failures += 1
                 tqdm.write(f"error: {job.image.name}: {error}", file=sys.stderr)
-    done = len(jobs) - failures
-    print(f"filled {done} of {len(jobs)} images into {args.output}")
+    done = len(jobs) - failures - skipped
+    note = f" ({skipped} had nothing to fill)" if skipped else ""
+    print(f"filled {done} of {len(jobs)} images into {args.output}{note}")
     return 1 if failures else 0

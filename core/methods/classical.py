@@ -20,6 +20,9 @@ class _OpenCVInpaint(FillMethod):
     def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
         # 16-bit keeps the precision of 16-bit photos; cv2.inpaint takes it one channel at a
         # time. (Its float32 path returns values far outside the input range in OpenCV 5.)
+        if hole.all():
+            # No known pixel to spread inwards (cv2.inpaint would return black): flat grey.
+            return np.full_like(crop, 0.5)
         mask8 = hole.astype(np.uint8)
         wide = np.rint(np.clip(crop, 0.0, 1.0) * 65535.0).astype(np.uint16)
         channels = [

@@ -149,6 +149,7 @@ class ManifoldFill(FillMethod):
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
+        from core import resources
         from core.models import model_status
 
         try:
@@ -156,7 +157,8 @@ class ManifoldFill(FillMethod):
             import torch  # noqa: F401
         except ImportError as missing:
             return False, f"{missing.name} is not installed"
-        return model_status(MODEL_NAME)
+        # Looked up at call time, so that tests can point it at a copy of the folder.
+        return model_status(MODEL_NAME, resources.MODELS_DIR)
 
     def __init__(self, device: str = "cpu", models_dir=None) -> None:
         super().__init__(device)
@@ -225,7 +227,9 @@ class ManifoldFill(FillMethod):
         else:
             small, small_hole = crop.copy(), hole.copy()
             small[small_hole] = 0.0
-        init = ns_fill(small, small_hole)
+        # With no known pixel at all NS has nothing to spread and gives black; the net then
+        # generates from neutral grey instead (its prior still varies with the seed).
+        init = ns_fill(small, small_hole) if not small_hole.all() else np.full_like(small, 0.5)
         h, w = small_hole.shape
         multiple = int(self.net.config.multiple)
         pad = ((0, (-h) % multiple), (0, (-w) % multiple))

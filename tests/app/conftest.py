@@ -22,3 +22,11 @@ def _isolated_settings(tmp_path: Path) -> None:
     QSettings.setPath(
         QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
     )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Recovery files go to a temp folder, never the user's data folder."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("MANIFOLD_INPAINT_DATA_DIR", str(folder))
+    return folder

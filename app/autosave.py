@@ -1,0 +1,149 @@
+"""Autosave for crash recovery: after each change, a debounced timer snapshots the changed
+documents on the GUI thread (a mask copy; the image array is never modified in place, so its
+reference is a snapshot) and a worker thread writes them with ``core.recovery``.
+
+A document that becomes clean again (saved, or undone to where it was opened) has its recovery
+files removed. ``shutdown(discard=True)`` on a clean exit removes this editor's folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.session import Document, Session
+from core.errors import InpaintError
+from core.recovery import RecoveredDocument, RecoveryStore, SourceStamp
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_DELAY_MS = 1500  # quiet time after the last change before writing
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    stamp: SourceStamp
+    title: str
+    mask: np.ndarray | None  # None: discard this document's recovery files
+    image: np.ndarray | None
+    shape: tuple[int, ...]
+    dtype: str
+
+
+class Autosaver(QObject):
+    saved = Signal()  # a round of writes finished (tests wait for it)
+    failed = Signal(str)  # a write failed; the next change tries again
+
+    def __init__(
+        self, session: Session, store: RecoveryStore, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.session, self.store = session, store
+        self._pending: dict[int, Document] = {}
+        self._stamps: dict[int, SourceStamp] = {}
+        self._thread: threading.Thread | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(AUTOSAVE_DELAY_MS)
+        self._timer.timeout.connect(self.flush)
+        session.edited.connect(self.schedule)
+
+    @property
+    def delay_ms(self) -> int:
+        return self._timer.interval()
+
+    @delay_ms.setter
+    def delay_ms(self, value: int) -> None:
+        self._timer.setInterval(int(value))
+
+    def schedule(self, doc: Document) -> None:
+        if doc.path is None:
+            return
+        if id(doc) not in self._stamps:
+            try:  # as read: the file on disk when the document was opened
+                self._stamps[id(doc)] = SourceStamp.of(doc.path)
+            except OSError:
+                return
+        self._pending[id(doc)] = doc
+        self._timer.start()  # restart: write once the edits pause
+
+    def flush(self) -> None:
+        """Snapshot the pending documents now and write them on the worker thread."""
+        if not self._pending:
+            return
+        if self._thread is not None and self._thread.is_alive():
+            self._timer.start()  # the previous round is still writing; try again later
+            return
+        snapshots = [self._snapshot(doc) for doc in self._pending.values()]
+        self._pending.clear()
+        self._thread = threading.Thread(
+            target=self._write, args=(snapshots,), name="autosave", daemon=True
+        )
+        self._thread.start()
+
+    def _snapshot(self, doc: Document) -> _Snapshot:
+        stamp = self._stamps[id(doc)]
+        if not doc.modified:
+            return _Snapshot(stamp, doc.title, None, None, (), "")
+        image = doc.image if doc.image is not doc.original else None
+        shape, dtype = tuple(doc.image.shape), str(doc.image.dtype)
+        return _Snapshot(stamp, doc.title, doc.mask.copy(), image, shape, dtype)
+
+    def _write(self, snapshots: list[_Snapshot]) -> None:
+        problem = ""
+        for snap in snapshots:
+            try:
+                if snap.mask is None:
+                    self.store.discard(Path(snap.stamp.path))
+                else:
+                    self.store.save(
+                        snap.stamp, snap.title, snap.mask, snap.image, snap.shape, snap.dtype
+                    )
+            except Exception as error:  # a full disk must not take the editor down
+                log.warning("autosave of %s failed: %s", snap.title, error)
+                problem = f"Autosave of {snap.title} failed: {error}"
+        try:
+            if problem:
+                self.failed.emit(problem)
+            self.saved.emit()
+        except RuntimeError:
+            pass  # the window (and this object) went away meanwhile
+
+    def wait(self, timeout_s: float = 30.0) -> None:
+        """Block until the current round of writes is done."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def shutdown(self, *, discard: bool) -> None:
+        """Stop autosaving; ``discard`` removes this editor's recovery files (clean exit)."""
+        self._timer.stop()
+        self._pending.clear()
+        self.wait()
+        if discard:
+            self.store.discard_all()
+
+
+def restore(session: Session, entries: list[RecoveredDocument]) -> tuple[int, list[str]]:
+    """Open each entry's photo and re-apply its mask and fill as undo steps (so the document
+    is unsaved again). Returns (restored count, problems for the user)."""
+    restored, problems = 0, []
+    for entry in entries:
+        if not entry.source.unchanged():
+            problems.append(f"{entry.title} changed or moved since; its work was not restored")
+            continue
+        try:
+            mask, image = entry.load_mask(), entry.load_image()
+        except InpaintError as error:
+            problems.append(f"{entry.title}: {error}")
+            continue
+        if not session.open_path(entry.source.path, unlimited=True):
+            problems.append(f"{entry.title} could not be opened")
+            continue
+        session.apply_recovered(mask, image)
+        restored += 1
+    return restored, problems

@@ -1,0 +1,247 @@
+"""Crash recovery files: the masks and fills of open documents, so a killed editor loses nothing.
+
+Layout under :func:`recovery_root` (the user's data folder, or ``$MANIFOLD_INPAINT_DATA_DIR``)::
+
+    recovery/<pid>-<token>/owner.json            one folder per running editor
+    recovery/<pid>-<token>/<key>/entry.json      one folder per document (key: hash of its path)
+    recovery/<pid>-<token>/<key>/mask-<gen>.png  the mask, 8-bit gray (255 = hole)
+    recovery/<pid>-<token>/<key>/image-<gen>.tif the current image, only once a fill changed it
+
+Every file is written atomically and ``entry.json`` last, naming the generation it belongs to, so
+a kill at any moment leaves either the previous complete entry or the new one. A folder whose
+owner process is gone is an orphan: the next launch offers to restore it. ``entry.json`` keeps
+the source file's size and mtime, and a restore only applies to that same file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InpaintError
+from core.imageio import Image, read_image, write_image
+from core.masks import load_mask, save_mask
+
+DATA_DIR_ENV = "MANIFOLD_INPAINT_DATA_DIR"
+ENTRY_NAME = "entry.json"
+OWNER_NAME = "owner.json"
+FORMAT_VERSION = 1
+
+
+def data_dir() -> Path:
+    """The user's data folder for this app (``$MANIFOLD_INPAINT_DATA_DIR`` overrides it)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("manifold-inpaint", appauthor=False))
+
+
+def recovery_root() -> Path:
+    return data_dir() / "recovery"
+
+
+@dataclass(frozen=True)
+class SourceStamp:
+    """Identifies the exact file a document was read from."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> SourceStamp:
+        stat = path.stat()
+        return cls(str(path), stat.st_size, stat.st_mtime_ns)
+
+    def unchanged(self) -> bool:
+        try:
+            return SourceStamp.of(Path(self.path)) == self
+        except OSError:
+            return False
+
+
+@dataclass(frozen=True)
+class RecoveredDocument:
+    """One autosaved document found on disk."""
+
+    folder: Path
+    source: SourceStamp
+    title: str
+    mask_file: Path
+    image_file: Path | None
+    shape: tuple[int, ...]
+    dtype: str
+    saved_at: float
+
+    def load_mask(self) -> np.ndarray:
+        return load_mask(self.mask_file, self.shape[:2])
+
+    def load_image(self) -> np.ndarray | None:
+        """The filled image (same shape and dtype as the source), or None if none was saved."""
+        if self.image_file is None:
+            return None
+        pixels = read_image(self.image_file, max_pixels=None).pixels
+        if pixels.shape != self.shape or str(pixels.dtype) != self.dtype:
+            raise InpaintError(f"the recovered image of {self.title} is damaged")
+        return pixels
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return False  # no cheap check; an orphan offered twice beats one never offered
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RecoveryStore:
+    """The autosaves of this running editor. ``save`` and ``discard`` may run on a worker
+    thread, one call at a time."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else recovery_root()
+        self.folder = self.root / f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._generation = 0
+
+    def _ensure_folder(self) -> None:
+        if not (self.folder / OWNER_NAME).is_file():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _write_json(self.folder / OWNER_NAME, {"pid": os.getpid(), "started": time.time()})
+
+    @staticmethod
+    def key(source: Path) -> str:
+        return hashlib.sha256(str(source).encode("utf-8")).hexdigest()[:16]
+
+    def save(
+        self,
+        source: SourceStamp,
+        title: str,
+        mask: np.ndarray,
+        image: np.ndarray | None,
+        shape: tuple[int, ...],
+        dtype: str,
+    ) -> Path:
+        """Write one document's mask (and image, when a fill changed it); returns its folder."""
+        self._ensure_folder()
+        folder = self.folder / self.key(Path(source.path))
+        folder.mkdir(exist_ok=True)
+        self._generation += 1
+        gen = f"{time.time_ns():x}-{self._generation}"
+        mask_name = f"mask-{gen}.png"
+        save_mask(mask, folder / mask_name)
+        image_name = None
+        if image is not None:
+            image_name = f"image-{gen}.tif"  # lossless in the image's own dtype
+            write_image(Image(image), folder / image_name)
+        entry = {
+            "version": FORMAT_VERSION,
+            "source": source.path,
+            "size": source.size,
+            "mtime_ns": source.mtime_ns,
+            "title": title,
+            "mask": mask_name,
+            "image": image_name,
+            "shape": list(shape),
+            "dtype": dtype,
+            "saved_at": time.time(),
+        }
+        _write_json(folder / ENTRY_NAME, entry)
+        keep = {ENTRY_NAME, mask_name, image_name}
+        for old in folder.iterdir():
+            if old.name not in keep and not old.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+        return folder
+
+    def discard(self, source: Path) -> None:
+        shutil.rmtree(self.folder / self.key(source), ignore_errors=True)
+
+    def discard_all(self) -> None:
+        """Remove this editor's autosaves (clean exit, or the user chose to discard)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def orphans(self) -> list[RecoveredDocument]:
+        """Autosaves left by editors that are no longer running, newest first."""
+        found: list[RecoveredDocument] = []
+        if not self.root.is_dir():
+            return found
+        for owner_folder in self.root.iterdir():
+            if owner_folder == self.folder or not owner_folder.is_dir():
+                continue
+            if _pid_alive(_owner_pid(owner_folder)):
+                continue
+            for doc_folder in sorted(owner_folder.iterdir()):
+                entry = _read_entry(doc_folder)
+                if entry is not None:
+                    found.append(entry)
+        return sorted(found, key=lambda e: -e.saved_at)
+
+    def remove_orphans(self, entries: list[RecoveredDocument]) -> None:
+        owners = {entry.folder.parent for entry in entries}
+        for entry in entries:
+            shutil.rmtree(entry.folder, ignore_errors=True)
+        for owner in owners:
+            remaining = [p for p in owner.iterdir() if p.is_dir()] if owner.is_dir() else []
+            if not remaining:
+                shutil.rmtree(owner, ignore_errors=True)
+
+
+def _owner_pid(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / OWNER_NAME).read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # No owner file yet: it may be being created right now; its name starts with the pid.
+        try:
+            return int(folder.name.split("-", 1)[0])
+        except ValueError:
+            return -1
+
+
+def _read_entry(folder: Path) -> RecoveredDocument | None:
+    """The entry in ``folder``; None when absent, foreign or incomplete (never raises)."""
+    try:
+        data = json.loads((folder / ENTRY_NAME).read_text(encoding="utf-8"))
+        if data.get("version") != FORMAT_VERSION:
+            return None
+        mask_file = folder / str(data["mask"])
+        image_file = folder / str(data["image"]) if data.get("image") else None
+        if not mask_file.is_file() or (image_file is not None and not image_file.is_file()):
+            return None
+        return RecoveredDocument(
+            folder=folder,
+            source=SourceStamp(str(data["source"]), int(data["size"]), int(data["mtime_ns"])),
+            title=str(data["title"]),
+            mask_file=mask_file,
+            image_file=image_file,
+            shape=tuple(int(v) for v in data["shape"]),
+            dtype=str(data["dtype"]),
+            saved_at=float(data["saved_at"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
