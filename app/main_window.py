@@ -162,6 +162,10 @@ class MainWindow(QMainWindow):
             "The bundled damaged photo, its damage already masked",
         )  # fmt: skip
         self.action_quit = self._action("action_quit", "&Quit", self.close, Key.Quit)
+        self.action_load_mask = self._action(
+            "action_load_mask", "Load &Mask...", self._load_mask_dialog, None,
+            "Replace the mask by a mask image (any non-black pixel is damage)",
+        )  # fmt: skip
         self.action_undo = s.undo_group.createUndoAction(self, "&Undo")
         self.action_undo.setObjectName("action_undo")
         self.action_undo.setShortcut(Key.Undo)
@@ -242,6 +246,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.action_previous, self.action_next])
         file_menu.addSeparator()
         file_menu.addActions([self.action_save, self.action_save_as])
+        file_menu.addAction(self.action_load_mask)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         edit = bar.addMenu("&Edit")
@@ -388,7 +393,8 @@ class MainWindow(QMainWindow):
         busy = self.session.busy
         loading = self.session.loading
         self.action_open.setEnabled(not loading)
-        for action in (self.action_save, self.action_save_as, self.action_clear_mask,
+        for action in (self.action_save, self.action_save_as, self.action_load_mask,
+                       self.action_clear_mask,
                        self.action_invert_mask, self.action_grow_mask, self.action_shrink_mask,
                        self.action_show_mask, self.action_next, self.action_previous,
                        self.action_fit, self.action_actual, self.action_zoom_in,
@@ -460,6 +466,13 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, _file_filter())
         if path:
             self.open_path(path)
+
+    def _load_mask_dialog(self) -> None:
+        doc = self.session.document
+        start = str(doc.path.parent) if doc and doc.path else self.settings.last_folder
+        path, _ = QFileDialog.getOpenFileName(self, "Load mask", start, _file_filter())
+        if path:
+            self.session.load_mask_file(path)
 
     def save(self) -> bool:
         """Save; the first Save of a photo opened from a file asks where (Save As)."""
@@ -610,9 +623,8 @@ class MainWindow(QMainWindow):
             if answer != Button.Save:
                 return False
             doc = next(d for d in self.session.documents() if d.modified)
-            if doc is not self.session.document and doc.path is not None:
-                self.session.open_path(doc.path)  # Save acts on the shown photo
-            if not self.save():
+            self.session.activate(doc)  # Save acts on the shown photo
+            if not self.save() or doc.modified:
                 return False  # cancelled or failed (the error is shown): stay open
         return True
 

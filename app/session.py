@@ -281,6 +281,11 @@ class Session(QObject):
         doc.undo_stack.cleanChanged.connect(lambda _clean: self.edited.emit(doc))
         return doc
 
+    def activate(self, doc: Document) -> None:
+        """Make an open document the current one."""
+        if doc is not self._current:
+            self._activate(doc)
+
     def _activate(self, doc: Document) -> None:
         self._cancel_stroke()
         self._current = doc
@@ -395,6 +400,23 @@ class Session(QObject):
         if image is not None and image.shape == doc.image.shape and image.dtype == doc.image.dtype:
             doc.undo_stack.push(FillCommand(self, doc, image, "recovered"))
         self._replace_mask(mask, "Recovered mask")
+
+    def load_mask_file(self, path: str | Path) -> bool:
+        """Replace the mask by a mask image, as one undo step. A file that cannot be used
+        (unreadable, another size, marking nothing) is a message and changes nothing."""
+        doc = self._current
+        if doc is None:
+            return False
+        try:
+            mask = masks.load_mask(path, doc.mask.shape)
+        except InpaintError as error:
+            self.error.emit(str(error))
+            return False
+        if not mask.any():
+            self.message.emit(f"{Path(path).name} marks no damage; the mask is unchanged.")
+            return False
+        self._replace_mask(mask, "Load mask")
+        return True
 
     def clear_mask(self) -> None:
         if self._current is not None:

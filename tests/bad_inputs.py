@@ -3,7 +3,9 @@ throw at the app, and what must happen (a clear error, or a correct open)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import struct
 import zlib
 from collections.abc import Callable
@@ -162,3 +164,35 @@ def write(folder: Path, case: BadFile | OddFile) -> Path:
 def leftovers(folder: Path) -> list[str]:
     """Temporary files a failed write could have left behind."""
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or ".tmp" in p.name)
+
+
+# -- model files (always a copy of resources/models) ---------------------------------------
+
+
+def break_models(folder: Path, how: str) -> None:
+    """Damage a copy of resources/models the way ``how`` says (a key of ``BROKEN``)."""
+    weights = folder / "manifold.safetensors"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = next(m for m in manifest["models"] if m["name"] == "manifold")
+    if how == "truncated":
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2])
+    elif how == "tampered":
+        data = bytearray(weights.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        weights.write_bytes(bytes(data))
+    elif how == "manifest points nowhere":
+        entry["file"] = "gone.safetensors"
+    elif how == "not safetensors":  # a pickle with a matching manifest: still refused
+        data = b"\x80\x04\x95" + bytes(200)
+        weights.write_bytes(data)
+        entry["sha256"] = hashlib.sha256(data).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+BROKEN = {
+    "truncated": "does not match its manifest",
+    "tampered": "does not match its manifest",
+    "manifest points nowhere": "missing",
+    "not safetensors": "not a safetensors file",
+}

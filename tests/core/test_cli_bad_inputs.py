@@ -4,8 +4,6 @@ model files."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +16,16 @@ from core.masks import grow, save_mask
 from core.methods import describe_methods
 from core.pipeline import BLEND_BAND
 from main import main
-from tests.bad_inputs import BAD_FILES, ODD_FILES, BadFile, OddFile, leftovers, write
+from tests.bad_inputs import (
+    BAD_FILES,
+    BROKEN,
+    ODD_FILES,
+    BadFile,
+    OddFile,
+    break_models,
+    leftovers,
+    write,
+)
 
 
 def _mask_file(folder: Path, mask: np.ndarray, name: str = "mask.png") -> Path:
@@ -133,34 +140,6 @@ def test_a_mask_covering_everything_is_generated_by_the_manifold(tmp_path: Path)
 # -- model files -------------------------------------------------------------------------------
 
 
-def _break(folder: Path, how: str) -> None:
-    weights = folder / "manifold.safetensors"
-    manifest = json.loads((folder / "manifest.json").read_text())
-    entry = next(m for m in manifest["models"] if m["name"] == "manifold")
-    if how == "truncated":
-        data = weights.read_bytes()
-        weights.write_bytes(data[: len(data) // 2])
-    elif how == "tampered":
-        data = bytearray(weights.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        weights.write_bytes(bytes(data))
-    elif how == "manifest points nowhere":
-        entry["file"] = "gone.safetensors"
-    elif how == "not safetensors":  # a pickle with a matching manifest: still refused
-        data = b"\x80\x04\x95" + bytes(200)
-        weights.write_bytes(data)
-        entry["sha256"] = hashlib.sha256(data).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-
-
-BROKEN = {
-    "truncated": "does not match its manifest",
-    "tampered": "does not match its manifest",
-    "manifest points nowhere": "missing",
-    "not safetensors": "not a safetensors file",
-}
-
-
 @pytest.fixture(params=sorted(BROKEN))
 def broken_models(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch) -> str:  # type: ignore[no-untyped-def]
     """A broken copy of resources/models (the real files are never touched)."""
@@ -168,7 +147,7 @@ def broken_models(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch) -
         pytest.skip("no shipped models")
     copy = tmp_path / "models"
     shutil.copytree(resources.MODELS_DIR, copy)
-    _break(copy, request.param)
+    break_models(copy, request.param)
     monkeypatch.setattr(resources, "MODELS_DIR", copy)
     return BROKEN[request.param]
 
