@@ -8,6 +8,7 @@ on demand), and the mask overlay is a QImage whose pixels strokes update in plac
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -109,6 +110,9 @@ class Canvas(QWidget):
         self._comparing = False
         self._tool_down = False
         self._pointer: QPointF | None = None
+        # A fill shown over the photo without being in the document (latent sliders): the
+        # QImage of a box of the photo, and that box (y0, y1, x0, x1).
+        self._preview: tuple[QImage, Box] | None = None
         session.document_changed.connect(self._on_document)
         session.image_changed.connect(self._on_image)
         session.mask_changed.connect(self._on_mask)
@@ -193,6 +197,20 @@ class Canvas(QWidget):
         self.update()
         self.compare_changed.emit(on)
 
+    def set_preview(self, pixels: np.ndarray | None, box: Box | None = None) -> None:
+        """Show ``pixels`` in place of the photo's ``box`` (None: show the document again).
+        Only the box is converted, so a preview costs the same on a 24 MP photo as on a small
+        one."""
+        old = self._preview
+        self._preview = None if pixels is None or box is None else (array_to_qimage(pixels), box)
+        for shown in (old, self._preview):
+            if shown is not None:
+                self.update(self._widget_rect(shown[1]))
+
+    @property
+    def preview_box(self) -> Box | None:
+        return None if self._preview is None else self._preview[1]
+
     # -- document binding --------------------------------------------------------------------
 
     def _on_document(self) -> None:
@@ -246,6 +264,13 @@ class Canvas(QWidget):
             if self._overlay is not None and self._session.mask_visible and not self._comparing:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 painter.drawImage(target, self._overlay.image)
+            if self._preview is not None and not self._comparing:
+                # Over the mask overlay: the preview's holes are filled, which is the point.
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+                image, (y0, y1, x0, x1) = self._preview
+                rect = QRectF(self.map_from_image(QPointF(x0, y0)),
+                              self.map_from_image(QPointF(x1, y1)))  # fmt: skip
+                painter.drawImage(rect, image, QRectF(image.rect()))
             painter.setClipping(False)
         self._paint_decorations(painter)
 

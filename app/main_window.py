@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.autosave import Autosaver, restore
 from app.canvas import Canvas
+from app.panels.latent_panel import install_latent_panel
 from app.session import Document, Session
 from app.settings import Settings
 from app.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self._make_toolbars()
         self._make_status_bar()
         self._bind_session()
+        self.latent = install_latent_panel(self)  # dock beside the canvas, View > Latent Panel
         self._update_enabled()
         self.resize(1200, 800)
         if self.settings.geometry is not None:
@@ -604,6 +606,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.session.shutdown()  # no fill thread outlives the window
+        self.latent.shutdown()  # nor the latent render thread
         self.autosaver.shutdown(discard=True)  # a clean exit leaves no recovery files
         for box in list(self._prompts.values()):
             box.close()

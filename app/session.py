@@ -270,6 +270,19 @@ class Session(QObject):
         self.message.emit("Sample photo: its damage is already masked - press F to fill it.")
         return True
 
+    def new_document(
+        self, pixels: np.ndarray, title: str, mask: np.ndarray | None = None
+    ) -> Document:
+        """An untitled document made in the editor (e.g. generated); Save asks where to write."""
+        doc = self._new_document(imageio.Image(pixels), title, None)
+        if mask is not None:
+            doc.mask[:] = mask
+        # Keyed by a name no file can have: documents are looked up by path when reopened.
+        self._documents[Path(f"<untitled {id(doc)}>")] = doc
+        self._activate(doc)
+        self.mask_changed.emit(None)
+        return doc
+
     def _new_document(self, source: imageio.Image, title: str, path: Path | None) -> Document:
         pixels = source.pixels
         if pixels.ndim == 2:

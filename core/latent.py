@@ -69,7 +69,10 @@ class Directions:
         """``sum_i values[i] * d_i`` (float32, ``latent_dim``); missing values count as 0."""
         values = np.asarray(values, np.float32)
         if values.size > len(self):
-            raise ValueError(f"{values.size} slider values for {len(self)} directions")
+            # The editor may show more sliders than a small model has directions; those stay 0.
+            if values[len(self) :].any():
+                raise ValueError(f"{values.size} slider values for {len(self)} directions")
+            values = values[: len(self)]
         return (values @ self.vectors[: values.size]).astype(np.float32)
 
 

@@ -1,0 +1,382 @@
+"""View-model of latent navigation: slider setting, live preview, variants, fusion, generation.
+
+The panel widgets bind to ``LatentController``; it never draws. Every decode runs on the
+``CoalescingRenderer`` thread from a snapshot (document image, mask, setting), so the GUI never
+waits and stale requests are dropped. The preview is shown on the canvas but never written into
+the document; ``apply`` commits the shown fill as one undo step (``FillCommand``).
+
+The model and the ``LatentSession`` (the encoded holes) live on the render thread only
+(``_Engines``): the first request after the mask or photo changes re-encodes, every later one
+only decodes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.latent_worker import CoalescingRenderer
+from app.qimage import to_display_uint8
+from app.session import Box, Document, FillCommand, Session
+from core.device import resolve_device
+from core.errors import InpaintError
+from core.latent import DEFAULT_SLIDERS, LatentSession, LatentSetting
+from core.methods import describe_methods
+from core.methods.manifold import ManifoldFill
+
+DEFAULT_VARIANTS = 6
+THUMBNAIL = 112  # px, longest side of a gallery thumbnail
+GENERATE_SIZE = (256, 256)  # (h, w) of "New from manifold"
+MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
+
+
+def _load_method(device: str) -> ManifoldFill:
+    # A private instance, not the registry's: the fill command may use that one at the same time
+    # on another thread, and ManifoldFill's encode cache is not thread-safe.
+    return ManifoldFill(device=device)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A rendered fill: ``patch`` replaces ``engine.box`` of ``engine.image``."""
+
+    engine: LatentSession
+    patch: np.ndarray
+    text: str  # what produced it, for the undo step and the status line
+    setting: LatentSetting | None  # None for a fusion
+
+    @property
+    def box(self) -> Box:
+        return self.engine.box
+
+    def image(self) -> np.ndarray:
+        return self.engine.compose(self.patch)
+
+
+@dataclass(frozen=True)
+class Variant:
+    setting: LatentSetting
+    thumbnail: np.ndarray  # uint8 (h, w, C) display pixels of the box around the holes
+
+
+class _Engines:
+    """The model and the encoded holes; touched only by jobs on the render thread."""
+
+    def __init__(self, factory: MethodFactory) -> None:
+        self._factory = factory
+        self._method: ManifoldFill | None = None
+        self._device = ""
+        self._engine: LatentSession | None = None
+        self._version = -1
+
+    def get(self, device: str, image: np.ndarray, mask: np.ndarray, version: int) -> LatentSession:
+        if self._method is None or device != self._device:
+            self._method, self._device, self._engine = self._factory(device), device, None
+        engine = self._engine
+        if engine is None or engine.image is not image or self._version != version:
+            engine = LatentSession(self._method, image, mask)
+            engine.encode()
+            self._engine, self._version = engine, version
+        return engine
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    doc: Document
+    image: np.ndarray
+    mask: np.ndarray
+    version: int
+    device: str
+
+
+class LatentController(QObject):
+    setting_changed = Signal(object)  # LatentSetting now shown by the sliders and seed field
+    preview_changed = Signal(object)  # Preview, or None: the canvas shows the document again
+    variants_changed = Signal(list)  # list[Variant]
+    status = Signal(str)
+    available_changed = Signal(bool, str)  # usable, why not
+    applied = Signal()
+
+    def __init__(
+        self,
+        session: Session,
+        factory: MethodFactory | None = None,
+        sliders: int = DEFAULT_SLIDERS,
+        variants: int = DEFAULT_VARIANTS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.slider_count = sliders
+        self.variant_count = variants
+        self.setting = LatentSetting(None, (0.0,) * sliders)
+        self.preview: Preview | None = None
+        self.variants: list[Variant] = []
+        # Looked up at call time, so tests can substitute a tiny network.
+        self._engines = _Engines(factory or (lambda device: _load_method(device)))
+        self._renderer = CoalescingRenderer(("preview",), self)
+        self._renderer.done.connect(self._on_done)
+        self._renderer.failed.connect(self._on_failed)
+        self._version = 0  # bumped whenever the mask or document changes
+        self._mask_copy: tuple[int, np.ndarray] | None = None
+        self._latest = {"preview": 0, "gallery": 0}
+        self._shown = 0
+        self._apply_when_ready = False
+        self._applying = False
+        self._next_seed = random.SystemRandom().randrange(1, 2**31)
+        self.available, self.reason = self._check_available()
+        session.document_changed.connect(self._on_document)
+        session.mask_changed.connect(self._on_mask)
+        session.image_changed.connect(self._on_image)
+
+    # -- availability --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_available() -> tuple[bool, str]:
+        for info in describe_methods():
+            if info.name == "manifold":
+                return info.available, info.reason
+        return False, "the manifold method is not installed"
+
+    def set_available(self, available: bool, reason: str = "") -> None:
+        """Tests and the method picker may override the check made at start."""
+        self.available, self.reason = available, reason
+        self.available_changed.emit(available, reason)
+
+    # -- the setting ---------------------------------------------------------------------------
+
+    def set_slider(self, index: int, value: float) -> None:
+        self._set(self.setting.with_slider(index, value))
+
+    def set_seed(self, seed: int | None) -> None:
+        self._set(LatentSetting(seed, self.setting.sliders))
+
+    def reset(self) -> None:
+        """The most likely fill: no noise, every slider at 0."""
+        self._set(LatentSetting(None, (0.0,) * self.slider_count))
+
+    def resample(self) -> None:
+        """A new random draw (a new seed), sliders kept."""
+        self._set(LatentSetting(self._take_seed(), self.setting.sliders))
+
+    def choose(self, setting: LatentSetting) -> None:
+        """Preview a setting (a gallery variant): sliders and seed follow it."""
+        sliders = tuple(setting.sliders) + (0.0,) * (self.slider_count - len(setting.sliders))
+        self._set(LatentSetting(setting.seed, sliders[: self.slider_count]))
+
+    def _set(self, setting: LatentSetting) -> None:
+        self.setting = setting
+        self.setting_changed.emit(setting)
+        self.request_preview()
+
+    def _take_seed(self) -> int:
+        seed = self._next_seed
+        self._next_seed = (self._next_seed * 1_103_515_245 + 12_345) % (2**31 - 1) + 1
+        return seed
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def _snapshot(self) -> _Snapshot | None:
+        doc = self._session.document
+        if not self.available:
+            self.status.emit(f"Latent navigation needs the manifold model: {self.reason}")
+            return None
+        if doc is None:
+            return None
+        if self._mask_copy is None or self._mask_copy[0] != self._version:
+            # One copy per mask edit, not per slider move (a 24 MP mask is 24 MB).
+            self._mask_copy = (self._version, doc.mask.copy())
+        mask = self._mask_copy[1]
+        if not mask.any():
+            self.status.emit("Paint over the damage first: the sliders move the fill of the mask.")
+            return None
+        try:
+            device = "cpu" if self._session.cpu_fallback else resolve_device(self._session.device)
+        except (InpaintError, AttributeError):
+            device = "cpu"
+        return _Snapshot(doc, doc.image, mask, self._version, device)
+
+    def _submit(self, slot: str, snap: _Snapshot, job: Callable[[LatentSession], object]) -> None:
+        engines = self._engines
+
+        def run() -> tuple[_Snapshot, object]:
+            engine = engines.get(snap.device, snap.image, snap.mask, snap.version)
+            return snap, job(engine)
+
+        self._latest[slot] = self._renderer.submit(slot, run)
+
+    def request_preview(self) -> None:
+        snap = self._snapshot()
+        if snap is None:
+            return
+        setting = self.setting
+
+        def job(engine: LatentSession) -> Preview:
+            usable = _fit(setting, len(engine.directions))
+            return Preview(engine, engine.render(usable), usable.describe(), usable)
+
+        self._submit("preview", snap, job)
+
+    def blend(self, a: LatentSetting, b: LatentSetting, t: float) -> None:
+        """Fusion: preview the code ``t`` of the way from variant ``a`` to variant ``b``."""
+        snap = self._snapshot()
+        if snap is None:
+            return
+        text = f"blend {1 - t:.0%} [{a.describe()}] + {t:.0%} [{b.describe()}]"
+
+        def job(engine: LatentSession) -> Preview:
+            count = len(engine.directions)
+            return Preview(engine, engine.render_blend(_fit(a, count), _fit(b, count), t), text,
+                           None)  # fmt: skip
+
+        self._submit("preview", snap, job)
+
+    def make_variants(self, more: bool = False) -> None:
+        """A gallery of ``variant_count`` sampled fills (new seeds, current sliders); ``more``
+        adds to the strip instead of replacing it."""
+        snap = self._snapshot()
+        if snap is None:
+            return
+        settings = [
+            LatentSetting(self._take_seed(), self.setting.sliders)
+            for _ in range(self.variant_count)
+        ]
+        keep = list(self.variants) if more else []
+
+        def job(engine: LatentSession) -> list[Variant]:
+            fitted = [_fit(s, len(engine.directions)) for s in settings]
+            return keep + [Variant(s, _thumbnail(engine.render(s))) for s in fitted]
+
+        self.status.emit("Sampling variants...")
+        self._submit("gallery", snap, job)
+
+    def clear_preview(self) -> None:
+        self._apply_when_ready = False
+        self._renderer.discard("preview")
+        # Ids grow with every request: anything asked for before now is ignored when it lands.
+        self._latest["preview"] = self._shown = self._renderer.submitted
+        if self.preview is not None:
+            self.preview = None
+            self.preview_changed.emit(None)
+
+    def _on_done(self, slot: str, request: int, outcome: tuple[_Snapshot, object]) -> None:
+        snap, result = outcome
+        if not self._current(snap):
+            return  # the photo or mask changed since it was asked for
+        if slot == "gallery":
+            if request != self._latest["gallery"]:
+                return  # a newer gallery was asked for
+            assert isinstance(result, list)
+            self.variants = result
+            self.variants_changed.emit(result)
+            self.status.emit(f"{len(result)} variants: click to preview, double-click to apply")
+            return
+        assert isinstance(result, Preview)
+        # Intermediate results of a drag are shown (they are newer than what is on screen);
+        # only those older than the one shown are dropped.
+        if request <= self._shown:
+            return
+        self._shown = request
+        self.preview = result
+        self.preview_changed.emit(result)
+        if request == self._latest["preview"]:
+            self.status.emit(f"Preview: {result.text} - Apply to keep it")
+            if self._apply_when_ready:
+                self.apply()
+
+    def _current(self, snap: _Snapshot) -> bool:
+        doc = self._session.document
+        return doc is snap.doc and doc.image is snap.image and snap.version == self._version
+
+    def _valid_preview(self, preview: Preview) -> bool:
+        doc = self._session.document
+        return doc is not None and doc.image is preview.engine.image
+
+    def _on_failed(self, slot: str, request: int, text: str) -> None:
+        if request == self._latest.get(slot):
+            self.status.emit(f"Latent {slot} failed: {text}")
+            self._apply_when_ready = False
+
+    # -- committing ----------------------------------------------------------------------------
+
+    def apply(self) -> bool:
+        """Commit the previewed fill as one undo step; if the newest request is still being
+        decoded, commit it as soon as it arrives (the GUI does not wait)."""
+        preview = self.preview
+        if self._shown != self._latest["preview"] or preview is None:
+            if self._renderer.busy():
+                self._apply_when_ready = True
+                return False
+            if preview is None:
+                return False
+        doc = self._session.document
+        if doc is None or not self._valid_preview(preview):
+            return False
+        self._apply_when_ready = False
+        self._applying = True
+        try:
+            text = f"manifold: {preview.text}"
+            doc.undo_stack.push(FillCommand(self._session, doc, preview.image(), text))
+        finally:
+            self._applying = False
+        self.clear_preview()
+        self.status.emit(f"Applied: {preview.text}")
+        self.applied.emit()
+        return True
+
+    def new_from_manifold(self, size: tuple[int, int] = GENERATE_SIZE) -> None:
+        """A new document generated from the latent alone: the whole canvas is the hole."""
+        if not self.available:
+            self.status.emit(f"Generation needs the manifold model: {self.reason}")
+            return
+        grey = np.full((*size, 3), 128, np.uint8)
+        self._session.new_document(grey, "Generated", np.ones(size, np.bool_))
+        self._set(LatentSetting(self._take_seed(), (0.0,) * self.slider_count))
+
+    # -- session events ------------------------------------------------------------------------
+
+    def _on_document(self) -> None:
+        self._version += 1
+        self.variants = []
+        self.variants_changed.emit([])
+        self.clear_preview()
+
+    def _on_mask(self, _box: object) -> None:
+        self._version += 1
+        self.clear_preview()
+        if self.variants:
+            self.variants = []
+            self.variants_changed.emit([])
+
+    def _on_image(self) -> None:
+        if not self._applying:
+            self.clear_preview()
+
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        return self._renderer.shutdown(timeout_s)
+
+    @property
+    def renderer(self) -> CoalescingRenderer:
+        return self._renderer
+
+
+def _fit(setting: LatentSetting, directions: int) -> LatentSetting:
+    """Sliders beyond the model's directions (a small model, 8 sliders) have no effect."""
+    return LatentSetting(setting.seed, tuple(setting.sliders[:directions]))
+
+
+def _thumbnail(patch: np.ndarray) -> np.ndarray:
+    pixels = to_display_uint8(patch)
+    h, w = pixels.shape[:2]
+    scale = THUMBNAIL / max(h, w, 1)
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+        if pixels.ndim == 2:
+            pixels = pixels[..., None]
+    return np.ascontiguousarray(pixels)

@@ -1,0 +1,290 @@
+"""The latent panel: sliders along the model's principal directions, seed, variants, fusion and
+generation, docked beside the canvas. Widgets only: all state lives in ``LatentController``."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledDoubleSlider
+
+from app.latent_model import LatentController, Preview, Variant
+from app.panels.gallery import VariantGallery
+from core.latent import SLIDER_RANGE, LatentSetting
+
+LABELS_KEY = "latent/labels"
+NO_SEED = -1  # the seed field's "most likely" value
+GENERATION_NOTE = (
+    "The model was trained only to fill holes in natural photos (BSDS500, a small net on a "
+    "CPU), so from nothing it makes soft colour fields and textures, not a picture."
+)
+
+
+class LatentPanel(QWidget):
+    def __init__(self, controller: LatentController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("latent_panel")
+        self.controller = controller
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("latent_status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setMinimumHeight(34)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.status_label)
+        layout.addLayout(self._seed_row())
+        layout.addWidget(self._slider_box())
+        layout.addLayout(self._apply_row())
+        layout.addWidget(self._gallery_box())
+        layout.addWidget(self._fusion_box())
+        layout.addWidget(self._generate_box())
+        layout.addStretch(1)
+        controller.setting_changed.connect(self._show_setting)
+        controller.status.connect(self.status_label.setText)
+        controller.variants_changed.connect(self._show_variants)
+        controller.available_changed.connect(lambda _ok, _why: self.update_enabled())
+        controller.preview_changed.connect(self._on_preview)
+        self._show_setting(controller.setting)
+        self.status_label.setText(
+            "Move a slider to steer the fill of the mask; nothing changes until Apply."
+        )
+        self.update_enabled()
+
+    # -- construction --------------------------------------------------------------------------
+
+    def _seed_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Seed"))
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setObjectName("latent_seed")
+        self.seed_spin.setRange(NO_SEED, 2**31 - 1)
+        self.seed_spin.setSpecialValueText("most likely")
+        self.seed_spin.setToolTip("The random draw; 'most likely' = no noise")
+        self.seed_spin.setKeyboardTracking(False)  # one decode per typed number, not per digit
+        self.seed_spin.valueChanged.connect(
+            lambda v: self.controller.set_seed(None if v == NO_SEED else v)
+        )
+        row.addWidget(self.seed_spin, 1)
+        c = self.controller
+        self.resample_button = self._button(
+            "Resample", "latent_resample", c.resample, "A new random draw (new seed), sliders kept"
+        )
+        self.reset_button = self._button(
+            "Reset", "latent_reset", c.reset, "The most likely fill: no noise, sliders at 0"
+        )
+        row.addWidget(self.resample_button)
+        row.addWidget(self.reset_button)
+        return row
+
+    def _button(self, text: str, name: str, slot, tip: str = "") -> QPushButton:  # type: ignore[no-untyped-def]
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    def _slider_box(self) -> QGroupBox:
+        box = QGroupBox("Directions (prior std)")
+        form = QFormLayout(box)
+        form.setContentsMargins(6, 4, 6, 4)
+        form.setVerticalSpacing(2)
+        names = QSettings().value(LABELS_KEY, [], list) or []
+        self.sliders: list[QLabeledDoubleSlider] = []
+        self.labels: list[QLineEdit] = []
+        for index in range(self.controller.slider_count):
+            label = QLineEdit(names[index] if index < len(names) else f"Direction {index + 1}")
+            label.setObjectName(f"latent_label_{index}")
+            label.setToolTip("Rename this direction (e.g. 'lighter', 'more grain')")
+            label.setFrame(False)
+            label.setFixedWidth(92)
+            label.editingFinished.connect(self._save_labels)
+            slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
+            slider.setObjectName(f"latent_slider_{index}")
+            slider.setRange(-SLIDER_RANGE, SLIDER_RANGE)
+            slider.setDecimals(2)
+            slider.setSingleStep(0.05)
+            slider.setValue(0.0)
+            slider.setToolTip(
+                f"Direction {index + 1}: the {index + 1}. strongest change the model makes"
+            )
+            slider.valueChanged.connect(lambda v, i=index: self.controller.set_slider(i, v))
+            form.addRow(label, slider)
+            self.labels.append(label)
+            self.sliders.append(slider)
+        return box
+
+    def _apply_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.apply_button = self._button("Apply", "latent_apply", self.controller.apply,
+                                         "Keep the previewed fill (one undo step)")  # fmt: skip
+        self.apply_button.setStyleSheet("font-weight: bold")
+        self.discard_button = self._button("Discard preview", "latent_discard",
+                                           self.controller.clear_preview)  # fmt: skip
+        row.addWidget(self.apply_button, 1)
+        row.addWidget(self.discard_button)
+        return row
+
+    def _gallery_box(self) -> QGroupBox:
+        box = QGroupBox("Variants")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(6, 4, 6, 4)
+        self.gallery = VariantGallery()
+        self.gallery.chosen.connect(self.controller.choose)
+        self.gallery.committed.connect(self._commit_variant)
+        layout.addWidget(self.gallery)
+        row = QHBoxLayout()
+        self.sample_button = self._button(
+            f"Sample {self.controller.variant_count}", "latent_sample",
+            self.controller.make_variants, "Sampled fills with the current sliders",
+        )  # fmt: skip
+        self.more_button = self._button(
+            "More", "latent_more", lambda: self.controller.make_variants(more=True)
+        )
+        row.addWidget(self.sample_button, 1)
+        row.addWidget(self.more_button)
+        layout.addLayout(row)
+        return box
+
+    def _fusion_box(self) -> QGroupBox:
+        box = QGroupBox("Fuse two variants")
+        layout = QFormLayout(box)
+        layout.setContentsMargins(6, 4, 6, 4)
+        pair = QHBoxLayout()
+        self.fuse_a, self.fuse_b = QComboBox(), QComboBox()
+        self.fuse_a.setObjectName("latent_fuse_a")
+        self.fuse_b.setObjectName("latent_fuse_b")
+        pair.addWidget(self.fuse_a, 1)
+        pair.addWidget(QLabel("to"))
+        pair.addWidget(self.fuse_b, 1)
+        layout.addRow("From", pair)
+        self.blend_slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
+        self.blend_slider.setObjectName("latent_blend")
+        self.blend_slider.setRange(0.0, 1.0)
+        self.blend_slider.setDecimals(2)
+        self.blend_slider.setToolTip("0 = the first variant, 1 = the second (spherical blend)")
+        self.blend_slider.valueChanged.connect(self._blend)
+        layout.addRow("Blend", self.blend_slider)
+        return box
+
+    def _generate_box(self) -> QGroupBox:
+        box = QGroupBox("Generate")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(6, 4, 6, 4)
+        self.generate_button = self._button(
+            "New from manifold", "latent_generate", self.controller.new_from_manifold,
+            "A new 256 x 256 picture where everything is the hole",
+        )  # fmt: skip
+        layout.addWidget(self.generate_button)
+        note = QLabel(GENERATION_NOTE)
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(mid)")
+        layout.addWidget(note)
+        return box
+
+    # -- reactions -----------------------------------------------------------------------------
+
+    def update_enabled(self) -> None:
+        ok = self.controller.available
+        for widget in self.findChildren(QWidget):
+            if widget is not self.status_label:
+                widget.setEnabled(ok)
+        if not ok:
+            self.status_label.setText(
+                f"Latent navigation needs the manifold model: {self.controller.reason}"
+            )
+        self._update_apply(self.controller.preview)
+
+    def _show_setting(self, setting: LatentSetting) -> None:
+        # Programmatic moves must not come back as user requests.
+        for index, slider in enumerate(self.sliders):
+            value = setting.sliders[index] if index < len(setting.sliders) else 0.0
+            if abs(slider.value() - value) > 1e-9:
+                slider.blockSignals(True)
+                slider.setValue(value)
+                slider.blockSignals(False)
+        seed = NO_SEED if setting.seed is None else setting.seed
+        if self.seed_spin.value() != seed:
+            self.seed_spin.blockSignals(True)
+            self.seed_spin.setValue(seed)
+            self.seed_spin.blockSignals(False)
+
+    def _show_variants(self, variants: list[Variant]) -> None:
+        self.gallery.show_variants(variants)
+        for combo, default in ((self.fuse_a, 0), (self.fuse_b, 1)):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([f"v{n}" for n in range(1, len(variants) + 1)])
+            combo.setCurrentIndex(min(default, len(variants) - 1))
+            combo.blockSignals(False)
+
+    def _blend(self, t: float) -> None:
+        a = self.gallery.setting(self.fuse_a.currentIndex())
+        b = self.gallery.setting(self.fuse_b.currentIndex())
+        if a is None or b is None:
+            self.status_label.setText("Sample variants first, then pick two to fuse.")
+            return
+        self.controller.blend(a, b, t)
+
+    def _commit_variant(self, setting: LatentSetting) -> None:
+        self.controller.choose(setting)
+        self.controller.apply()
+
+    def _on_preview(self, preview: Preview | None) -> None:
+        self._update_apply(preview)
+        if preview is not None:
+            # A model with fewer directions than sliders: the extra ones would do nothing.
+            for index, slider in enumerate(self.sliders):
+                slider.setEnabled(index < len(preview.engine.directions))
+
+    def _update_apply(self, preview: Preview | None) -> None:
+        has = preview is not None and self.controller.available
+        self.apply_button.setEnabled(has)
+        self.discard_button.setEnabled(has)
+
+    def _save_labels(self) -> None:
+        QSettings().setValue(LABELS_KEY, [label.text() for label in self.labels])
+
+
+def install_latent_panel(window: QMainWindow) -> LatentController:
+    """Dock the panel at the window's right, bind it to the window's session and canvas, and
+    add View > Latent Panel. Returns the controller (its ``shutdown`` joins the render thread)."""
+    controller = LatentController(window.session, parent=window)  # type: ignore[attr-defined]
+    panel = LatentPanel(controller)
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    dock = QDockWidget("Latent", window)
+    dock.setObjectName("dock_latent")  # saveState needs it
+    dock.setWidget(scroll)
+    dock.setMinimumWidth(330)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    canvas = window.canvas  # type: ignore[attr-defined]
+    controller.preview_changed.connect(
+        lambda p: canvas.set_preview(None) if p is None else canvas.set_preview(p.patch, p.box)
+    )
+    toggle: QAction = dock.toggleViewAction()
+    toggle.setObjectName("action_latent_panel")
+    toggle.setText("&Latent Panel")
+    for menu_action in window.menuBar().actions():
+        if menu_action.menu() is not None and menu_action.text() == "&View":
+            menu_action.menu().addSeparator()
+            menu_action.menu().addAction(toggle)
+    window.latent_panel = panel  # type: ignore[attr-defined]
+    window.latent_dock = dock  # type: ignore[attr-defined]
+    return controller

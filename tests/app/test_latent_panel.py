@@ -1,0 +1,215 @@
+"""The latent panel in the real window (offscreen), with a tiny random manifold network: live
+preview limited to holes + band, Reset exact, apply/undo exact, reproducibility, coalescing,
+variants, fusion, generation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app import latent_model
+from app.latent_worker import CoalescingRenderer
+from app.main_window import MainWindow
+from core.imageio import Image, write_image
+from core.latent import LatentSession, LatentSetting
+from core.masks import grow
+from core.methods.manifold import ManifoldFill
+from core.pipeline import BLEND_BAND
+from tests.conftest import synthetic_photo
+from tests.core.test_manifold import tiny_net
+
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def tiny(monkeypatch) -> ManifoldFill:  # type: ignore[no-untyped-def]
+    method = ManifoldFill.from_net(tiny_net())
+    monkeypatch.setattr(latent_model, "_load_method", lambda device: method)
+    monkeypatch.setattr(ManifoldFill, "availability", classmethod(lambda cls: (True, "")))
+    return method
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "scan.png"
+    write_image(Image(synthetic_photo(120, 161)), path)  # odd width on purpose
+    return path
+
+
+@pytest.fixture
+def window(qtbot, photo: Path, tiny: ManifoldFill) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_path(photo)
+    win.document().mask[40:70, 50:95] = True
+    win.session.mask_changed.emit(None)
+    yield win
+    win.close()
+
+
+def settle(qtbot, win: MainWindow) -> latent_model.Preview:  # type: ignore[no-untyped-def]
+    """Wait until the newest request is on screen."""
+    c = win.latent
+    qtbot.waitUntil(
+        lambda: (
+            not c.renderer.busy() and c.preview is not None and c._shown == c._latest["preview"]
+        ),
+        timeout=TIMEOUT_MS,
+    )
+    assert c.preview is not None
+    return c.preview
+
+
+def reference(method: ManifoldFill, win: MainWindow, setting: LatentSetting) -> np.ndarray:
+    doc = win.document()
+    return LatentSession(method, doc.image, doc.mask.copy()).render_image(setting)
+
+
+def test_moving_a_slider_previews_only_hole_and_band_pixels(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    doc = window.document()
+    before = doc.image.copy()
+    window.latent_panel.sliders[0].setValue(2.5)  # as the user's drag does
+    preview = settle(qtbot, window)
+    shown = preview.image()
+    changed = (shown != before).any(axis=2)
+    assert changed[doc.mask].mean() > 0.9
+    assert not changed[~grow(doc.mask, BLEND_BAND)].any()
+    np.testing.assert_array_equal(doc.image, before)  # the document is untouched
+    assert window.canvas.preview_box == preview.box
+    np.testing.assert_array_equal(shown, reference(tiny, window, LatentSetting(None, (2.5,))))
+
+
+def test_reset_restores_the_most_likely_fill_exactly(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    panel = window.latent_panel
+    panel.sliders[1].setValue(-2.0)
+    panel.seed_spin.setValue(17)
+    settle(qtbot, window)
+    qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
+    preview = settle(qtbot, window)
+    assert all(s.value() == 0 for s in panel.sliders) and panel.seed_spin.text() == "most likely"
+    np.testing.assert_array_equal(preview.image(), reference(tiny, window, LatentSetting()))
+
+
+def test_same_seed_and_sliders_give_identical_pixels(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    panel = window.latent_panel
+    panel.seed_spin.setValue(5)
+    panel.sliders[0].setValue(1.25)
+    first = settle(qtbot, window).image()
+    panel.seed_spin.setValue(6)
+    assert (settle(qtbot, window).image() != first).any()
+    panel.seed_spin.setValue(5)
+    np.testing.assert_array_equal(settle(qtbot, window).image(), first)
+    np.testing.assert_array_equal(first, reference(tiny, window, LatentSetting(5, (1.25,))))
+
+
+def test_a_variant_applied_and_undone_restores_the_document_exactly(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    doc, panel = window.document(), window.latent_panel
+    before, mask = doc.image.copy(), doc.mask.copy()
+    with qtbot.waitSignal(window.latent.variants_changed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(panel.sample_button, Qt.MouseButton.LeftButton)
+    assert panel.gallery.count() == 6
+    settings = [panel.gallery.setting(i) for i in range(6)]
+    assert len({s.seed for s in settings}) == 6
+    with qtbot.waitSignal(window.latent.applied, timeout=TIMEOUT_MS):
+        panel.gallery.itemDoubleClicked.emit(panel.gallery.item(2))
+    applied = doc.image.copy()
+    assert (applied != before).any()
+    window.action_undo.trigger()
+    np.testing.assert_array_equal(doc.image, before)
+    np.testing.assert_array_equal(doc.mask, mask)
+    # The committed pixels are the variant's, reproducible from its seed and sliders.
+    expected = LatentSession(tiny, before, mask).render_image(settings[2])
+    np.testing.assert_array_equal(applied, expected)
+    window.action_redo.trigger()
+    np.testing.assert_array_equal(doc.image, applied)
+
+
+def test_more_adds_variants_and_fusion_endpoints_are_the_variants(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    panel = window.latent_panel
+    with qtbot.waitSignal(window.latent.variants_changed, timeout=TIMEOUT_MS):
+        window.latent.make_variants()
+    with qtbot.waitSignal(window.latent.variants_changed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(panel.more_button, Qt.MouseButton.LeftButton)
+    assert panel.gallery.count() == 12
+    a, b = panel.gallery.setting(0), panel.gallery.setting(1)
+    panel.blend_slider.setValue(1.0)
+    np.testing.assert_array_equal(settle(qtbot, window).image(), reference(tiny, window, b))
+    panel.blend_slider.setValue(0.5)
+    middle = settle(qtbot, window).image()
+    assert (middle != reference(tiny, window, a)).any()
+    panel.blend_slider.setValue(0.0)
+    np.testing.assert_array_equal(settle(qtbot, window).image(), reference(tiny, window, a))
+
+
+def test_apply_during_a_drag_commits_the_newest_setting_as_one_step(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    doc, panel = window.document(), window.latent_panel
+    before = doc.image.copy()
+    start = time.monotonic()
+    for value in np.linspace(-3, 3, 40):  # a fast drag: far more moves than decodes
+        panel.sliders[0].setValue(float(value))
+    assert time.monotonic() - start < 1.0  # the GUI thread never waited for a decode
+    with qtbot.waitSignal(window.latent.applied, timeout=TIMEOUT_MS):
+        window.latent.apply()  # the newest decode may still be running: it commits on arrival
+    assert window.latent.renderer.dropped > 0
+    expected = LatentSession(tiny, before, doc.mask.copy()).render_image(
+        LatentSetting(None, (3.0,))
+    )
+    np.testing.assert_array_equal(doc.image, expected)
+    assert doc.undo_stack.count() == 1
+    window.action_undo.trigger()
+    np.testing.assert_array_equal(doc.image, before)
+
+
+def test_new_from_manifold_generates_a_whole_picture(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    first = window.document()
+    qtbot.mouseClick(window.latent_panel.generate_button, Qt.MouseButton.LeftButton)
+    doc = window.document()
+    assert doc is not first and doc.mask.all() and doc.image.shape == (256, 256, 3)
+    preview = settle(qtbot, window)
+    assert preview.box == (0, 256, 0, 256)
+    with qtbot.waitSignal(window.latent.applied, timeout=TIMEOUT_MS):
+        window.latent.apply()
+    assert doc.image.std() > 0
+
+
+def test_panel_is_disabled_without_the_manifold_model(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    window.latent.set_available(False, "no weights")
+    panel = window.latent_panel
+    assert not panel.sliders[0].isEnabled() and not panel.generate_button.isEnabled()
+    assert "no weights" in panel.status_label.text()
+
+
+def test_coalescing_drops_stale_requests_and_runs_the_latest(qtbot) -> None:  # type: ignore[no-untyped-def]
+    renderer = CoalescingRenderer(("preview",))
+    release = threading.Event()
+    ran: list[int] = []
+    done: list[int] = []
+    renderer.done.connect(lambda _slot, request, value: done.append(value))
+
+    def job(n: int):  # type: ignore[no-untyped-def]
+        def run() -> int:
+            release.wait(5)
+            ran.append(n)
+            return n
+
+        return run
+
+    renderer.submit("preview", job(0))
+    qtbot.waitUntil(lambda: renderer.busy() and not renderer._pending, timeout=2000)
+    for n in range(1, 21):
+        renderer.submit("preview", job(n))
+    renderer.submit("gallery", job(100))  # another slot is never dropped by previews
+    release.set()
+    qtbot.waitUntil(lambda: not renderer.busy() and len(done) == 3, timeout=5000)
+    assert ran == [0, 20, 100]  # the first, then only the newest preview, then the gallery
+    assert renderer.dropped == 19
+    assert renderer.shutdown(2.0)
