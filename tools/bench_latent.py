@@ -1,0 +1,191 @@
+"""Benchmark of latent navigation with the shipped manifold weights.
+
+    python tools/bench_latent.py [--moves 50] [--images 4] [--json out.json]
+
+1. Slider latency: the real editor window (offscreen) on a Kodak photo with a 256 x 256 hole in
+   its centre, so the pipeline's crop (hole + context margin) is 512 x 512 px. Each of ``moves``
+   slider moves is timed from the request (``set_slider``) to the canvas holding the new preview
+   QImage, one move at a time (so no request is coalesced away). The engine's decode +
+   composite time alone is reported beside it.
+2. Collapse check: for the first 8 directions, the mean absolute change of hole pixels (0-255)
+   between the most likely fill and the fill at +2 and at -2 prior std, over ``images`` photos;
+   beside them the same for 8 random orthonormal directions (what SeFa should beat).
+3. Variant spread: mean pairwise L1 (0-255) of the hole pixels of 6 seeded variants.
+
+The CPU is shared (the model trains beside it): the load average is printed with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from core.imageio import read_image
+from core.latent import Directions, LatentSession, LatentSetting
+from core.methods.manifold import ManifoldFill
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
+HOLE = 256  # px; with the method's 0.5 x side margin the crop is 512 x 512
+
+
+def photo(index: int) -> np.ndarray:
+    path = BENCH / f"kodim{index:02d}.png"
+    if path.exists():
+        return read_image(path).pixels[..., :3]
+    from tests.conftest import synthetic_photo
+
+    return synthetic_photo(512, 768, seed=index)
+
+
+def centre_hole(image: np.ndarray, side: int = HOLE) -> np.ndarray:
+    mask = np.zeros(image.shape[:2], bool)
+    h, w = mask.shape
+    mask[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2] = True
+    return mask
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def slider_latency(moves: int) -> dict:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    image = photo(1)
+    doc = window.session.new_document(image, "bench", centre_hole(image))
+    controller, canvas = window.latent, window.canvas
+    arrived: list[float] = []
+    # Connected after the canvas: runs once the canvas has converted the preview.
+    controller.preview_changed.connect(
+        lambda p: arrived.append(time.perf_counter()) if p is not None else None
+    )
+
+    def wait(count: int) -> None:
+        while len(arrived) < count:
+            app.processEvents()
+            time.sleep(0.0005)
+
+    start = time.perf_counter()
+    controller.set_slider(0, 0.1)  # loads the model and encodes the hole
+    wait(1)
+    first = arrived[0] - start
+    preview = controller.preview
+    assert preview is not None and canvas.preview_box == preview.box
+    crop = preview.engine._regions[0].prepared.pixels.shape[:2]  # type: ignore[union-attr]
+    latencies = []
+    rng = np.random.default_rng(0)
+    for move in range(moves):
+        index = move % 8
+        requested = time.perf_counter()
+        controller.set_slider(index, float(rng.uniform(-3, 3)))
+        wait(move + 2)
+        latencies.append(arrived[-1] - requested)
+    engine = preview.engine
+    decode = []
+    for move in range(min(moves, 20)):
+        t0 = time.perf_counter()
+        engine.render(LatentSetting(None, (float(move % 5) - 2,)))
+        decode.append(time.perf_counter() - t0)
+    window.grab()  # the canvas paints the preview without error
+    doc.undo_stack.setClean()
+    window.close()
+    return {
+        "crop_px": [int(v) for v in crop],
+        "box_px": [int(v) for v in preview.box],
+        "first_preview_s (load + encode + decode)": round(first, 2),
+        "median_ms": round(1000 * statistics.median(latencies), 1),
+        "p95_ms": round(1000 * percentile(latencies, 95), 1),
+        "engine_render_median_ms": round(1000 * statistics.median(decode), 1),
+        "moves": moves,
+    }
+
+
+def hole_change(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32))[hole].mean())
+
+
+def collapse(method: ManifoldFill, images: int) -> dict:
+    sessions = []
+    for index in range(1, images + 1):
+        image = photo(index)
+        mask = centre_hole(image, 96)
+        session = LatentSession(method, image, mask)
+        session.encode()
+        y0, y1, x0, x1 = session.box
+        sessions.append((session, mask[y0:y1, x0:x1]))
+    sefa = sessions[0][0].directions
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((method.latent_dim, method.latent_dim)))
+    random_dirs = Directions(q.T.astype(np.float32), np.ones(method.latent_dim, np.float32))
+    result: dict = {"hole": "96 x 96 centre hole", "images": images}
+    for name, directions in (("sefa", sefa), ("random", random_dirs)):
+        per_direction = []
+        for index in range(min(8, len(directions))):
+            changes = []
+            for session, hole in sessions:
+                session.directions = directions
+                base = session.render(LatentSetting())
+                for value in (2.0, -2.0):
+                    sliders = tuple(value if i == index else 0.0 for i in range(index + 1))
+                    changes.append(hole_change(session.render(LatentSetting(None, sliders)),
+                                               base, hole))  # fmt: skip
+            per_direction.append(round(float(np.mean(changes)), 3))
+        result[f"{name}_mean_abs_hole_change_at_2sd"] = per_direction
+    for session, _ in sessions:
+        session.directions = sefa
+    result["sefa_strength"] = [round(float(s), 4) for s in sefa.strength[:8]]
+    spreads = []
+    for session, hole in sessions:
+        fills = [session.render(LatentSetting(seed)) for seed in range(1, 7)]
+        pairs = [hole_change(a, b, hole) for i, a in enumerate(fills) for b in fills[i + 1 :]]
+        spreads.append(float(np.mean(pairs)))
+    result["variants_mean_pairwise_hole_l1"] = round(float(np.mean(spreads)), 3)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=50)
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    try:
+        method = ManifoldFill()
+    except Exception as error:  # the bench reports, it does not crash
+        print(f"the shipped manifold weights do not load: {error}")
+        return 1
+    report = {
+        "model_steps": method.config.get("training", {}).get("steps"),
+        "cpu_threads": __import__("torch").get_num_threads(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "latency": slider_latency(args.moves),
+        "collapse": collapse(method, args.images),
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
