@@ -26,6 +26,8 @@ _OPTIONS = {
     "w_grad": float,
     "w_fft": float,
     "w_kl": float,
+    "w_adv": float,
+    "disc_lr": float,
     "free_bits": float,
     "val_every": int,
     "ckpt_every": int,

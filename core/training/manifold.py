@@ -61,6 +61,10 @@ class TrainConfig:
     w_grad: float = 1.0
     w_fft: float = 0.05
     w_kl: float = 0.002
+    # Adversarial (PatchGAN, hinge) weight on the fills; 0 = no discriminator. Rewards texture
+    # and sharp continued edges that L1 trades for blur.
+    w_adv: float = 0.0
+    disc_lr: float = 2e-4
     free_bits: float = 0.25  # nats per latent dimension that cost nothing
     posterior_fraction: float = 0.5
     # Data.
@@ -157,7 +161,32 @@ class TrainStep(nn.Module):
             + config.w_fft * terms["fft"]
             + config.w_kl * terms["kl"]
         )
-        return loss, terms
+        return loss, terms, out
+
+
+class PatchDiscriminator(nn.Module):
+    """Scores 70-px-ish patches of (image, hole mask) as real or filled."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm
+        self.layers = nn.Sequential(
+            sn(nn.Conv2d(4, width, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2, inplace=True),
+            sn(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2, inplace=True),
+            sn(nn.Conv2d(2 * width, 4 * width, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2, inplace=True),
+            sn(nn.Conv2d(4 * width, 1, 3, padding=1)),
+        )
+
+    def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        return self.layers(torch.cat([image, hole], dim=1))
+
+
+def _patch_weight(hole: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """1 for patches that hold hole pixels: only those are fakes (the rest is the photo)."""
+    return (F.adaptive_max_pool2d(hole, logits.shape[-2:]) > 0).float()
 
 
 def _take(enc, index: slice):
@@ -315,10 +344,17 @@ def train_steps(
     torch.manual_seed(config.seed)  # same initial weights on every rank
     net = ManifoldNet(net_config).to(device).to(memory_format=torch.channels_last)
     optim = torch.optim.AdamW(net.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=0)
+    disc = disc_optim = None
+    if config.w_adv > 0:
+        disc = PatchDiscriminator().to(device).to(memory_format=torch.channels_last)
+        disc_optim = torch.optim.AdamW(disc.parameters(), lr=config.disc_lr, betas=(0.5, 0.99))
     step, best = 0, -math.inf
     if state is not None:
         net.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
+        if disc is not None and "disc" in state:  # else: adversarial fine-tuning starts now
+            disc.load_state_dict(state["disc"])
+            disc_optim.load_state_dict(state["disc_optim"])
         step, best = int(state["step"]), float(state["best"])
         log(f"resumed from {last_path} at step {step} (best val {best:.2f} dB)")
     model: nn.Module = TrainStep(net, config)
@@ -326,6 +362,9 @@ def train_steps(
         from torch.nn.parallel import DistributedDataParallel
 
         model = DistributedDataParallel(model)
+    disc_model: nn.Module | None = disc
+    if disc is not None and dist_info.world > 1:
+        disc_model = DistributedDataParallel(disc)
 
     train_files, val_files = split_files(data_dir, config.val_count)
     if dist_info.main:
@@ -347,9 +386,13 @@ def train_steps(
     )
 
     def checkpoint(path: Path) -> None:
+        extra = {}
+        if disc is not None:
+            extra = {"disc": disc.state_dict(), "disc_optim": disc_optim.state_dict()}
         save_checkpoint(
             path,
             {
+                **extra,
                 "model": net.state_dict(),
                 "optim": optim.state_dict(),
                 "step": step,
@@ -375,11 +418,28 @@ def train_steps(
         image, hole, init = (_tensor(a).to(device) for a in (batch.image, batch.hole, batch.init))
         for group in optim.param_groups:
             group["lr"] = _lr(step, config)
-        loss, terms = model(image, hole, init, eps.to(device))
+        loss, terms, out = model(image, hole, init, eps.to(device))
+        if disc_model is not None:
+            comp = out * hole + image * (1 - hole)
+            disc.requires_grad_(False)
+            logits = disc_model(comp, hole)
+            terms["adv"] = -_per_sample(logits, _patch_weight(hole, logits))
+            loss = loss + config.w_adv * terms["adv"]
+            disc.requires_grad_(True)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
         optim.step()
+        if disc_model is not None:
+            # Hinge loss: real photos score > 1, patches with filled pixels < -1.
+            real = disc_model(image, hole)
+            fake = disc_model(comp.detach(), hole)
+            weight = _patch_weight(hole, fake)
+            d_loss = F.relu(1 - real).mean() + _per_sample(F.relu(1 + fake), weight)
+            disc_optim.zero_grad(set_to_none=True)
+            d_loss.backward()
+            disc_optim.step()
+            terms["disc"] = d_loss.detach()
         step += 1
         for key, value in terms.items():
             running[key] = running.get(key, 0.0) + float(value.detach())

@@ -80,7 +80,8 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
         RANK=str(rank),
         LOCAL_RANK=str(rank),
     )
-    result = _train(tiny_config(steps=3), Path(data), Path(out))
+    # With the discriminator on, so both DDP-wrapped modules are exercised.
+    result = _train(tiny_config(steps=3, w_adv=0.05), Path(data), Path(out))
     # Every rank saw different data; DDP must still leave identical replicas.
     net_state = {k: v for k, v in result.items() if k != "val"}
     torch.save(net_state, Path(out) / f"result{rank}.pt")
