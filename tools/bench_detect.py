@@ -11,7 +11,8 @@ Per method (net, classical), pooled over the photos:
   ``strict F1`` counts every pixel against the generator's mask;
 * clean FP: share of the pixels flagged on the untouched photos at the default threshold;
 * end to end: the photo with scratches and dust, filled (``--fill-method``, telea) over the
-  detected mask versus over the true mask; hole-PSNR over the true damage, and the gap;
+  detected mask (grown as ``fill --auto-mask`` grows it) versus over the true mask;
+  hole-PSNR over the true damage, and the gap;
 * speed: seconds per megapixel of the detection alone.
 """
 
@@ -27,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.detect import detect, threshold_mask
+from core.detect import detect, fill_mask, threshold_mask
 from core.detect.synth import synthesize
 from core.pipeline import FillRequest, fill
 from core.training.data import list_images, load_rgb
@@ -56,7 +57,9 @@ def to_u8(image: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
-def run(images: list[Path], methods: list[str], seed: int, fill_method: str) -> dict:
+def run(
+    images: list[Path], methods: list[str], seed: int, fill_method: str, models: Path | None
+) -> dict:
     results: dict = {}
     for method in methods:
         c = {k: np.zeros(3, np.int64) for k in ("scratch", "dust", "scratch_strict", "dust_strict")}
@@ -70,20 +73,20 @@ def run(images: list[Path], methods: list[str], seed: int, fill_method: str) -> 
                 rng = np.random.default_rng([seed, index, 0 if kind == "scratch" else 1])
                 d = synthesize(clean_f, rng, (kind,))
                 t = time.perf_counter()
-                result = detect(to_u8(d.image), method=method)
+                result = detect(to_u8(d.image), method=method, models_dir=models)
                 seconds += time.perf_counter() - t
                 megapixels += clean.shape[0] * clean.shape[1] / 1e6
                 threshold = result.threshold
                 c[kind] += counts(result.mask, d.mask, d.ignore)
                 c[f"{kind}_strict"] += counts(result.mask, d.mask, None)
-            result = detect(clean, method=method)
+            result = detect(clean, method=method, models_dir=models)
             flagged += int(result.mask.sum())
             pixels += result.mask.size
             # End to end: both kinds together, filled over the true and the detected mask.
             rng = np.random.default_rng([seed, index, 2])
             d = synthesize(clean_f, rng, ("scratch", "dust"))
             damaged = to_u8(d.image)
-            detected = detect(damaged, method=method).mask
+            detected = fill_mask(detect(damaged, method=method, models_dir=models))
             for mask, store in ((d.mask, psnr_true), (detected, psnr_detected)):
                 out = fill(FillRequest(damaged, mask, fill_method))
                 store.append(hole_psnr(out, clean, d.mask))
@@ -147,6 +150,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--calibrate", type=Path, metavar="CORPUS")
     parser.add_argument("--budget", type=float, default=0.0025)
+    parser.add_argument("--models-dir", type=Path, help="models folder (default: resources/models)")
     args = parser.parse_args()
     if args.calibrate:
         calibrate(args.calibrate, args.budget)
@@ -154,7 +158,7 @@ def main() -> int:
     images = list_images(args.images)
     if args.limit:
         images = images[: args.limit]
-    results = run(images, args.methods.split(","), args.seed, args.fill_method)
+    results = run(images, args.methods.split(","), args.seed, args.fill_method, args.models_dir)
     print(table(results, args.fill_method))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

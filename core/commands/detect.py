@@ -56,6 +56,10 @@ def plan(source: Path, output: Path) -> list[tuple[Path, Path]]:
         if not images:
             raise InpaintError(f"no images found in {source}")
         pairs = [(p, output / f"{p.stem}.png") for p in images]
+    targets = [t for _, t in pairs]
+    if len(set(targets)) < len(targets):
+        twice = sorted({t.name for t in targets if targets.count(t) > 1})
+        raise InpaintError(f"several images would write the same mask: {', '.join(twice)}")
     inputs = {p.resolve() for p, _ in pairs}
     for _, target in pairs:
         if target.resolve() in inputs:
