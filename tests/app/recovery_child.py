@@ -1,0 +1,69 @@
+"""The editor in a child process, to be killed with SIGKILL by tests/app/test_recovery.py.
+
+``python recovery_child.py PHOTO SETTINGS_DIR``: opens PHOTO offscreen, paints a stroke, fills it
+with telea, paints a second stroke, waits until the autosave holds that state, prints READY and
+keeps running until killed. ``$MANIFOLD_INPAINT_DATA_DIR`` says where recovery files go.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+FIRST = (10, 20, 10, 50)  # y0, y1, x0, x1
+SECOND = (30, 34, 5, 60)
+
+
+def paint(session, box: tuple[int, int, int, int]) -> None:  # type: ignore[no-untyped-def]
+    mask = session.begin_mask_edit()
+    y0, y1, x0, x1 = box
+    mask[y0:y1, x0:x1] = True
+    session.mask_edited(box)
+    session.end_mask_edit("Paint mask")
+
+
+def wait_for(signal, timeout_ms: int = 60_000) -> None:  # type: ignore[no-untyped-def]
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
+def main() -> None:
+    photo, settings_dir = sys.argv[1], sys.argv[2]
+    app = QApplication([])
+    QCoreApplication.setOrganizationName("ManifoldInpaintTests")
+    QCoreApplication.setApplicationName("recovery-child")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.autosaver.delay_ms = 20
+    assert window.open_path(photo)
+    session = window.session
+    paint(session, FIRST)
+    session.method = "telea"
+    session.start_fill()
+    wait_for(session.fill_finished)
+    paint(session, SECOND)
+    while True:  # the autosave of the last change has been written
+        wait_for(window.autosaver.saved, 2000)
+        if not window.autosaver._pending and not window.autosaver._timer.isActive():
+            window.autosaver.wait()
+            break
+    print("READY", flush=True)
+    app.exec()
+
+
+if __name__ == "__main__":
+    main()
