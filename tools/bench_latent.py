@@ -8,8 +8,9 @@
    QImage, one move at a time (so no request is coalesced away). The engine's decode +
    composite time alone is reported beside it.
 2. Collapse check: for the first 8 directions, the mean absolute change of hole pixels (0-255)
-   between the most likely fill and the fill at +2 and at -2 prior std, over ``images`` photos;
-   beside them the same for 8 random orthonormal directions (what SeFa should beat).
+   between the most likely fill and the fill at +2 and at -2 prior std, over ``images`` photos
+   (96 x 96 centre holes); for the sliders' response directions, for SeFa's, and for 8 random
+   orthonormal directions (what both should beat).
 3. Variant spread: mean pairwise L1 (0-255) of the hole pixels of 6 seeded variants.
 
 The CPU is shared (the model trains beside it): the load average is printed with the numbers.
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from core.imageio import read_image
-from core.latent import Directions, LatentSession, LatentSetting
+from core.latent import Directions, LatentSession, LatentSetting, sefa_directions
 from core.methods.manifold import ManifoldFill
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
@@ -132,12 +133,14 @@ def collapse(method: ManifoldFill, images: int) -> dict:
         session.encode()
         y0, y1, x0, x1 = session.box
         sessions.append((session, mask[y0:y1, x0:x1]))
-    sefa = sessions[0][0].directions
+    used = sessions[0][0].directions  # what the sliders use (response directions)
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.standard_normal((method.latent_dim, method.latent_dim)))
     random_dirs = Directions(q.T.astype(np.float32), np.ones(method.latent_dim, np.float32))
     result: dict = {"hole": "96 x 96 centre hole", "images": images}
-    for name, directions in (("sefa", sefa), ("random", random_dirs)):
+    candidates = (("response", used), ("sefa", sefa_directions(method.net)),
+                  ("random", random_dirs))  # fmt: skip
+    for name, directions in candidates:
         per_direction = []
         for index in range(min(8, len(directions))):
             changes = []
@@ -151,8 +154,8 @@ def collapse(method: ManifoldFill, images: int) -> dict:
             per_direction.append(round(float(np.mean(changes)), 3))
         result[f"{name}_mean_abs_hole_change_at_2sd"] = per_direction
     for session, _ in sessions:
-        session.directions = sefa
-    result["sefa_strength"] = [round(float(s), 4) for s in sefa.strength[:8]]
+        session.directions = used
+    result["response_strength_per_sd"] = [round(255 * float(s), 3) for s in used.strength[:8]]
     spreads = []
     for session, hole in sessions:
         fills = [session.render(LatentSetting(seed)) for seed in range(1, 7)]

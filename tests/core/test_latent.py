@@ -9,7 +9,9 @@ import pytest
 from core.latent import (
     LatentSession,
     LatentSetting,
+    directions_for,
     parse_directions,
+    response_directions,
     seed_eps,
     sefa_directions,
     slerp,
@@ -36,7 +38,7 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
 
 
 def pipeline_fill(method, image, mask, setting: LatentSetting) -> np.ndarray:  # type: ignore[no-untyped-def]
-    offset = sefa_directions(method.net).offset(setting.sliders)
+    offset = directions_for(method).offset(setting.sliders)
     options = {"sample": setting.seed is not None, "z_offset": offset}
     from core.methods import registry
 
@@ -57,6 +59,27 @@ def test_directions_are_orthonormal_and_ordered_by_strength(method: ManifoldFill
     np.testing.assert_allclose(np.linalg.norm(a @ d.vectors.T, axis=0), d.strength, rtol=1e-4)
     # Deterministic signs: the same net gives the same directions.
     np.testing.assert_array_equal(sefa_directions(method.net).vectors, d.vectors)
+
+
+def test_response_directions_are_orthonormal_and_ordered_by_measured_change(
+    method: ManifoldFill,
+) -> None:
+    d = response_directions(method)
+    np.testing.assert_allclose(d.vectors @ d.vectors.T, np.eye(len(d)), atol=1e-5)
+    assert np.all(np.diff(d.strength) <= 1e-6) and d.strength[0] > 0
+    # The order is the measured one: a step along direction 1 changes the probe holes more
+    # than a step along the last direction.
+    from core.latent import probe_crops
+
+    crop, hole = probe_crops()[0]
+    cache = method.encode(crop, hole)
+
+    def change(v: np.ndarray) -> float:
+        z = cache.prior_mean + cache.prior_std * 2.0 * v
+        return float(np.abs(method.decode(cache, z) - method.decode(cache, None))[hole].mean())
+
+    assert change(d.vectors[0]) > change(d.vectors[-1])
+    assert directions_for(method) is directions_for(method)  # computed once per model
 
 
 def test_render_matches_the_pipeline_exactly(method: ManifoldFill, scene) -> None:  # type: ignore[no-untyped-def]
