@@ -236,3 +236,9 @@ def test_training_is_resumable_and_seeded(tmp_path):
     a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["net"]
     b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["net"]
     assert all(torch.allclose(a[k], b[k]) for k in a)
+    # Export: calibrated config, safetensors and a manifest entry that loading accepts.
+    models = tmp_path / "models"
+    models.mkdir()
+    assert train.main(["export", "--out", str(tmp_path / "a"), "--models-dir", str(models)]) == 0
+    net = load_net(models)
+    assert net.config.width == 4 and 0.5 <= net.config.threshold <= 1.0
