@@ -111,8 +111,8 @@ class Canvas(QWidget):
         self._tool_down = False
         self._pointer: QPointF | None = None
         # A fill shown over the photo without being in the document (latent sliders): the
-        # QImage of a box of the photo, and that box (y0, y1, x0, x1).
-        self._preview: tuple[QImage, Box] | None = None
+        # QImage of a box of the photo, that box (y0, y1, x0, x1) and the box to frame.
+        self._preview: tuple[QImage, Box, Box] | None = None
         session.document_changed.connect(self._on_document)
         session.image_changed.connect(self._on_image)
         session.mask_changed.connect(self._on_mask)
@@ -197,12 +197,17 @@ class Canvas(QWidget):
         self.update()
         self.compare_changed.emit(on)
 
-    def set_preview(self, pixels: np.ndarray | None, box: Box | None = None) -> None:
-        """Show ``pixels`` in place of the photo's ``box`` (None: show the document again).
-        Only the box is converted, so a preview costs the same on a 24 MP photo as on a small
-        one."""
+    def set_preview(
+        self, pixels: np.ndarray | None, box: Box | None = None, frame: Box | None = None
+    ) -> None:
+        """Show ``pixels`` in place of the photo's ``box`` (None: show the document again),
+        with a dashed frame around ``frame`` (default: ``box``). Only the box is converted, so
+        a preview costs the same on a 24 MP photo as on a small one."""
         old = self._preview
-        self._preview = None if pixels is None or box is None else (array_to_qimage(pixels), box)
+        if pixels is None or box is None:
+            self._preview = None
+        else:
+            self._preview = (array_to_qimage(pixels), box, box if frame is None else frame)
         for shown in (old, self._preview):
             if shown is not None:
                 self.update(self._widget_rect(shown[1]))
@@ -267,10 +272,18 @@ class Canvas(QWidget):
             if self._preview is not None and not self._comparing:
                 # Over the mask overlay: the preview's holes are filled, which is the point.
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
-                image, (y0, y1, x0, x1) = self._preview
+                image, (y0, y1, x0, x1), (f0, f1, f2, f3) = self._preview
                 rect = QRectF(self.map_from_image(QPointF(x0, y0)),
                               self.map_from_image(QPointF(x1, y1)))  # fmt: skip
                 painter.drawImage(rect, image, QRectF(image.rect()))
+                rect = QRectF(self.map_from_image(QPointF(f2, f0)),
+                              self.map_from_image(QPointF(f3, f1)))  # fmt: skip
+                # A dashed frame says "not applied yet": the document is unchanged under it.
+                frame = ((QColor(0, 0, 0, 160), Qt.PenStyle.SolidLine),
+                         (QColor(255, 255, 255, 220), Qt.PenStyle.DashLine))  # fmt: skip
+                for color, dash in frame:
+                    painter.setPen(QPen(color, 1, dash))
+                    painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
             painter.setClipping(False)
         self._paint_decorations(painter)
 

@@ -128,7 +128,8 @@ class LatentController(QObject):
         self._shown = 0
         self._apply_when_ready = False
         self._applying = False
-        self._next_seed = random.SystemRandom().randrange(1, 2**31)
+        # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
+        self._next_seed = random.SystemRandom().randrange(1, 100_000)
         self.available, self.reason = self._check_available()
         session.document_changed.connect(self._on_document)
         session.mask_changed.connect(self._on_mask)
@@ -176,7 +177,7 @@ class LatentController(QObject):
 
     def _take_seed(self) -> int:
         seed = self._next_seed
-        self._next_seed = (self._next_seed * 1_103_515_245 + 12_345) % (2**31 - 1) + 1
+        self._next_seed = self._next_seed % (2**31 - 2) + 1
         return seed
 
     # -- rendering -----------------------------------------------------------------------------

@@ -303,6 +303,13 @@ class LatentSession:
         else:
             y0, y1, x0, x1 = 0, 0, 0, 0
         self.box: Box = (y0, y1, x0, x1)
+        # The holes' own bounding box (image coordinates): what the editor frames as "preview".
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        self.hole_box: Box = (
+            (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+            if plans
+            else self.box
+        )
         self._base = image[y0:y1, x0:x1].copy()
         self._mask = mask[y0:y1, x0:x1].copy()
         self._plans = [_shift(p, y0, x0) for p in plans]

@@ -276,7 +276,11 @@ def install_latent_panel(window: QMainWindow) -> LatentController:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     canvas = window.canvas  # type: ignore[attr-defined]
     controller.preview_changed.connect(
-        lambda p: canvas.set_preview(None) if p is None else canvas.set_preview(p.patch, p.box)
+        lambda p: (
+            canvas.set_preview(None)
+            if p is None
+            else canvas.set_preview(p.patch, p.box, p.engine.hole_box)
+        )
     )
     toggle: QAction = dock.toggleViewAction()
     toggle.setObjectName("action_latent_panel")
