@@ -29,8 +29,9 @@ from core.latent import SLIDER_RANGE, LatentSetting
 LABELS_KEY = "latent/labels"
 NO_SEED = -1  # the seed field's "most likely" value
 GENERATION_NOTE = (
-    "The model was trained only to fill holes in natural photos (BSDS500, a small net on a "
-    "CPU), so from nothing it makes soft colour fields and textures, not a picture."
+    "The model only learned to continue the surroundings of a hole (BSDS500 photos, a small "
+    "net on a CPU). With no surroundings it has nothing to continue: expect a nearly flat "
+    "grey with faint structure, not a picture."
 )
 
 
