@@ -25,6 +25,7 @@ A ``LatentSetting`` (seed + slider values) reproduces a fill exactly, and is wha
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from core.pipeline import (
     validate,
 )
 from core.progress import Progress, Steps, run_to_end
+
+log = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1, end exclusive
 DEFAULT_SLIDERS = 8
@@ -195,8 +198,23 @@ def directions_for(method: ManifoldFill) -> Directions:
     second) and then fixed: a slider means the same thing for every hole, so it can be named."""
     found = _DIRECTIONS.get(method.net)
     if found is None:
-        found = _DIRECTIONS[method.net] = response_directions(method)
+        found = _DIRECTIONS[method.net] = _first_working(method)
     return found
+
+
+def _first_working(method: ManifoldFill) -> Directions:
+    """Response directions; if the network has changed shape under this module (it is still
+    being developed), SeFa's; failing that the z axes themselves: sliders must never break."""
+    try:
+        return response_directions(method)
+    except Exception:
+        log.exception("response directions failed; using SeFa's")
+    try:
+        return sefa_directions(method.net)
+    except Exception:
+        log.exception("SeFa directions failed; using the z axes")
+    dim = method.latent_dim
+    return Directions(np.eye(dim, dtype=np.float32), np.ones(dim, np.float32))
 
 
 # -- settings, codes and blending -------------------------------------------------------------
