@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.session import Document, Session
+from app.session import Box, Document, Session, changed_box
 from core.errors import InpaintError
 from core.recovery import RecoveredDocument, RecoveryStore, SourceStamp
 
@@ -30,7 +30,8 @@ class _Snapshot:
     stamp: SourceStamp
     title: str
     mask: np.ndarray | None  # None: discard this document's recovery files
-    image: np.ndarray | None
+    image: np.ndarray | None  # the current image, when a fill changed it
+    original: np.ndarray
     shape: tuple[int, ...]
     dtype: str
 
@@ -89,10 +90,10 @@ class Autosaver(QObject):
     def _snapshot(self, doc: Document) -> _Snapshot:
         stamp = self._stamps[id(doc)]
         if not doc.modified:
-            return _Snapshot(stamp, doc.title, None, None, (), "")
+            return _Snapshot(stamp, doc.title, None, None, doc.original, (), "")
         image = doc.image if doc.image is not doc.original else None
         shape, dtype = tuple(doc.image.shape), str(doc.image.dtype)
-        return _Snapshot(stamp, doc.title, doc.mask.copy(), image, shape, dtype)
+        return _Snapshot(stamp, doc.title, doc.mask.copy(), image, doc.original, shape, dtype)
 
     def _write(self, snapshots: list[_Snapshot]) -> None:
         problem = ""
@@ -102,7 +103,7 @@ class Autosaver(QObject):
                     self.store.discard(Path(snap.stamp.path))
                 else:
                     self.store.save(
-                        snap.stamp, snap.title, snap.mask, snap.image, snap.shape, snap.dtype
+                        snap.stamp, snap.title, snap.mask, _patch(snap), snap.shape, snap.dtype
                     )
             except Exception as error:  # a full disk must not take the editor down
                 log.warning("autosave of %s failed: %s", snap.title, error)
@@ -128,6 +129,18 @@ class Autosaver(QObject):
             self.store.discard_all()
 
 
+def _patch(snap: _Snapshot) -> tuple[np.ndarray, Box] | None:
+    """The box of the image that a fill changed, and its pixels: all a restore needs besides
+    the source file, and far smaller than a 50 MP image."""
+    if snap.image is None or snap.image.shape != snap.original.shape:
+        return None
+    box = changed_box(snap.original, snap.image)
+    if box is None:
+        return None
+    y0, y1, x0, x1 = box
+    return snap.image[y0:y1, x0:x1], box
+
+
 def restore(session: Session, entries: list[RecoveredDocument]) -> tuple[int, list[str]]:
     """Open each entry's photo and re-apply its mask and fill as undo steps (so the document
     is unsaved again). Returns (restored count, problems for the user)."""
@@ -136,13 +149,15 @@ def restore(session: Session, entries: list[RecoveredDocument]) -> tuple[int, li
         if not entry.source.unchanged():
             problems.append(f"{entry.title} changed or moved since; its work was not restored")
             continue
-        try:
-            mask, image = entry.load_mask(), entry.load_image()
-        except InpaintError as error:
-            problems.append(f"{entry.title}: {error}")
-            continue
         if not session.open_path(entry.source.path, unlimited=True):
             problems.append(f"{entry.title} could not be opened")
+            continue
+        doc = session.document
+        assert doc is not None
+        try:
+            mask, image = entry.load_mask(), entry.load_image(doc.original)
+        except InpaintError as error:
+            problems.append(f"{entry.title}: {error}")
             continue
         session.apply_recovered(mask, image)
         restored += 1

@@ -2,8 +2,9 @@
 
 A plain QWidget rather than a QGraphicsView: one transform (``scale`` and ``offset``, widget =
 offset + image * scale) serves painting, tools and tests alike. Paint cost follows the exposed
-rectangle, not the photo: zoomed out, a pre-halved copy of the photo is drawn (mip levels, made
-on demand), and the mask overlay is a QImage whose pixels strokes update in place.
+rectangle, not the photo: zoomed out, a pre-halved copy of the photo is drawn (``app.pyramid``,
+prepared off the GUI thread for large photos, updated only in the changed box after a fill), and
+the mask overlay is a QImage whose pixels strokes update in place.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
+from app.pyramid import Pyramid
 from app.qimage import MaskOverlay, array_to_qimage
 from app.session import Box, Session
 from app.tools import ToolBox
@@ -50,42 +52,6 @@ def _checkerboard() -> QBrush:
     return QBrush(tile)
 
 
-class _Pyramid:
-    """A photo as a QPixmap plus halved copies for drawing zoomed out without aliasing."""
-
-    def __init__(self, image: QImage) -> None:
-        self._image = image
-        self.has_alpha = image.hasAlphaChannel()
-        self._levels: dict[int, QPixmap] = {0: QPixmap.fromImage(image)}
-        self._scaled: dict[int, QImage] = {0: image}
-
-    def level_for(self, scale: float) -> QPixmap:
-        """The smallest copy that still has at least one pixel per screen pixel at ``scale``."""
-        level = 0
-        while scale * 2 ** (level + 1) <= 1.0 and min(self._size(level)) > 64:
-            level += 1
-        if level not in self._levels:
-            self._build(level)
-        return self._levels[level]
-
-    def _size(self, level: int) -> tuple[int, int]:
-        return (max(1, self._image.width() >> level), max(1, self._image.height() >> level))
-
-    def _build(self, level: int) -> None:
-        below = max(k for k in self._scaled if k < level)
-        image = self._scaled[below]
-        for k in range(below + 1, level + 1):
-            w, h = self._size(k)
-            image = image.scaled(
-                w,
-                h,
-                Qt.AspectRatioMode.IgnoreAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-            self._scaled[k] = image
-        self._levels[level] = QPixmap.fromImage(image)
-
-
 class Canvas(QWidget):
     view_changed = Signal(float)  # the zoom factor (1.0 = 100 %)
     compare_changed = Signal(bool)
@@ -98,8 +64,8 @@ class Canvas(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(200, 150)
         self._session, self._toolbox = session, toolbox
-        self._photo: _Pyramid | None = None
-        self._original: _Pyramid | None = None
+        self._photo: Pyramid | None = None
+        self._original: Pyramid | None = None
         self._overlay: MaskOverlay | None = None
         self._image_size = QSize()
         self._scale = 1.0
@@ -193,7 +159,7 @@ class Canvas(QWidget):
         self._comparing = on
         doc = self._session.document
         if on and self._original is None and doc is not None:
-            self._original = _Pyramid(array_to_qimage(doc.original))
+            self._original = Pyramid(doc.original)
         self.update()
         self.compare_changed.emit(on)
 
@@ -226,15 +192,24 @@ class Canvas(QWidget):
             self._photo, self._overlay, self._image_size = None, None, QSize()
             self.update()
             return
-        self._photo = _Pyramid(array_to_qimage(doc.image))
+        # Large photos come with their pyramid, prepared while they were decoded.
+        prepared = doc.display
+        ready = isinstance(prepared, Pyramid) and prepared.source is doc.image
+        self._photo = prepared if ready else Pyramid(doc.image)
         self._overlay = MaskOverlay(doc.mask, MASK_COLOR)
         self._image_size = QSize(doc.image.shape[1], doc.image.shape[0])
         self.fit_to_window()
 
     def _on_image(self) -> None:
         doc = self._session.document
-        if doc is not None:
-            self._photo = _Pyramid(array_to_qimage(doc.image))
+        if doc is None:
+            return
+        box = self._session.image_change_box
+        if box is not None and self._photo is not None:
+            self._photo.update(doc.image, box)  # after a fill: convert only what it changed
+            self.update(self._widget_rect(box))
+        else:
+            self._photo = Pyramid(doc.image)
             self.update()
 
     def _on_mask(self, box: Box | None) -> None:
@@ -261,11 +236,11 @@ class Canvas(QWidget):
             painter.setClipRect(event.rect())
             if photo.has_alpha:
                 painter.fillRect(target, _checkerboard())  # transparent areas read as such
-            pixmap = photo.level_for(self._scale)
+            level = photo.level_for(self._scale)
             # Smooth up to a moderate zoom; crisp pixel blocks beyond, for retouching detail.
             smooth = self._scale < SMOOTH_BELOW and self._scale != 1.0
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
-            painter.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
+            painter.drawImage(target, level, QRectF(level.rect()))
             if self._overlay is not None and self._session.mask_visible and not self._comparing:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 painter.drawImage(target, self._overlay.image)

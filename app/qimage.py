@@ -86,7 +86,8 @@ class MaskOverlay:
         self.image = QImage(
             self._buffer.data, width, height, width * 4, QImage.Format.Format_ARGB32_Premultiplied
         )
-        self.update(mask)
+        if mask.any():  # a new photo's mask is empty: the zeroed buffer is already right
+            self.update(mask)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -10,21 +10,27 @@ finds its mask, result and undo history as they were.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PySide6.QtCore import QEventLoop, QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
+from app.pyramid import Pyramid
 from app.worker import GeneratorRunner
 from core import imageio, masks, pipeline
 from core.device import resolve_device
 from core.errors import ImageTooLargeError, InpaintError
 from core.methods import default_method_name, describe_methods
+from core.progress import Progress
 from core.resources import SAMPLE_IMAGE, SAMPLE_MASK
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in image pixels, end exclusive
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -40,6 +46,9 @@ class Document:
     # Where Save writes without asking; None until the user has picked a file once.
     save_path: Path | None = None
     undo_stack: QUndoStack = field(default_factory=QUndoStack)
+    # The canvas's drawing of ``image`` when it was prepared off the GUI thread (large photos):
+    # an app.pyramid.Pyramid whose ``source`` is the array it shows.
+    display: object | None = None
 
     @property
     def original(self) -> np.ndarray:
@@ -96,16 +105,24 @@ class MaskEditCommand(QUndoCommand):
 class FillCommand(QUndoCommand):
     """A fill result replacing the document's image (both arrays kept, no copies made)."""
 
-    def __init__(self, session: Session, doc: Document, after: np.ndarray, method: str):
+    def __init__(
+        self,
+        session: Session,
+        doc: Document,
+        after: np.ndarray,
+        method: str,
+        box: Box | None = None,
+    ):
         super().__init__(f"Fill ({method})")
         self._session, self._doc = session, doc
         self._before, self._after = doc.image, after
+        self._box = box  # where the two differ, when known: the canvas redraws only that
 
     def redo(self) -> None:
-        self._session._set_image(self._doc, self._after, show_mask=False)
+        self._session._set_image(self._doc, self._after, show_mask=False, box=self._box)
 
     def undo(self) -> None:
-        self._session._set_image(self._doc, self._before, show_mask=True)
+        self._session._set_image(self._doc, self._before, show_mask=True, box=self._box)
 
 
 @dataclass
@@ -121,35 +138,47 @@ class _Job:
 BACKGROUND_READ_BYTES = 4 << 20
 
 
-class _ReadDone(QObject):
+class _Done(QObject):
     done = Signal()
 
 
-def read_in_background(path: Path, max_pixels: int | None) -> imageio.Image:
-    """``imageio.read_image`` on a worker thread; the GUI thread keeps serving events (repaints,
-    the busy indicator) until it is done. Raises what ``read_image`` raises."""
-    import threading
-
+def run_in_background(work: Callable[[], T], name: str) -> T:
+    """``work()`` on a worker thread while the GUI thread keeps serving events (repaints, the
+    busy indicator); returns its result or raises its exception here."""
     outcome: dict[str, object] = {}
-    signal = _ReadDone()
+    signal = _Done()
     loop = QEventLoop()
     signal.done.connect(loop.quit)  # queued: the loop quits even if the thread ends first
 
-    def work() -> None:
+    def run() -> None:
         try:
-            outcome["image"] = imageio.read_image(path, max_pixels=max_pixels)
+            outcome["result"] = work()
         except BaseException as error:  # re-raised on the GUI thread below
             outcome["error"] = error
         finally:
             signal.done.emit()
 
-    thread = threading.Thread(target=work, name=f"open-{path.name}", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     loop.exec()
     thread.join()
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
-    return outcome["image"]  # type: ignore[return-value]
+    return outcome["result"]  # type: ignore[return-value]
+
+
+def _read_for_display(path: Path, max_pixels: int | None) -> tuple[imageio.Image, Pyramid]:
+    image = imageio.read_image(path, max_pixels=max_pixels)
+    return image, Pyramid(image.pixels)
+
+
+def _with_changed_box(
+    steps: Generator[Progress, None, np.ndarray], request: pipeline.FillRequest
+) -> Generator[Progress, None, tuple[np.ndarray, Box | None]]:
+    """The fill, plus the box it changed, found on the worker thread (comparing a 50 MP image
+    takes a while): the canvas then redraws only that box."""
+    result = yield from steps
+    return result, changed_box(request.image, result)
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -191,6 +220,7 @@ class Session(QObject):
         self.cpu_fallback = False
         self.loading = False
         self.max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
+        self.image_change_box: Box | None = None
         self._job: _Job | None = None
         self._stroke_before: np.ndarray | None = None
         self._stroke_box: Box | None = None
@@ -227,7 +257,7 @@ class Session(QObject):
                 self.message.emit("Still opening the previous photo...")
                 return False
             try:
-                source = self._read(path, None if unlimited else self.max_pixels)
+                source, display = self._read(path, None if unlimited else self.max_pixels)
             except ImageTooLargeError as error:
                 self.too_large.emit(str(path), str(error))
                 return False
@@ -238,23 +268,25 @@ class Session(QObject):
                 self.error.emit(f"Not enough memory to open {path.name}.")
                 return False
             doc = self._new_document(source, path.name, path)
+            doc.display = display
             self._documents[path] = doc
         self._activate(doc)
         self.opened.emit(str(path))
         return True
 
-    def _read(self, path: Path, max_pixels: int | None) -> imageio.Image:
+    def _read(self, path: Path, max_pixels: int | None) -> tuple[imageio.Image, Pyramid | None]:
+        """The photo, and for a large one its display pyramid, both made off the GUI thread."""
         try:
             size = path.stat().st_size
         except OSError:
             size = 0  # read_image reports the problem
         if size < BACKGROUND_READ_BYTES:
-            return imageio.read_image(path, max_pixels=max_pixels)
+            return imageio.read_image(path, max_pixels=max_pixels), None
         self.loading = True
         self.loading_changed.emit(True)
         self.progress_changed.emit(0.0, f"Opening {path.name}...")
         try:
-            return read_in_background(path, max_pixels)
+            return run_in_background(lambda: _read_for_display(path, max_pixels), "open")
         finally:
             self.loading = False
             self.loading_changed.emit(False)
@@ -462,8 +494,13 @@ class Session(QObject):
             self._show_mask()  # editing a hidden mask would be editing blind
             self.mask_changed.emit(box)
 
-    def _set_image(self, doc: Document, image: np.ndarray, *, show_mask: bool) -> None:
+    def _set_image(
+        self, doc: Document, image: np.ndarray, *, show_mask: bool, box: Box | None = None
+    ) -> None:
+        same_shape = doc.image.shape == image.shape and doc.image.dtype == image.dtype
         doc.image = image
+        # Read by image_changed listeners: only this box differs from the previous image.
+        self.image_change_box = box if same_shape else None
         if doc is self._current:
             self.image_changed.emit()
             self.set_mask_visible(show_mask)
@@ -494,7 +531,9 @@ class Session(QObject):
         # A snapshot: the user keeps painting into doc.mask while this runs.
         request = pipeline.FillRequest(doc.image, doc.mask.copy(), self.method, device=device)
         # Looked up at call time so that tests (and future hooks) can substitute the pipeline.
-        job_id = self._runner.start(lambda: pipeline.fill_steps(request))
+        job_id = self._runner.start(
+            lambda: _with_changed_box(pipeline.fill_steps(request), request)
+        )
         self._job = _Job(job_id, doc, request)
         self.busy_changed.emit(True)
         self.progress_changed.emit(0.0, f"Filling with {self.method}...")
@@ -523,10 +562,11 @@ class Session(QObject):
         if job is not None and not job.cancelled:
             self.progress_changed.emit(fraction, text)
 
-    def _on_returned(self, job_id: int, result: np.ndarray) -> None:
+    def _on_returned(self, job_id: int, outcome: tuple[np.ndarray, Box | None]) -> None:
         job = self._job_for(job_id)
         if job is None:
             return
+        result, box = outcome
         self._end_job()
         if job.cancelled:
             self.message.emit("Fill cancelled; the photo is unchanged.")
@@ -538,7 +578,7 @@ class Session(QObject):
                 "Press Fill again."
             )
             return
-        doc.undo_stack.push(FillCommand(self, doc, result, request.method))
+        doc.undo_stack.push(FillCommand(self, doc, result, request.method, box))
         self.message.emit(f"Filled with {request.method}.")
         self.fill_finished.emit()
 

@@ -5,7 +5,8 @@ Layout under :func:`recovery_root` (the user's data folder, or ``$MANIFOLD_INPAI
     recovery/<pid>-<token>/owner.json            one folder per running editor
     recovery/<pid>-<token>/<key>/entry.json      one folder per document (key: hash of its path)
     recovery/<pid>-<token>/<key>/mask-<gen>.png  the mask, 8-bit gray (255 = hole)
-    recovery/<pid>-<token>/<key>/image-<gen>.tif the current image, only once a fill changed it
+    recovery/<pid>-<token>/<key>/image-<gen>.tif once a fill changed the image: the box of it
+                                                 that differs from the file, lossless, its dtype
 
 Every file is written atomically and ``entry.json`` last, naming the generation it belongs to, so
 a kill at any moment leaves either the previous complete entry or the new one. A folder whose
@@ -80,6 +81,7 @@ class RecoveredDocument:
     title: str
     mask_file: Path
     image_file: Path | None
+    image_box: tuple[int, int, int, int] | None  # y0, y1, x0, x1 of the patch in the image
     shape: tuple[int, ...]
     dtype: str
     saved_at: float
@@ -87,14 +89,23 @@ class RecoveredDocument:
     def load_mask(self) -> np.ndarray:
         return load_mask(self.mask_file, self.shape[:2])
 
-    def load_image(self) -> np.ndarray | None:
-        """The filled image (same shape and dtype as the source), or None if none was saved."""
-        if self.image_file is None:
+    def load_image(self, original: np.ndarray) -> np.ndarray | None:
+        """The filled image: ``original`` (the source's pixels) with the saved patch pasted in;
+        None if no fill was saved."""
+        if self.image_file is None or self.image_box is None:
             return None
-        pixels = read_image(self.image_file, max_pixels=None).pixels
-        if pixels.shape != self.shape or str(pixels.dtype) != self.dtype:
-            raise InpaintError(f"the recovered image of {self.title} is damaged")
-        return pixels
+        patch = read_image(self.image_file, max_pixels=None).pixels
+        y0, y1, x0, x1 = self.image_box
+        if (
+            original.shape != self.shape
+            or str(original.dtype) != self.dtype
+            or patch.shape != (y1 - y0, x1 - x0, self.shape[2])
+            or patch.dtype != original.dtype
+        ):
+            raise InpaintError(f"the recovered fill of {self.title} does not fit the photo")
+        image = original.copy()
+        image[y0:y1, x0:x1] = patch
+        return image
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -143,11 +154,12 @@ class RecoveryStore:
         source: SourceStamp,
         title: str,
         mask: np.ndarray,
-        image: np.ndarray | None,
+        patch: tuple[np.ndarray, tuple[int, int, int, int]] | None,
         shape: tuple[int, ...],
         dtype: str,
     ) -> Path:
-        """Write one document's mask (and image, when a fill changed it); returns its folder."""
+        """Write one document's mask and, when a fill changed the image, ``patch``: the pixels
+        of the box (y0, y1, x0, x1) that differs from the source file. Returns its folder."""
         self._ensure_folder()
         folder = self.folder / self.key(Path(source.path))
         folder.mkdir(exist_ok=True)
@@ -155,10 +167,11 @@ class RecoveryStore:
         gen = f"{time.time_ns():x}-{self._generation}"
         mask_name = f"mask-{gen}.png"
         save_mask(mask, folder / mask_name)
-        image_name = None
-        if image is not None:
+        image_name = box = None
+        if patch is not None:
+            pixels, box = patch
             image_name = f"image-{gen}.tif"  # lossless in the image's own dtype
-            write_image(Image(image), folder / image_name)
+            write_image(Image(pixels), folder / image_name)
         entry = {
             "version": FORMAT_VERSION,
             "source": source.path,
@@ -167,6 +180,7 @@ class RecoveryStore:
             "title": title,
             "mask": mask_name,
             "image": image_name,
+            "box": None if box is None else [int(v) for v in box],
             "shape": list(shape),
             "dtype": dtype,
             "saved_at": time.time(),
@@ -239,6 +253,7 @@ def _read_entry(folder: Path) -> RecoveredDocument | None:
             title=str(data["title"]),
             mask_file=mask_file,
             image_file=image_file,
+            image_box=tuple(int(v) for v in data["box"]) if data.get("box") else None,  # type: ignore[arg-type]
             shape=tuple(int(v) for v in data["shape"]),
             dtype=str(data["dtype"]),
             saved_at=float(data["saved_at"]),
