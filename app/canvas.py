@@ -204,10 +204,11 @@ class Canvas(QWidget):
         doc = self._session.document
         if doc is None:
             return
-        box = self._session.image_change_box
-        if box is not None and self._photo is not None:
-            self._photo.update(doc.image, box)  # after a fill: convert only what it changed
-            self.update(self._widget_rect(box))
+        boxes = self._session.image_change_boxes
+        if boxes is not None and self._photo is not None:
+            for box in boxes:  # after a fill: convert only what it may have changed
+                self._photo.update(doc.image, box)
+                self.update(self._widget_rect(box))
         else:
             self._photo = Pyramid(doc.image)
             self.update()

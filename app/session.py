@@ -61,10 +61,15 @@ class Document:
 
 def changed_box(before: np.ndarray, after: np.ndarray) -> Box | None:
     """Bounding box of the pixels that differ, or None when nothing does."""
-    diff = before != after
-    if diff.ndim == 3:
-        diff = diff.any(axis=2)
-    rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+    height, width = before.shape[:2]
+    changed_rows, changed_cols = np.zeros(height, np.bool_), np.zeros(width, np.bool_)
+    for top in range(0, height, 256):  # in blocks: no whole-image temporaries on a 50 MP scan
+        diff = before[top : top + 256] != after[top : top + 256]
+        if diff.ndim == 3:
+            diff = diff.any(axis=2)
+        changed_rows[top : top + 256] = diff.any(axis=1)
+        changed_cols |= diff.any(axis=0)
+    rows, cols = np.flatnonzero(changed_rows), np.flatnonzero(changed_cols)
     if rows.size == 0:
         return None
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
@@ -111,18 +116,18 @@ class FillCommand(QUndoCommand):
         doc: Document,
         after: np.ndarray,
         method: str,
-        box: Box | None = None,
+        boxes: list[Box] | None = None,
     ):
         super().__init__(f"Fill ({method})")
         self._session, self._doc = session, doc
         self._before, self._after = doc.image, after
-        self._box = box  # where the two differ, when known: the canvas redraws only that
+        self._boxes = boxes  # where the two may differ, when known: the canvas redraws only those
 
     def redo(self) -> None:
-        self._session._set_image(self._doc, self._after, show_mask=False, box=self._box)
+        self._session._set_image(self._doc, self._after, show_mask=False, boxes=self._boxes)
 
     def undo(self) -> None:
-        self._session._set_image(self._doc, self._before, show_mask=True, box=self._box)
+        self._session._set_image(self._doc, self._before, show_mask=True, boxes=self._boxes)
 
 
 @dataclass
@@ -172,13 +177,14 @@ def _read_for_display(path: Path, max_pixels: int | None) -> tuple[imageio.Image
     return image, Pyramid(image.pixels)
 
 
-def _with_changed_box(
+def _with_changed_boxes(
     steps: Generator[Progress, None, np.ndarray], request: pipeline.FillRequest
-) -> Generator[Progress, None, tuple[np.ndarray, Box | None]]:
-    """The fill, plus the box it changed, found on the worker thread (comparing a 50 MP image
-    takes a while): the canvas then redraws only that box."""
+) -> Generator[Progress, None, tuple[np.ndarray, list[Box]]]:
+    """The fill, plus boxes holding every pixel it may have changed (a fill changes nothing
+    beyond the blend band around the holes), found on the worker thread: the canvas then
+    redraws only those, not a 50 MP photo."""
     result = yield from steps
-    return result, changed_box(request.image, result)
+    return result, masks.hole_boxes(request.mask, pipeline.BLEND_BAND + 1)
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -220,7 +226,7 @@ class Session(QObject):
         self.cpu_fallback = False
         self.loading = False
         self.max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
-        self.image_change_box: Box | None = None
+        self.image_change_boxes: list[Box] | None = None
         self._job: _Job | None = None
         self._stroke_before: np.ndarray | None = None
         self._stroke_box: Box | None = None
@@ -495,12 +501,12 @@ class Session(QObject):
             self.mask_changed.emit(box)
 
     def _set_image(
-        self, doc: Document, image: np.ndarray, *, show_mask: bool, box: Box | None = None
+        self, doc: Document, image: np.ndarray, *, show_mask: bool, boxes: list[Box] | None = None
     ) -> None:
         same_shape = doc.image.shape == image.shape and doc.image.dtype == image.dtype
         doc.image = image
-        # Read by image_changed listeners: only this box differs from the previous image.
-        self.image_change_box = box if same_shape else None
+        # Read by image_changed listeners: only these boxes may differ from the previous image.
+        self.image_change_boxes = boxes if same_shape else None
         if doc is self._current:
             self.image_changed.emit()
             self.set_mask_visible(show_mask)
@@ -532,7 +538,7 @@ class Session(QObject):
         request = pipeline.FillRequest(doc.image, doc.mask.copy(), self.method, device=device)
         # Looked up at call time so that tests (and future hooks) can substitute the pipeline.
         job_id = self._runner.start(
-            lambda: _with_changed_box(pipeline.fill_steps(request), request)
+            lambda: _with_changed_boxes(pipeline.fill_steps(request), request)
         )
         self._job = _Job(job_id, doc, request)
         self.busy_changed.emit(True)
@@ -562,11 +568,11 @@ class Session(QObject):
         if job is not None and not job.cancelled:
             self.progress_changed.emit(fraction, text)
 
-    def _on_returned(self, job_id: int, outcome: tuple[np.ndarray, Box | None]) -> None:
+    def _on_returned(self, job_id: int, outcome: tuple[np.ndarray, list[Box]]) -> None:
         job = self._job_for(job_id)
         if job is None:
             return
-        result, box = outcome
+        result, boxes = outcome
         self._end_job()
         if job.cancelled:
             self.message.emit("Fill cancelled; the photo is unchanged.")
@@ -578,7 +584,7 @@ class Session(QObject):
                 "Press Fill again."
             )
             return
-        doc.undo_stack.push(FillCommand(self, doc, result, request.method, box))
+        doc.undo_stack.push(FillCommand(self, doc, result, request.method, boxes))
         self.message.emit(f"Filled with {request.method}.")
         self.fill_finished.emit()
 

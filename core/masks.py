@@ -19,6 +19,7 @@ from core.imageio import Image, read_image, write_image
 __all__ = [
     "feather",
     "grow",
+    "hole_boxes",
     "invert",
     "load_mask",
     "mask_from_pixels",
@@ -147,3 +148,28 @@ def regions(mask: np.ndarray) -> int:
 def invert(mask: np.ndarray) -> np.ndarray:
     """Holes become kept pixels and the other way round."""
     return ~_check(mask)
+
+
+def hole_boxes(mask: np.ndarray, pad: int = 0, cell: int = 16) -> list[tuple[int, int, int, int]]:
+    """Boxes (y0, y1, x0, x1) that together cover every hole pixel grown by ``pad`` px: one
+    per cluster of holes on a ``cell``-px grid. Cheap on huge masks (work on the coarse grid),
+    and for scattered scratches far smaller in total than their common bounding box."""
+    mask = _check(mask)
+    if not mask.any():
+        return []
+    h, w = mask.shape
+    padded = np.pad(mask, ((0, (-h) % cell), (0, (-w) % cell)))
+    coarse = padded.reshape(padded.shape[0] // cell, cell, -1, cell).any(axis=(1, 3))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(coarse.astype(np.uint8), connectivity=8)
+    boxes = []
+    for label in range(1, count):
+        x, y, bw, bh = (int(v) for v in stats[label, :4])
+        boxes.append(
+            (
+                max(0, y * cell - pad),
+                min(h, (y + bh) * cell + pad),
+                max(0, x * cell - pad),
+                min(w, (x + bw) * cell + pad),
+            )
+        )
+    return boxes
