@@ -130,8 +130,9 @@ def test_internal_scale_follows_hole_thickness() -> None:
     hole = np.zeros((400, 400), bool)
     hole[100:104, 50:350] = True  # a 4-px scratch
     assert choose_internal_scale(hole) == 1.0
-    hole[100:300, 100:300] = True  # a 200-px box
+    hole[50:350, 50:350] = True  # a 300-px box: 150 px from known pixels
     assert choose_internal_scale(hole) == 0.25
+    assert choose_internal_scale(hole, max_radius=16) == 0.0625 * 2  # never below 1/8
 
 
 def test_pipeline_leaves_known_pixels_alone(monkeypatch: pytest.MonkeyPatch) -> None:
