@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.session import Box, Document, Session, changed_box
+from app.session import Box, Document, Session
 from core.errors import InpaintError
-from core.recovery import RecoveredDocument, RecoveryStore, SourceStamp
+from core.recovery import RecoveredDocument, RecoveryStore, SourceStamp, diff_patches
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class _Snapshot:
     mask: np.ndarray | None  # None: discard this document's recovery files
     image: np.ndarray | None  # the current image, when a fill changed it
     original: np.ndarray
+    image_saved: bool  # this very image is on disk already: only the mask is written
     shape: tuple[int, ...]
     dtype: str
 
@@ -48,6 +50,8 @@ class Autosaver(QObject):
         self._pending: dict[int, Document] = {}
         self._stamps: dict[int, SourceStamp] = {}
         self._thread: threading.Thread | None = None
+        # Per source path, the image last written (weakly: the undo stack owns the arrays).
+        self._saved_image: dict[str, weakref.ref] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(AUTOSAVE_DELAY_MS)
@@ -90,10 +94,24 @@ class Autosaver(QObject):
     def _snapshot(self, doc: Document) -> _Snapshot:
         stamp = self._stamps[id(doc)]
         if not doc.modified:
-            return _Snapshot(stamp, doc.title, None, None, doc.original, (), "")
+            return _Snapshot(stamp, doc.title, None, None, doc.original, False, (), "")
         image = doc.image if doc.image is not doc.original else None
+        saved = self._saved_image.get(stamp.path)
+        image_saved = saved is not None and saved() is doc.image
         shape, dtype = tuple(doc.image.shape), str(doc.image.dtype)
-        return _Snapshot(stamp, doc.title, doc.mask.copy(), image, doc.original, shape, dtype)
+        return _Snapshot(
+            stamp, doc.title, doc.mask.copy(), image, doc.original, image_saved, shape, dtype
+        )
+
+    @staticmethod
+    def _patches(snap: _Snapshot) -> list[tuple[np.ndarray, Box]] | None:
+        """What of the image to write: nothing new (None) when this image was saved before,
+        else the boxes a fill changed (a painted mask alone changes none)."""
+        if snap.image_saved:
+            return None
+        if snap.image is None or snap.image.shape != snap.original.shape:
+            return []
+        return diff_patches(snap.original, snap.image)
 
     def _write(self, snapshots: list[_Snapshot]) -> None:
         problem = ""
@@ -101,10 +119,14 @@ class Autosaver(QObject):
             try:
                 if snap.mask is None:
                     self.store.discard(Path(snap.stamp.path))
+                    self._saved_image.pop(snap.stamp.path, None)
                 else:
+                    patches = self._patches(snap)
                     self.store.save(
-                        snap.stamp, snap.title, snap.mask, _patch(snap), snap.shape, snap.dtype
+                        snap.stamp, snap.title, snap.mask, patches, snap.shape, snap.dtype
                     )
+                    shown = snap.image if snap.image is not None else snap.original
+                    self._saved_image[snap.stamp.path] = weakref.ref(shown)
             except Exception as error:  # a full disk must not take the editor down
                 log.warning("autosave of %s failed: %s", snap.title, error)
                 problem = f"Autosave of {snap.title} failed: {error}"
@@ -127,18 +149,6 @@ class Autosaver(QObject):
         self.wait()
         if discard:
             self.store.discard_all()
-
-
-def _patch(snap: _Snapshot) -> tuple[np.ndarray, Box] | None:
-    """The box of the image that a fill changed, and its pixels: all a restore needs besides
-    the source file, and far smaller than a 50 MP image."""
-    if snap.image is None or snap.image.shape != snap.original.shape:
-        return None
-    box = changed_box(snap.original, snap.image)
-    if box is None:
-        return None
-    y0, y1, x0, x1 = box
-    return snap.image[y0:y1, x0:x1], box
 
 
 def restore(session: Session, entries: list[RecoveredDocument]) -> tuple[int, list[str]]:

@@ -5,8 +5,8 @@ Layout under :func:`recovery_root` (the user's data folder, or ``$MANIFOLD_INPAI
     recovery/<pid>-<token>/owner.json            one folder per running editor
     recovery/<pid>-<token>/<key>/entry.json      one folder per document (key: hash of its path)
     recovery/<pid>-<token>/<key>/mask-<gen>.png  the mask, 8-bit gray (255 = hole)
-    recovery/<pid>-<token>/<key>/image-<gen>.tif once a fill changed the image: the box of it
-                                                 that differs from the file, lossless, its dtype
+    recovery/<pid>-<token>/<key>/patch-<gen>-<i>.tif  once a fill changed the image: each box
+                                 that differs from the source file, lossless, in its dtype
 
 Every file is written atomically and ``entry.json`` last, naming the generation it belongs to, so
 a kill at any moment leaves either the previous complete entry or the new one. A folder whose
@@ -26,13 +26,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from core.errors import InpaintError
 from core.imageio import Image, read_image, write_image
 from core.masks import load_mask, save_mask
 
+Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 DATA_DIR_ENV = "MANIFOLD_INPAINT_DATA_DIR"
+PATCH_CELL = 64  # px: differences are found and stored on a grid of this size
 ENTRY_NAME = "entry.json"
 OWNER_NAME = "owner.json"
 FORMAT_VERSION = 1
@@ -80,8 +83,7 @@ class RecoveredDocument:
     source: SourceStamp
     title: str
     mask_file: Path
-    image_file: Path | None
-    image_box: tuple[int, int, int, int] | None  # y0, y1, x0, x1 of the patch in the image
+    patches: tuple[tuple[Path, Box], ...]  # (file, y0 y1 x0 x1 in the image); () = no fill
     shape: tuple[int, ...]
     dtype: str
     saved_at: float
@@ -90,21 +92,18 @@ class RecoveredDocument:
         return load_mask(self.mask_file, self.shape[:2])
 
     def load_image(self, original: np.ndarray) -> np.ndarray | None:
-        """The filled image: ``original`` (the source's pixels) with the saved patch pasted in;
-        None if no fill was saved."""
-        if self.image_file is None or self.image_box is None:
+        """The filled image: ``original`` (the source's pixels) with the saved patches pasted
+        in; None if no fill was saved."""
+        if not self.patches:
             return None
-        patch = read_image(self.image_file, max_pixels=None).pixels
-        y0, y1, x0, x1 = self.image_box
-        if (
-            original.shape != self.shape
-            or str(original.dtype) != self.dtype
-            or patch.shape != (y1 - y0, x1 - x0, self.shape[2])
-            or patch.dtype != original.dtype
-        ):
+        if original.shape != self.shape or str(original.dtype) != self.dtype:
             raise InpaintError(f"the recovered fill of {self.title} does not fit the photo")
         image = original.copy()
-        image[y0:y1, x0:x1] = patch
+        for path, (y0, y1, x0, x1) in self.patches:
+            patch = read_image(path, max_pixels=None).pixels
+            if patch.shape != (y1 - y0, x1 - x0, self.shape[2]) or patch.dtype != image.dtype:
+                raise InpaintError(f"the recovered fill of {self.title} is damaged")
+            image[y0:y1, x0:x1] = patch
         return image
 
 
@@ -154,12 +153,14 @@ class RecoveryStore:
         source: SourceStamp,
         title: str,
         mask: np.ndarray,
-        patch: tuple[np.ndarray, tuple[int, int, int, int]] | None,
+        patches: list[tuple[np.ndarray, Box]] | None,
         shape: tuple[int, ...],
         dtype: str,
     ) -> Path:
-        """Write one document's mask and, when a fill changed the image, ``patch``: the pixels
-        of the box (y0, y1, x0, x1) that differs from the source file. Returns its folder."""
+        """Write one document's mask and, when a fill changed the image, ``patches``: the
+        pixels of each box (y0, y1, x0, x1) that differs from the source file (see
+        :func:`diff_patches`). ``patches=None`` keeps the patches of the previous save (only the
+        mask changed since). Returns the document's folder."""
         self._ensure_folder()
         folder = self.folder / self.key(Path(source.path))
         folder.mkdir(exist_ok=True)
@@ -167,11 +168,15 @@ class RecoveryStore:
         gen = f"{time.time_ns():x}-{self._generation}"
         mask_name = f"mask-{gen}.png"
         save_mask(mask, folder / mask_name)
-        image_name = box = None
-        if patch is not None:
-            pixels, box = patch
-            image_name = f"image-{gen}.tif"  # lossless in the image's own dtype
-            write_image(Image(pixels), folder / image_name)
+        if patches is None:
+            previous = _read_entry(folder)
+            kept = [(path.name, box) for path, box in previous.patches] if previous else []
+        else:
+            kept = []
+            for index, (pixels, box) in enumerate(patches):
+                name = f"patch-{gen}-{index}.tif"  # lossless in the image's own dtype
+                write_image(Image(pixels), folder / name)
+                kept.append((name, box))
         entry = {
             "version": FORMAT_VERSION,
             "source": source.path,
@@ -179,14 +184,13 @@ class RecoveryStore:
             "mtime_ns": source.mtime_ns,
             "title": title,
             "mask": mask_name,
-            "image": image_name,
-            "box": None if box is None else [int(v) for v in box],
+            "patches": [{"file": name, "box": [int(v) for v in box]} for name, box in kept],
             "shape": list(shape),
             "dtype": dtype,
             "saved_at": time.time(),
         }
         _write_json(folder / ENTRY_NAME, entry)
-        keep = {ENTRY_NAME, mask_name, image_name}
+        keep = {ENTRY_NAME, mask_name, *(name for name, _ in kept)}
         for old in folder.iterdir():
             if old.name not in keep and not old.name.startswith("."):
                 with contextlib.suppress(OSError):
@@ -244,19 +248,44 @@ def _read_entry(folder: Path) -> RecoveredDocument | None:
         if data.get("version") != FORMAT_VERSION:
             return None
         mask_file = folder / str(data["mask"])
-        image_file = folder / str(data["image"]) if data.get("image") else None
-        if not mask_file.is_file() or (image_file is not None and not image_file.is_file()):
+        patches = tuple(
+            (folder / str(p["file"]), tuple(int(v) for v in p["box"])) for p in data["patches"]
+        )
+        if not mask_file.is_file() or not all(path.is_file() for path, _ in patches):
             return None
         return RecoveredDocument(
             folder=folder,
             source=SourceStamp(str(data["source"]), int(data["size"]), int(data["mtime_ns"])),
             title=str(data["title"]),
             mask_file=mask_file,
-            image_file=image_file,
-            image_box=tuple(int(v) for v in data["box"]) if data.get("box") else None,  # type: ignore[arg-type]
+            patches=patches,  # type: ignore[arg-type]
             shape=tuple(int(v) for v in data["shape"]),
             dtype=str(data["dtype"]),
             saved_at=float(data["saved_at"]),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def diff_patches(
+    original: np.ndarray, image: np.ndarray, cell: int = PATCH_CELL
+) -> list[tuple[np.ndarray, Box]]:
+    """The parts of ``image`` that differ from ``original``: one box per cluster of changed
+    ``cell``-px cells, with its pixels. Scattered fills on a 50 MP scan give a few small boxes
+    instead of the whole image. Compared in bands of rows, so no whole-image temporaries."""
+    height, width = original.shape[:2]
+    grid = np.zeros((-(-height // cell), -(-width // cell)), np.uint8)
+    for row in range(grid.shape[0]):
+        band = slice(row * cell, (row + 1) * cell)
+        diff = original[band] != image[band]
+        if diff.ndim == 3:
+            diff = diff.any(axis=2)
+        columns = np.pad(diff.any(axis=0), (0, grid.shape[1] * cell - width))
+        grid[row] = columns.reshape(-1, cell).any(axis=1)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
+    patches = []
+    for label in range(1, count):
+        x, y, w, h = (int(v) * cell for v in stats[label, :4])
+        box = (y, min(height, y + h), x, min(width, x + w))
+        patches.append((image[box[0] : box[1], box[2] : box[3]], box))
+    return patches
