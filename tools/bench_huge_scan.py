@@ -5,7 +5,8 @@ Usage: python tools/bench_huge_scan.py [--megapixels 50] [--scratches 40] [--kee
 Runs the real MainWindow offscreen and prints: open time and the longest stall of the GUI thread
 while opening; the repaint time of the whole canvas at fit, at 100 % and after a pan at 100 %;
 the time of one brush dab (mask edit plus the repaint of its rectangle); a telea fill of
-scattered scratches (wall time, GUI-thread stall); and the process's peak resident memory
+scattered scratches (wall time, GUI-thread stall); the autosave that follows (time, stall, size
+on disk); and the process's peak resident memory
 after each stage (``ru_maxrss``), next to the size of the pixels themselves.
 """
 
@@ -189,6 +190,21 @@ def main() -> None:
     print(f"telea fill of {args.scratches} scattered scratches ({hole_mp:.2f} MP of holes): "
           f"{filled:.2f} s, GUI thread stalled at most {stall.longest:.2f} s; "
           f"peak RSS {peak_mib():.0f} MiB, now {rss_mib():.0f} MiB")  # fmt: skip
+    saver = window.autosaver
+    saver.delay_ms = 0
+    saver.schedule(doc)  # the fill already scheduled one; write now, timed
+    loop = QEventLoop()
+    saver.saved.connect(loop.quit)
+    with StallMeter() as stall:
+        start = time.perf_counter()
+        loop.exec()
+        saver.wait()
+        autosaved = time.perf_counter() - start
+    files = [p for p in saver.store.folder.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    print(f"autosave after the fill (mask + changed patches): {autosaved:.2f} s in the background,"
+          f" GUI thread stalled at most {stall.longest:.2f} s; {len(files)} files, "
+          f"{size / 2**20:.1f} MiB on disk")  # fmt: skip
     window.ask_unsaved = lambda titles: QMessageBox.StandardButton.Discard
     window.close()
     if args.keep is None:
