@@ -602,6 +602,10 @@ class MainWindow(QMainWindow):
     # -- closing -----------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.session.loading:  # open_path is still on the stack, in its event loop
+            self.statusBar().showMessage("Still opening a photo; close again in a moment.")
+            event.ignore()
+            return
         if not self._confirm_close():
             event.ignore()
             return

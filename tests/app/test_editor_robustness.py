@@ -20,7 +20,7 @@ from app.main_window import MainWindow
 from core import resources
 from core.imageio import Image, write_image
 from core.masks import save_mask
-from core.methods import CropContext, FillMethod, method_names, register
+from core.methods import CropContext, FillMethod, describe_methods, method_names, register
 from tests.bad_inputs import (
     BAD_FILES,
     BROKEN,
@@ -143,6 +143,33 @@ def test_a_photo_over_the_limit_opens_when_the_user_says_so(
     assert window.document().image.shape == (50, 80, 3)
 
 
+def test_the_pixel_limit_is_a_setting(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.settings import Settings
+
+    Settings().max_pixels = 1000
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.session.max_pixels == 1000
+    big = tmp_path / "big.png"
+    write_image(Image(np.full((50, 80, 3), 7, np.uint8)), big)
+    assert not win.open_path(big) and win.prompt("too_large_prompt") is not None
+    win.close()
+
+
+def test_closing_while_a_photo_decodes_waits(qtbot, window: MainWindow, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    closed: list[bool] = []
+
+    def read_and_close(path: Path, limit: int | None):  # type: ignore[no-untyped-def]
+        window.session.loading = True  # as during a background decode
+        closed.append(window.close())
+        window.session.loading = False
+        raise session_module.InpaintError("stopped here")
+
+    monkeypatch.setattr(window.session, "_read", read_and_close)
+    assert not window.open_path("elsewhere.png")
+    assert closed == [False] and window.isVisible()
+
+
 @pytest.mark.parametrize("case", ODD_FILES, ids=lambda c: c.name)
 def test_odd_files_open_draw_and_fill_keeping_their_depth(
     qtbot, window: MainWindow, tmp_path: Path, case: OddFile
@@ -220,6 +247,19 @@ def test_a_mask_covering_everything_fills_flat(qtbot, window: MainWindow, method
     assert np.ptp(doc.image) == 0 and 100 < doc.image.mean() < 156
     action(window, "action_undo").trigger()
     assert doc.image is before
+
+
+def test_a_mask_covering_everything_is_generated_by_the_manifold(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    if window.method_combo.findData("manifold") < 0 or not next(
+        i.available for i in describe_methods() if i.name == "manifold"
+    ):
+        pytest.skip("the shipped manifold weights are not usable here")
+    doc = window.document()
+    window.session.invert_mask()
+    choose_method(window, "manifold")
+    with qtbot.waitSignal(window.fill_finished, timeout=60_000):
+        assert window.session.start_fill()
+    assert doc.image.mean() > 60 and doc.image.shape == (40, 60, 3)  # generated, not black
 
 
 # -- saving ------------------------------------------------------------------------------------
