@@ -219,3 +219,18 @@ def test_kill_9_then_the_next_launch_restores_exactly_that_work(
     win.action_undo.trigger()  # the restored steps undo like any other
     win.ask_unsaved = lambda titles: Button.Discard
     win.close()
+
+
+def test_a_failing_autosave_is_a_status_message_not_a_crash(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    window.autosaver.store.save = full_disk  # type: ignore[method-assign]
+    with qtbot.waitSignal(window.autosaver.failed, timeout=10_000):
+        paint(window, (5, 15, 5, 30))
+    assert "Autosave of scan.png failed" in window.statusBar().currentMessage()
+    assert window.document().modified and window.isVisible()
+    del window.autosaver.store.save  # the class's method again
+    paint(window, (20, 25, 5, 30))  # the next change tries again, and works
+    autosaved(qtbot, window)
+    assert entries(window)
