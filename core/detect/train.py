@@ -12,6 +12,7 @@ same data as an uninterrupted one. Training images are ``train/`` and ``test/`` 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -23,7 +24,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.detect.net import MODEL_NAME, DetectNet, DetectNetConfig, state_to_tensors
+from core.detect.net import (
+    MODEL_NAME,
+    DetectNet,
+    DetectNetConfig,
+    net_input,
+    state_to_tensors,
+)
 from core.detect.synth import synthesize
 from core.training.data import list_images, load_rgb
 
@@ -72,10 +79,12 @@ def sample(
     return d.image, d.mask, d.ignore
 
 
-def batch(images: list[np.ndarray], seed: int, step: int, size: int, crop: int):
+def batch(
+    images: list[np.ndarray], seed: int, step: int, size: int, crop: int, config: DetectNetConfig
+):
     rng = np.random.default_rng([seed, step])
     parts = [sample(images, rng, crop) for _ in range(size)]
-    rgb = torch.from_numpy(np.stack([p[0].transpose(2, 0, 1) for p in parts]))
+    rgb = torch.from_numpy(np.stack([net_input(p[0], config) for p in parts]))
     target = torch.from_numpy(np.stack([p[1] for p in parts])[:, None].astype(np.float32))
     weight = torch.from_numpy((~np.stack([p[2] for p in parts]))[:, None].astype(np.float32))
     return rgb, target, weight
@@ -110,10 +119,19 @@ def evaluate(net: DetectNet, val) -> float:
     scores = []
     with torch.inference_mode():
         for d in val:
-            prob = torch.sigmoid(net(torch.from_numpy(d.image.transpose(2, 0, 1))[None]))[0, 0]
+            x = torch.from_numpy(net_input(d.image, net.config))[None]
+            prob = torch.sigmoid(net(x))[0, 0]
             scores.append(f1_score(prob.numpy() > 0.5, d.mask, d.ignore))
     net.train()
     return float(np.mean(scores))
+
+
+def config_of(train_args: dict) -> DetectNetConfig:
+    return DetectNetConfig(
+        width=train_args["width"],
+        features=bool(train_args.get("features")),
+        norm=bool(train_args.get("norm")),
+    )
 
 
 def train(args: argparse.Namespace) -> int:
@@ -123,7 +141,7 @@ def train(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     images = load_corpus(Path(args.data), ("train", "test"))
     val = validation_set(load_corpus(Path(args.data), ("val",)))
-    net = DetectNet(DetectNetConfig(width=args.width))
+    net = DetectNet(config_of(vars(args)))
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     ckpt = out / "last.pt"
     step = 0
@@ -144,7 +162,7 @@ def train(args: argparse.Namespace) -> int:
         )
         for group in opt.param_groups:
             group["lr"] = lr
-        rgb, target, weight = batch(images, args.seed, step, args.batch, args.crop)
+        rgb, target, weight = batch(images, args.seed, step, args.batch, args.crop, net.config)
         loss = loss_fn(net(rgb), target, weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -194,11 +212,11 @@ def export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     state = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
     train_args = json.loads((out / "args.json").read_text())
-    net = DetectNet(DetectNetConfig(width=train_args["width"]))
+    net = DetectNet(config_of(train_args))
     net.load_state_dict(state["net"])
     net.eval()
     threshold, calib = calibrate(net, Path(train_args["data"]))
-    config = DetectNetConfig(width=train_args["width"], threshold=round(threshold, 4))
+    config = dataclasses.replace(net.config, threshold=round(threshold, 4))
     models = Path(args.models_dir) if args.models_dir else MODELS_DIR
     weights = models / f"{MODEL_NAME}.safetensors"
     save_file(state_to_tensors(net), str(weights))
@@ -207,6 +225,8 @@ def export(args: argparse.Namespace) -> int:
         f"python -m core.detect.train train --data {train_args['data']} --out {args.out} "
         f"--seed {train_args['seed']} --steps {train_args['steps']} --batch {train_args['batch']} "
         f"--crop {train_args['crop']} --width {train_args['width']}"
+        + (" --features" if train_args.get("features") else "")
+        + (" --norm" if train_args.get("norm") else "")
     )
     entry = {
         "name": MODEL_NAME,
@@ -244,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--crop", type=int, default=128)
     t.add_argument("--width", type=int, default=16)
     t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--features", action="store_true", help="median-residual input channels")
+    t.add_argument("--norm", action="store_true", help="BatchNorm after each conv")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--save-every", type=int, default=50)
     t.add_argument("--val-every", type=int, default=250)
