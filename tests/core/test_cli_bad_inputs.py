@@ -167,3 +167,18 @@ def test_broken_model_files_are_one_line_and_the_default_falls_back(
     assert "manifold" in line and broken_models in line and not out.exists()
     assert main(args) == 0  # no --method: the best available, a classical fill
     assert out.exists()
+
+
+@pytest.mark.parametrize("case", BAD_FILES[:5], ids=lambda c: c.name)
+def test_a_bad_mask_file_is_one_clear_line_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: BadFile
+) -> None:
+    source = tmp_path / "scan.png"
+    write_image(Image(np.full((40, 60, 3), 90, np.uint8)), source)
+    mask = write(tmp_path, case)
+    out = tmp_path / "o.png"
+    args = ["fill", str(source), "--mask", str(mask), "-o", str(out), "--method", "telea"]
+    assert main(args) == 1
+    line = _one_line(capsys.readouterr().err)
+    assert all(word in line for word in case.words) and mask.name in line
+    assert not out.exists() and leftovers(tmp_path) == []
