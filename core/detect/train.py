@@ -188,7 +188,7 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-def calibrate(net: DetectNet, folder: Path) -> tuple[float, dict]:
+def calibrate(net: DetectNet, folder: Path, budget: float = FP_BUDGET) -> tuple[float, dict]:
     """Default threshold: the lowest that keeps clean ``val/`` photos under ``FP_BUDGET``
     flagged (pooled over the photos), never below 0.5."""
     from core.detect.net import predict_steps
@@ -197,7 +197,7 @@ def calibrate(net: DetectNet, folder: Path) -> tuple[float, dict]:
     clean = load_corpus(folder, ("val",))
     probs = [run_to_end(predict_steps(net, im.astype(np.float32) / 255.0)) for im in clean]
     pooled = np.concatenate([p.ravel() for p in probs])
-    threshold = max(0.5, float(np.quantile(pooled, 1.0 - FP_BUDGET)))
+    threshold = max(0.5, float(np.quantile(pooled, 1.0 - budget)))
     fp = float((pooled >= threshold).mean())
     return threshold, {"val_clean_fp": fp, "val_images": len(clean)}
 
@@ -215,7 +215,7 @@ def export(args: argparse.Namespace) -> int:
     net = DetectNet(config_of(train_args))
     net.load_state_dict(state["net"])
     net.eval()
-    threshold, calib = calibrate(net, Path(train_args["data"]))
+    threshold, calib = calibrate(net, Path(train_args["data"]), args.budget)
     config = dataclasses.replace(net.config, threshold=round(threshold, 4))
     models = Path(args.models_dir) if args.models_dir else MODELS_DIR
     weights = models / f"{MODEL_NAME}.safetensors"
@@ -239,7 +239,8 @@ def export(args: argparse.Namespace) -> int:
             "steps": int(state["step"]),
             "time_s": args.time_s,
             "hardware": "1 CPU thread (2-core machine shared with another training run)",
-            "calibration": dict(calib, threshold=config.threshold, fp_budget=FP_BUDGET),
+            "calibration": dict(calib, threshold=config.threshold, fp_budget=args.budget),
+            "note": args.note,
         },
         "data": "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust; "
         "val/ held out for calibration; cite ../shared/data/train/SOURCES.md",
@@ -275,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--models-dir", default=None)
     e.add_argument("--threads", type=int, default=1)
     e.add_argument("--time-s", type=int, default=None, help="training time, for the manifest")
+    e.add_argument("--budget", type=float, default=FP_BUDGET, help="clean-pixel share flagged")
+    e.add_argument("--note", default="", help="free text for the manifest (schedule changes...)")
     e.set_defaults(run=export)
     args = parser.parse_args(argv)
     return int(args.run(args))
