@@ -5,6 +5,8 @@ model files."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,8 @@ from tests.bad_inputs import (
     leftovers,
     write,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _mask_file(folder: Path, mask: np.ndarray, name: str = "mask.png") -> Path:
@@ -182,3 +186,22 @@ def test_a_bad_mask_file_is_one_clear_line_and_nothing_is_written(
     line = _one_line(capsys.readouterr().err)
     assert all(word in line for word in case.words) and mask.name in line
     assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in BAD_FILES if c.filename.endswith(".png")], ids=lambda c: c.name
+)
+def test_a_bad_file_in_a_real_process_prints_exactly_one_line(
+    tmp_path: Path, case: BadFile
+) -> None:
+    """What a user's terminal shows: the decoders' own stderr chatter (libpng) included."""
+    source = write(tmp_path, case)
+    mask = _mask_file(tmp_path, np.ones((40, 60), bool))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "fill", str(source), "--mask", str(mask),
+         "-o", str(tmp_path / "o.png"), "--method", "telea"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    _one_line(result.stderr)
+    assert not (tmp_path / "o.png").exists()
