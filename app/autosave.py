@@ -57,6 +57,9 @@ class Autosaver(QObject):
         self._timer.setInterval(AUTOSAVE_DELAY_MS)
         self._timer.timeout.connect(self.flush)
         session.edited.connect(self.schedule)
+        # Stamp each file as it is opened: an edit much later must not stamp a file that was
+        # changed on disk in between (a restore would then apply to the wrong pixels).
+        session.document_changed.connect(lambda: self._stamp(session.document))
 
     @property
     def delay_ms(self) -> int:
@@ -66,14 +69,19 @@ class Autosaver(QObject):
     def delay_ms(self, value: int) -> None:
         self._timer.setInterval(int(value))
 
-    def schedule(self, doc: Document) -> None:
-        if doc.path is None:
-            return
+    def _stamp(self, doc: Document | None) -> bool:
+        if doc is None or doc.path is None:
+            return False
         if id(doc) not in self._stamps:
-            try:  # as read: the file on disk when the document was opened
+            try:
                 self._stamps[id(doc)] = SourceStamp.of(doc.path)
             except OSError:
-                return
+                return False
+        return True
+
+    def schedule(self, doc: Document) -> None:
+        if not self._stamp(doc):
+            return  # an untitled (generated) document has no file to recover onto
         self._pending[id(doc)] = doc
         self._timer.start()  # restart: write once the edits pause
 
