@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
 import tifffile
+from bench_large_photo import scratches  # this script's folder is first on sys.path
 
 
 def peak_mib() -> float:
@@ -47,17 +48,6 @@ def synthetic_scan(megapixels: float, rng: np.random.Generator) -> np.ndarray:
     grain = rng.integers(0, 512, (height, 1, 1), dtype=np.uint16)  # cheap row-wise texture
     np.add(pixels, grain, out=pixels, casting="unsafe")
     return pixels
-
-
-def scratches(shape: tuple[int, int], count: int, rng: np.random.Generator) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    for _ in range(count):
-        x0, y0 = int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0]))
-        angle = rng.uniform(0, np.pi)
-        length = rng.uniform(200, 900)
-        x1, y1 = int(x0 + length * np.cos(angle)), int(y0 + length * np.sin(angle))
-        cv2.line(mask, (x0, y0), (x1, y1), 1, int(rng.integers(2, 6)))
-    return mask.astype(bool)
 
 
 class StallMeter:
@@ -118,7 +108,7 @@ def main() -> None:
     tifffile.imwrite(path, pixels, photometric="rgb")  # uncompressed, as scanners write
     print(f"scan {w}x{h} ({w * h / 1e6:.1f} MP) 16-bit RGB: {pixels.nbytes / 2**20:.0f} MiB of "
           f"pixels, file {path.stat().st_size / 2**20:.0f} MiB")  # fmt: skip
-    mask = scratches((h, w), args.scratches, rng)
+    mask = scratches((h, w), args.scratches, rng, longest=900, widest=5)
     del pixels
     base = rss_mib()
     print(f"baseline RSS {base:.0f} MiB (Python, Qt, torch, the scratch mask)")

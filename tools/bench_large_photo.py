@@ -20,14 +20,21 @@ from core.methods import get_method
 from core.pipeline import FillRequest, fill, plan_regions
 
 
-def scratches(shape: tuple[int, int], count: int, rng: np.random.Generator) -> np.ndarray:
+def scratches(
+    shape: tuple[int, int],
+    count: int,
+    rng: np.random.Generator,
+    longest: int = 600,
+    widest: int = 4,
+) -> np.ndarray:
+    """``count`` straight scratches, 200 to ``longest`` px long and 2 to ``widest`` px wide."""
     mask = np.zeros(shape, np.uint8)
     for _ in range(count):
         x0, y0 = int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0]))
         angle = rng.uniform(0, np.pi)
-        length = rng.uniform(200, 600)
+        length = rng.uniform(200, longest)
         x1, y1 = int(x0 + length * np.cos(angle)), int(y0 + length * np.sin(angle))
-        cv2.line(mask, (x0, y0), (x1, y1), 1, int(rng.integers(2, 5)))
+        cv2.line(mask, (x0, y0), (x1, y1), 1, int(rng.integers(2, widest + 1)))
     return mask.astype(bool)
 
 
