@@ -32,6 +32,8 @@ from app.session import Box, Session
 from app.tools import ToolBox
 
 MASK_COLOR = QColor(255, 40, 80, 130)
+# Detected damage not yet accepted: cyan, far from the mask's red, so the two never read alike.
+PROPOSAL_COLOR = QColor(0, 230, 255, 150)
 BACKGROUND = QColor(38, 38, 42)
 MIN_SCALE, MAX_SCALE = 0.01, 32.0
 WHEEL_STEP = 1.25
@@ -79,6 +81,8 @@ class Canvas(QWidget):
         # A fill shown over the photo without being in the document (latent sliders): the
         # QImage of a box of the photo, that box (y0, y1, x0, x1) and the box to frame.
         self._preview: tuple[QImage, Box, Box] | None = None
+        # A proposed mask (damage detection) drawn over the mask until accepted or discarded.
+        self._proposal: MaskOverlay | None = None
         session.document_changed.connect(self._on_document)
         session.image_changed.connect(self._on_image)
         session.mask_changed.connect(self._on_mask)
@@ -178,6 +182,16 @@ class Canvas(QWidget):
             if shown is not None:
                 self.update(self._widget_rect(shown[1]))
 
+    def set_proposal(self, mask: np.ndarray | None) -> None:
+        """Tint ``mask`` (bool, the photo's shape) in ``PROPOSAL_COLOR``; None hides it."""
+        if mask is None or mask.shape != (self._image_size.height(), self._image_size.width()):
+            self._proposal = None
+        elif self._proposal is None or self._proposal.shape != mask.shape:
+            self._proposal = MaskOverlay(mask, PROPOSAL_COLOR)
+        else:
+            self._proposal.update(mask)  # in place: a slider move allocates nothing
+        self.update()
+
     @property
     def preview_box(self) -> Box | None:
         return None if self._preview is None else self._preview[1]
@@ -245,6 +259,9 @@ class Canvas(QWidget):
             if self._overlay is not None and self._session.mask_visible and not self._comparing:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 painter.drawImage(target, self._overlay.image)
+            if self._proposal is not None and not self._comparing:
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+                painter.drawImage(target, self._proposal.image)
             if self._preview is not None and not self._comparing:
                 # Over the mask overlay: the preview's holes are filled, which is the point.
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)

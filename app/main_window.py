@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.autosave import Autosaver, restore
 from app.canvas import Canvas
+from app.panels.detect_panel import install_detect_panel
 from app.panels.latent_panel import install_latent_panel
 from app.session import Document, Session
 from app.settings import Settings
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self._make_toolbars()
         self._make_status_bar()
         self._bind_session()
+        self.detect = install_detect_panel(self)  # right dock; Fill > Detect Damage (D)
         self.latent = install_latent_panel(self)  # dock beside the canvas, View > Latent Panel
         self._update_enabled()
         self.resize(1200, 800)
@@ -611,6 +613,7 @@ class MainWindow(QMainWindow):
             return
         self.session.shutdown()  # no fill thread outlives the window
         self.latent.shutdown()  # nor the latent render thread
+        self.detect.shutdown()  # nor a damage detection
         self.autosaver.shutdown(discard=True)  # a clean exit leaves no recovery files
         for box in list(self._prompts.values()):
             box.close()

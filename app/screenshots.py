@@ -1,7 +1,9 @@
 """Render the real editor offscreen for the README: ``python -m app.screenshots [FOLDER]``.
 
 Writes ``screenshot-editor.png`` (the sample photo with its damage masked and the brush over
-it) and ``screenshot-filled.png`` (after a Telea fill) into FOLDER (default ``docs``).
+it) and ``screenshot-filled.png`` (after a Telea fill) into FOLDER (default ``docs``);
+``python -m app.screenshots FOLDER detect`` writes only ``screenshot-detect.png`` (the sample
+with its mask cleared, after Detect Damage, the proposal shown).
 """
 
 from __future__ import annotations
@@ -19,11 +21,40 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 
-def main(folder: str = "docs") -> int:
+def _app() -> QApplication:
     # Throw-away settings: a screenshot must not depend on (or change) the user's.
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    return QApplication.instance() or QApplication(sys.argv[:1])  # type: ignore[return-value]
+
+
+def detect(folder: str = "docs") -> int:
+    """The sample photo, its preloaded mask cleared, after Detect Damage: the proposal shown."""
+    app = _app()
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1280, 820)
+    window.show()
+    window.open_sample()
+    window.session.clear_mask()
+    window.session.document.undo_stack.clear()  # type: ignore[union-attr]
+    window.detect_actions["detect"].trigger()
+    deadline = time.monotonic() + 120
+    while window.detect.busy and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out / "screenshot-detect.png"))
+    ok = window.detect.proposal is not None
+    window.close()
+    return 0 if ok else 1
+
+
+def main(folder: str = "docs") -> int:
+    app = _app()
     from app.main_window import MainWindow
 
     out = Path(folder)
@@ -54,4 +85,5 @@ def main(folder: str = "docs") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    args = sys.argv[1:]
+    sys.exit(detect(*args[:1]) if args[1:] == ["detect"] else main(*args))

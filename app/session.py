@@ -469,6 +469,15 @@ class Session(QObject):
         self._replace_mask(mask, "Load mask")
         return True
 
+    def add_to_mask(self, extra: np.ndarray, text: str) -> bool:
+        """Mark ``extra`` (bool, the mask's shape) as damage too, as one undo step; False when
+        it adds nothing (no step is made)."""
+        doc = self._current
+        if doc is None or extra.shape != doc.mask.shape or not (extra & ~doc.mask).any():
+            return False
+        self._replace_mask(doc.mask | extra, text)
+        return True
+
     def clear_mask(self) -> None:
         if self._current is not None:
             self._replace_mask(np.zeros_like(self._current.mask), "Clear mask")

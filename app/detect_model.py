@@ -1,0 +1,233 @@
+"""View-model of "Detect damage": the background detection, the proposed mask and its slider.
+
+``DetectController`` runs ``core.detect`` on its own ``GeneratorRunner`` from a snapshot of the
+current photo, keeps the returned probability and re-thresholds it on every slider move (no
+re-run). The proposal is never written into the document: ``accept`` merges it into the mask as
+one undo step, ``discard`` drops it. A result whose photo changed meanwhile (another document,
+a fill, an undo of a fill) is stale and dropped. Widgets bind to the signals; nothing here draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+import core.detect as detection
+from app.session import Document, Session
+from app.worker import GeneratorRunner
+from core.progress import Progress
+
+DEFAULT_SENSITIVITY = 0.5  # the slider's middle: the method's calibrated default threshold
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A finished detection of ``image`` (the document's array at the time, by identity).
+
+    ``grown`` is the probability max-filtered over a disk of ``FILL_GROW`` px: thresholding it
+    gives the detected mask already grown as a fill needs it (a mark's blurred fringe is damage
+    too), so the slider costs one comparison and no morphology.
+    """
+
+    doc: Document
+    image: np.ndarray
+    result: detection.DamageResult
+    grown: np.ndarray
+
+    def mask(self, sensitivity: float) -> np.ndarray:
+        threshold = detection.threshold_for_sensitivity(sensitivity, self.result.threshold)
+        return detection.threshold_mask(self.grown, threshold)
+
+
+def grow_probability(probability: np.ndarray, pixels: int) -> np.ndarray:
+    """Max of ``probability`` over a disk of radius ``pixels``: ``grown >= t`` equals the mask
+    ``probability >= t`` dilated by that disk, for every ``t``."""
+    if pixels <= 0:
+        return probability
+    size = 2 * pixels + 1
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.dilate(probability, disk, borderType=cv2.BORDER_REPLICATE)
+
+
+def _detect_and_grow(
+    image: np.ndarray, method: str
+) -> Generator[Progress, None, tuple[detection.DamageResult, np.ndarray]]:
+    # Looked up at call time so that tests can substitute a slow or counting detector.
+    result = yield from detection.detect_steps(image, method=method)
+    yield Progress(1.0, "preparing the proposal")
+    return result, grow_probability(result.probability, detection.FILL_GROW)
+
+
+@dataclass
+class _Job:
+    id: int
+    doc: Document
+    image: np.ndarray
+    cancelled: bool = False
+
+
+class DetectController(QObject):
+    busy_changed = Signal(bool)  # a detection is running
+    progress = Signal(float, str)
+    proposal_changed = Signal(object)  # the proposed bool mask (HxW), or None when there is none
+    status = Signal(str)  # a passing note for the panel and the status bar
+    error = Signal(str)  # the detection failed; nothing changed
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        # "auto": the shipped net, or the classical detector when its weights are unusable.
+        self.method = "auto"
+        self.sensitivity = DEFAULT_SENSITIVITY
+        self._proposal: Proposal | None = None
+        self._mask: np.ndarray | None = None
+        self._job: _Job | None = None
+        self._runner = GeneratorRunner(self)
+        self._runner.progressed.connect(self._on_progress)
+        self._runner.returned.connect(self._on_returned)
+        self._runner.errored.connect(self._on_errored)
+        self._runner.aborted.connect(self._on_aborted)
+        session.document_changed.connect(self._on_document)
+        session.image_changed.connect(self._on_image)
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    @property
+    def proposal(self) -> Proposal | None:
+        return self._proposal
+
+    @property
+    def proposed_mask(self) -> np.ndarray | None:
+        """The mask Accept would add at the current sensitivity (already grown)."""
+        return self._mask
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Detect damage in the current photo in the background; False if it can't start."""
+        doc = self.session.document
+        if doc is None or self._job is not None or self.session.loading:
+            return False
+        self._set_proposal(None)
+        image = doc.image  # replaced, never written in place: the reference is the snapshot
+        job_id = self._runner.start(lambda: _detect_and_grow(image, self.method))
+        self._job = _Job(job_id, doc, image)
+        self.busy_changed.emit(True)
+        self.progress.emit(0.0, "Detecting damage...")
+        return True
+
+    def cancel(self) -> None:
+        if self._job is not None and not self._job.cancelled:
+            self._job.cancelled = True
+            self._runner.cancel()
+            self.progress.emit(0.0, "Cancelling the detection...")
+
+    def set_sensitivity(self, sensitivity: float) -> None:
+        """Re-threshold the cached probability: instant, the detector does not run again."""
+        self.sensitivity = float(np.clip(sensitivity, 0.0, 1.0))
+        if self._proposal is not None:
+            self._mask = self._proposal.mask(self.sensitivity)
+            self.proposal_changed.emit(self._mask)
+            self.status.emit(self._describe())
+
+    def accept(self) -> bool:
+        """Merge the proposal into the document's mask as one undo step."""
+        proposal, mask = self._proposal, self._mask
+        if proposal is None or mask is None or proposal.doc is not self.session.document:
+            return False
+        self._set_proposal(None)
+        if not self.session.add_to_mask(mask, "Accept detected damage"):
+            self.status.emit("The proposal adds nothing to the mask.")
+            return False
+        self.status.emit("Detected damage added to the mask: edit it, then Fill (F).")
+        return True
+
+    def discard(self) -> None:
+        if self._proposal is not None:
+            self._set_proposal(None)
+            self.status.emit("Proposal discarded; the mask is unchanged.")
+
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        """Stop a running detection and wait for its thread (before the window goes away)."""
+        if self._job is not None:
+            self._job.cancelled = True
+        stopped = self._runner.shutdown(timeout_s)
+        self._end_job()
+        return stopped
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _set_proposal(self, proposal: Proposal | None) -> None:
+        if proposal is None and self._proposal is None:
+            return
+        self._proposal = proposal
+        self._mask = None if proposal is None else proposal.mask(self.sensitivity)
+        self.proposal_changed.emit(self._mask)
+
+    def _describe(self) -> str:
+        proposal, mask = self._proposal, self._mask
+        if proposal is None or mask is None:
+            return ""
+        text = f"{mask.mean():.2%} of the photo proposed ({proposal.result.method} detector)."
+        return f"{text}\nNote: {proposal.result.note}" if proposal.result.note else text
+
+    def _on_document(self) -> None:
+        # A proposal belongs to one photo; a detection of a photo no longer shown is wasted.
+        self.cancel()
+        self._set_proposal(None)
+
+    def _on_image(self) -> None:
+        proposal, doc = self._proposal, self.session.document
+        if proposal is not None and (doc is not proposal.doc or doc.image is not proposal.image):
+            self._set_proposal(None)
+            self.status.emit("The photo changed, so the proposal was dropped. Detect again.")
+
+    def _job_for(self, job_id: int) -> _Job | None:
+        job = self._job
+        return job if job is not None and job.id == job_id else None
+
+    def _on_progress(self, job_id: int, fraction: float, text: str) -> None:
+        job = self._job_for(job_id)
+        if job is not None and not job.cancelled:
+            self.progress.emit(fraction, text)
+
+    def _on_returned(self, job_id: int, outcome: tuple[detection.DamageResult, np.ndarray]) -> None:
+        job = self._job_for(job_id)
+        if job is None:
+            return
+        self._end_job()
+        if job.cancelled:
+            self.status.emit("Detection cancelled.")
+            return
+        doc = self.session.document
+        if doc is not job.doc or doc.image is not job.image:
+            self.status.emit("The photo changed while detecting, so that result was dropped.")
+            return
+        result, grown = outcome
+        self._set_proposal(Proposal(job.doc, job.image, result, grown))
+        self.status.emit(self._describe())
+
+    def _on_errored(self, job_id: int, text: str) -> None:
+        if self._job_for(job_id) is None:
+            return
+        self._end_job()
+        self.error.emit(f"Damage detection failed: {text}")
+
+    def _on_aborted(self, job_id: int) -> None:
+        if self._job_for(job_id) is None:
+            return
+        self._end_job()
+        self.status.emit("Detection cancelled.")
+
+    def _end_job(self) -> None:
+        if self._job is not None:
+            self._job = None
+            self.busy_changed.emit(False)

@@ -1,0 +1,200 @@
+"""Detect damage in the real MainWindow (offscreen): proposal, slider, Accept/Discard, threads."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+import core.detect as detection
+from app.detect_model import DetectController
+from app.main_window import MainWindow
+from app.session import FillCommand
+from core.imageio import Image, write_image
+from core.progress import Progress
+from tests.conftest import synthetic_photo
+
+TIMEOUT_MS = 20_000
+
+
+def scratches(height: int, width: int) -> np.ndarray:
+    """Two thin straight scratches and a dust speck: the true damage."""
+    marks = np.zeros((height, width), np.uint8)
+    cv2.line(marks, (20, 30), (300, 200), 1, 2)
+    cv2.line(marks, (40, 220), (280, 60), 1, 1)
+    cv2.circle(marks, (160, 100), 3, 1, -1)
+    return marks > 0
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    pixels = synthetic_photo(240, 321)  # odd width on purpose
+    pixels[scratches(240, 321)] = 245  # bright, as on a scanned print
+    path = tmp_path / "damaged.png"
+    write_image(Image(pixels), path)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, damaged: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_path(damaged)
+    # The shipped net may be absent (auto then falls back): the classical one is deterministic.
+    win.detect.method = "classical"
+    yield win
+    win.close()
+
+
+def detect(qtbot, win: MainWindow) -> DetectController:  # type: ignore[no-untyped-def]
+    controller = win.detect
+    with qtbot.waitSignal(
+        controller.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b
+    ):
+        win.detect_actions["detect"].trigger()
+    assert controller.proposal is not None, win.detect_panel.status_label.text()
+    return controller
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts detector runs (the real detector still runs)."""
+    calls: list[int] = []
+    real = detection.detect_steps
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return (yield from real(*args, **kwargs))
+
+    monkeypatch.setattr(detection, "detect_steps", counting)
+    return calls
+
+
+def test_detect_proposes_the_scratches_without_touching_the_mask(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc = window.document()
+    assert doc is not None
+    controller = detect(qtbot, window)
+    truth = scratches(*doc.mask.shape)
+    proposed = controller.proposed_mask
+    assert proposed is not None and proposed.shape == doc.mask.shape
+    assert (proposed & truth).sum() >= 0.9 * truth.sum()  # the damage is proposed...
+    assert proposed.mean() < 0.15  # ...and not the whole photo
+    assert not doc.mask.any()  # only a proposal: the document's mask is untouched
+    assert doc.undo_stack.count() == 0
+    assert window.canvas._proposal is not None  # drawn in its own overlay
+    assert window.detect_actions["accept"].isEnabled()
+
+
+def test_slider_rethresholds_monotonically_without_rerunning(qtbot, window, counted) -> None:  # type: ignore[no-untyped-def]
+    controller = detect(qtbot, window)
+    assert len(counted) == 1
+    slider = window.detect_panel.slider
+    masks = []
+    for value in (0, 20, 50, 80, 100):
+        slider.setValue(value)
+        assert controller.proposed_mask is not None
+        masks.append(controller.proposed_mask.copy())
+    for lower, higher in itertools.pairwise(masks):
+        assert not (lower & ~higher).any()  # more sensitive never drops a pixel
+    assert not masks[0].any()  # 0: nothing flagged
+    assert masks[-1].sum() > masks[2].sum()  # the slider does change the proposal
+    assert len(counted) == 1  # no re-run: only the cached probability was re-thresholded
+    assert not window.document().mask.any()
+
+
+def test_accept_is_one_undo_step_and_undo_restores_the_mask(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc = window.document()
+    doc.mask[5:20, 5:40] = True  # the user's own work, kept by Accept
+    before = doc.mask.copy()
+    controller = detect(qtbot, window)
+    proposed = controller.proposed_mask.copy()
+    count = doc.undo_stack.count()
+    window.detect_actions["accept"].trigger()
+    assert doc.undo_stack.count() == count + 1
+    assert np.array_equal(doc.mask, before | proposed)
+    assert controller.proposal is None and window.canvas._proposal is None
+    window.action_undo.trigger()
+    assert np.array_equal(doc.mask, before)
+    window.action_redo.trigger()
+    assert np.array_equal(doc.mask, before | proposed)
+
+
+def test_discard_leaves_the_mask_unchanged(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc = window.document()
+    doc.mask[50:60, 50:60] = True
+    before = doc.mask.copy()
+    controller = detect(qtbot, window)
+    window.detect_actions["discard"].trigger()
+    assert controller.proposal is None and window.canvas._proposal is None
+    assert np.array_equal(doc.mask, before)
+    assert doc.undo_stack.count() == 0
+    assert not window.detect_actions["accept"].isEnabled()
+
+
+@pytest.fixture
+def slow(monkeypatch: pytest.MonkeyPatch) -> set[int]:
+    """A detector that yields often and slowly, recording the threads it ran on."""
+    threads: set[int] = set()
+
+    def slow_steps(image, **_options):  # type: ignore[no-untyped-def]
+        for i in range(400):
+            threads.add(threading.get_ident())
+            time.sleep(0.005)
+            yield Progress(i / 400, "slow")
+        probability = np.zeros(image.shape[:2], np.float32)
+        return detection.DamageResult(probability, probability > 0, 0.5, "classical")
+
+    monkeypatch.setattr(detection, "detect_steps", slow_steps)
+    return threads
+
+
+def test_detection_runs_off_the_gui_thread_and_cancel_works(qtbot, window, slow) -> None:  # type: ignore[no-untyped-def]
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(10)
+    controller = window.detect
+    window.detect_actions["detect"].trigger()
+    assert controller.busy and window.detect_actions["cancel"].isEnabled()
+    qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=TIMEOUT_MS)  # the event loop runs
+    assert slow and threading.get_ident() not in slow
+    with qtbot.waitSignal(controller.busy_changed, timeout=TIMEOUT_MS):
+        window.detect_actions["cancel"].trigger()
+    timer.stop()
+    assert controller.proposal is None
+    assert "cancelled" in window.detect_panel.status_label.text()
+    assert window.detect_actions["detect"].isEnabled()
+
+
+def test_a_result_for_a_changed_photo_is_dropped(qtbot, window, slow) -> None:  # type: ignore[no-untyped-def]
+    doc = window.document()
+    controller = window.detect
+    window.detect_actions["detect"].trigger()
+    # The photo changes while detecting (a fill landing, say): the result no longer fits it.
+    doc.undo_stack.push(FillCommand(window.session, doc, doc.image.copy(), "test"))
+    with qtbot.waitSignal(controller.busy_changed, timeout=TIMEOUT_MS):
+        pass
+    assert controller.proposal is None
+    assert "changed" in window.detect_panel.status_label.text()
+
+
+def test_a_failing_detector_is_a_message(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def broken(image, **_options):  # type: ignore[no-untyped-def]
+        yield Progress(0.0, "starting")
+        raise RuntimeError("the detector exploded")
+
+    monkeypatch.setattr(detection, "detect_steps", broken)
+    with qtbot.waitSignal(window.detect.error, timeout=TIMEOUT_MS) as blocker:
+        window.detect_actions["detect"].trigger()
+    assert "exploded" in blocker.args[0]
+    assert window.detect.proposal is None and not window.document().mask.any()
