@@ -177,7 +177,13 @@ class DetectController(QObject):
         if proposal is None or mask is None:
             return ""
         text = f"{mask.mean():.2%} of the photo proposed ({proposal.result.method} detector)."
-        return f"{text}\nNote: {proposal.result.note}" if proposal.result.note else text
+        # The full reason (a path, a checksum) is the panel's tooltip; one line is enough here.
+        return f"{text}\nThe damage net is unavailable (hover for why)." if self.note else text
+
+    @property
+    def note(self) -> str:
+        """Why "auto" fell back to the classical detector, else empty."""
+        return "" if self._proposal is None else self._proposal.result.note
 
     def _on_document(self) -> None:
         # A proposal belongs to one photo; a detection of a photo no longer shown is wasted.

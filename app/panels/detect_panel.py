@@ -75,6 +75,7 @@ class DetectPanel(QWidget):
         controller.error.connect(self.status_label.setText)
         controller.busy_changed.connect(lambda _busy: self.update_enabled())
         controller.proposal_changed.connect(lambda _mask: self.update_enabled())
+        controller.proposal_changed.connect(lambda _mask: self._show_note())
         self.update_enabled()
 
     def _slider_row(self) -> QHBoxLayout:
@@ -98,6 +99,10 @@ class DetectPanel(QWidget):
         busy = self.controller.busy
         self.progress_bar.setVisible(busy)
         self.slider.setEnabled(self.controller.proposal is not None)
+
+    def _show_note(self) -> None:
+        note = self.controller.note
+        self.status_label.setToolTip(note[:1].upper() + note[1:] if note else "")
 
     def _on_progress(self, fraction: float, text: str) -> None:
         self.progress_bar.setValue(round(fraction * 1000))
@@ -171,7 +176,10 @@ def install_detect_panel(window: QMainWindow) -> DetectController:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     canvas = window.canvas  # type: ignore[attr-defined]
     controller.proposal_changed.connect(canvas.set_proposal)
-    controller.status.connect(lambda text: window.statusBar().showMessage(text, 8000))
+    # The first line only: the second points at the panel's tooltip, which the bar lacks.
+    controller.status.connect(
+        lambda text: window.statusBar().showMessage(text.split("\n")[0], 8000)
+    )
     controller.error.connect(window.show_error)  # type: ignore[attr-defined]
     # Detect shows the panel (it may have been closed): the slider and Accept live there.
     actions["detect"].triggered.connect(lambda _checked=False: dock.show())

@@ -19,6 +19,7 @@ from app.main_window import MainWindow
 from app.session import FillCommand
 from core.imageio import Image, write_image
 from core.progress import Progress
+from tests.app.test_editor import drag, widget_pos
 from tests.conftest import synthetic_photo
 
 TIMEOUT_MS = 20_000
@@ -198,3 +199,31 @@ def test_a_failing_detector_is_a_message(qtbot, window, monkeypatch) -> None:  #
         window.detect_actions["detect"].trigger()
     assert "exploded" in blocker.args[0]
     assert window.detect.proposal is None and not window.document().mask.any()
+
+
+def test_accept_then_brush_eraser_and_fill_are_one_undo_step_each(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc, canvas = window.document(), window.canvas
+    detect(qtbot, window)
+    window.detect_actions["accept"].trigger()
+    accepted = doc.mask.copy()
+    window.toolbox.set_brush_size(8)
+    drag(qtbot, canvas, [widget_pos(canvas, 200, 20), widget_pos(canvas, 260, 20)])
+    painted = doc.mask.copy()
+    assert (painted & ~accepted).any()
+    window.toolbox.set_tool("eraser")
+    drag(qtbot, canvas, [widget_pos(canvas, 20, 30), widget_pos(canvas, 60, 55)])
+    erased = doc.mask.copy()
+    assert (painted & ~erased).any()
+    window.method_combo.setCurrentIndex(window.method_combo.findData("telea"))
+    image = doc.image
+    with qtbot.waitSignal(window.fill_finished, timeout=TIMEOUT_MS):
+        window.action_fill.trigger()
+    assert doc.undo_stack.count() == 4  # accept, brush, eraser, fill
+    steps = [(image, erased), (image, painted), (image, accepted), (image, None)]
+    for expected_image, expected_mask in steps:
+        window.action_undo.trigger()
+        assert doc.image is expected_image
+        if expected_mask is None:
+            assert not doc.mask.any()
+        else:
+            assert np.array_equal(doc.mask, expected_mask)
