@@ -9,6 +9,7 @@ a fill, an undo of a fill) is stale and dropped. Widgets bind to the signals; no
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ class Proposal:
 
     doc: Document
     image: np.ndarray
-    result: detection.DamageResult
+    result: detection.DamageResult  # its probability and mask dropped: ``grown`` replaces them
     grown: np.ndarray
 
     def mask(self, sensitivity: float) -> np.ndarray:
@@ -59,7 +60,10 @@ def _detect_and_grow(
     # Looked up at call time so that tests can substitute a slow or counting detector.
     result = yield from detection.detect_steps(image, method=method)
     yield Progress(1.0, "preparing the proposal")
-    return result, grow_probability(result.probability, detection.FILL_GROW)
+    grown = grow_probability(result.probability, detection.FILL_GROW)
+    # Keep only what the slider needs: on a 24 MP scan each full-size array is ~100 MB.
+    empty = np.zeros((0, 0), np.float32)
+    return dataclasses.replace(result, probability=empty, mask=empty.astype(bool)), grown
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QPointF, QTimer
 
 import core.detect as detection
 from app.detect_model import DetectController
@@ -227,3 +227,21 @@ def test_accept_then_brush_eraser_and_fill_are_one_undo_step_each(qtbot, window)
             assert not doc.mask.any()
         else:
             assert np.array_equal(doc.mask, expected_mask)
+
+
+def test_the_proposal_is_drawn_in_its_own_colour_over_the_mask(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc, canvas = window.document(), window.canvas
+    truth = scratches(*doc.mask.shape)
+    doc.mask[:] = truth  # the user's mask over the same scratches...
+    window.session.mask_changed.emit(None)
+    before = canvas.grab().toImage()
+    detect(qtbot, window)  # ...and the proposal on top of it
+    after = canvas.grab().toImage()
+    ys, xs = np.nonzero(truth & window.detect.proposed_mask)
+    redder = bluer = 0
+    for y, x in zip(ys[::25], xs[::25], strict=True):
+        point = canvas.map_from_image(QPointF(x + 0.5, y + 0.5)).toPoint()
+        old, new = before.pixelColor(point), after.pixelColor(point)
+        redder += old.red() > old.blue()  # the mask: red
+        bluer += new.blue() > new.red() and new.green() > new.red()  # the proposal: cyan
+    assert redder >= 0.9 * len(ys[::25]) and bluer >= 0.9 * len(ys[::25])
