@@ -198,6 +198,7 @@ def install_detect_panel(window: QMainWindow) -> DetectController:
         toggle = dock.toggleViewAction()
         toggle.setObjectName("action_detect_panel")
         toggle.setText("&Damage Detection Panel")
+        view_menu.addSeparator()
         view_menu.addAction(toggle)
     _bind_enabled(window, controller, actions)
     window.detect_panel = panel  # type: ignore[attr-defined]
