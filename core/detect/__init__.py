@@ -35,7 +35,7 @@ __all__ = [
 METHODS = ("auto", "net", "classical")
 # Px by which a detected mask grows before a fill: a mark's blurred fringe is damage too, and
 # a fill taking its border from the fringe would smear the mark back in.
-FILL_GROW = 1
+FILL_GROW = 2
 
 
 @dataclass(frozen=True)
