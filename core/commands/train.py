@@ -53,6 +53,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--fresh", action="store_true", help="start over even when OUT has a checkpoint"
     )
     parser.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="MODELS_DIR",
+        help="with no checkpoint in OUT, start from the exported weights in MODELS_DIR "
+        "(e.g. resources/models) instead of random ones",
+    )
+    parser.add_argument(
         "--tiny", action="store_true", help="a very small network (tests and smoke runs)"
     )
     parser.add_argument(
@@ -101,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         resume=not args.fresh,
         device=resolve_device(args.device),
         log=lambda text: tqdm.write(text, file=sys.stderr),
+        init_from=args.init_from,
     )
     import os
 

@@ -318,11 +318,14 @@ def train_steps(
     resume: bool = True,
     device: str = "cpu",
     log=print,
+    init_from: Path | None = None,
 ) -> Steps[dict]:
     """Train until ``config.steps``; yields Progress per step, returns the last validation.
 
     ``out_dir`` holds ``last.pt`` (resumed from when present and ``resume``), ``best.pt`` (best
-    mean validation hole-PSNR) and ``log.jsonl``.
+    mean validation hole-PSNR) and ``log.jsonl``. Without a checkpoint to resume, ``init_from``
+    (a models folder such as ``resources/models``) starts from its exported manifold weights:
+    checkpoints stay on the machine that trained, the shipped weights travel with the repo.
     """
     tune_allocator()
     if config.threads > 0:
@@ -334,6 +337,12 @@ def train_steps(
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
 
     state = load_checkpoint(last_path) if resume and last_path.exists() else None
+    shipped: dict | None = None
+    if state is None and init_from is not None:
+        from core.models import load_model_files
+
+        shipped, shipped_config = load_model_files("manifold", init_from)
+        net_config = NetConfig.from_dict(shipped_config.get("net", {}))
     if state is not None:
         net_config = NetConfig.from_dict(json.loads(state["net_config"]))
         saved = json.loads(state["train_config"])
@@ -357,6 +366,14 @@ def train_steps(
             disc_optim.load_state_dict(state["disc_optim"])
         step, best = int(state["step"]), float(state["best"])
         log(f"resumed from {last_path} at step {step} (best val {best:.2f} dB)")
+    elif shipped is not None:
+        # Exported weights hold no posterior encoder (inference never needs it): it restarts.
+        missing, unexpected = net.load_state_dict(
+            {k: v.float() for k, v in shipped.items()}, strict=False
+        )
+        if unexpected or any(not k.startswith("posterior") for k in missing):
+            raise InpaintError(f"{init_from} holds weights of another network version")
+        log(f"started from the weights in {init_from}")
     model: nn.Module = TrainStep(net, config)
     if dist_info.world > 1:
         from torch.nn.parallel import DistributedDataParallel
