@@ -17,16 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from tests.app.driving import paint_box
+
 FIRST = (10, 20, 10, 50)  # y0, y1, x0, x1
 SECOND = (30, 34, 5, 60)
-
-
-def paint(session, box: tuple[int, int, int, int]) -> None:  # type: ignore[no-untyped-def]
-    mask = session.begin_mask_edit()
-    y0, y1, x0, x1 = box
-    mask[y0:y1, x0:x1] = True
-    session.mask_edited(box)
-    session.end_mask_edit("Paint mask")
 
 
 def wait_for(signal, timeout_ms: int = 60_000) -> None:  # type: ignore[no-untyped-def]
@@ -51,11 +45,11 @@ def main() -> None:
     window.autosaver.delay_ms = 20
     assert window.open_path(photo)
     session = window.session
-    paint(session, FIRST)
+    paint_box(session, FIRST)
     session.method = "telea"
     session.start_fill()
     wait_for(session.fill_finished)
-    paint(session, SECOND)
+    paint_box(session, SECOND)
     while True:  # the autosave of the last change has been written
         wait_for(window.autosaver.saved, 2000)
         if not window.autosaver._pending and not window.autosaver._timer.isActive():

@@ -21,6 +21,7 @@ from core import resources
 from core.imageio import Image, write_image
 from core.masks import save_mask
 from core.methods import CropContext, FillMethod, describe_methods, method_names, register
+from tests.app.driving import paint_box
 from tests.bad_inputs import (
     BAD_FILES,
     BROKEN,
@@ -71,16 +72,6 @@ def window(qtbot, photo: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyp
     win.close()
 
 
-def paint(win: MainWindow, box: tuple[int, int, int, int]) -> None:
-    """A stroke through the session API, as the brush makes one (one undo step)."""
-    mask = win.session.begin_mask_edit()
-    assert mask is not None
-    y0, y1, x0, x1 = box
-    mask[y0:y1, x0:x1] = True
-    win.session.mask_edited(box)
-    win.session.end_mask_edit("Paint mask")
-
-
 def error_text(win: MainWindow) -> str:
     box = win.findChild(QWidget, "error_message")
     assert box is not None and box.isVisible()
@@ -106,7 +97,7 @@ def choose_method(win: MainWindow, name: str) -> None:
 def test_a_bad_file_is_a_message_and_the_open_work_stays(
     window: MainWindow, tmp_path: Path, case: BadFile
 ) -> None:
-    paint(window, (5, 15, 5, 25))
+    paint_box(window.session, (5, 15, 5, 25))
     doc = window.document()
     image, mask, steps = doc.image, doc.mask.copy(), doc.undo_stack.count()
     bad = write(tmp_path, case)
@@ -178,7 +169,7 @@ def test_odd_files_open_draw_and_fill_keeping_their_depth(
     doc = window.document()
     assert doc.image.shape == case.shape and doc.image.dtype == case.dtype
     window.canvas.grab()  # draws without error
-    paint(window, (10, 14, 5, 30))
+    paint_box(window.session, (10, 14, 5, 30))
     choose_method(window, "telea")
     with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
         assert window.session.start_fill()
@@ -191,7 +182,7 @@ def test_odd_files_open_draw_and_fill_keeping_their_depth(
 def test_a_mask_of_the_wrong_size_is_a_message_and_a_no_op(
     window: MainWindow, tmp_path: Path
 ) -> None:
-    paint(window, (5, 15, 5, 25))
+    paint_box(window.session, (5, 15, 5, 25))
     doc = window.document()
     mask, steps = doc.mask.copy(), doc.undo_stack.count()
     wrong = tmp_path / "wrong.png"
@@ -203,7 +194,7 @@ def test_a_mask_of_the_wrong_size_is_a_message_and_a_no_op(
 
 
 def test_an_empty_mask_file_is_a_message_and_a_no_op(window: MainWindow, tmp_path: Path) -> None:
-    paint(window, (5, 15, 5, 25))
+    paint_box(window.session, (5, 15, 5, 25))
     doc = window.document()
     mask, steps = doc.mask.copy(), doc.undo_stack.count()
     empty = tmp_path / "empty_mask.png"
@@ -274,10 +265,10 @@ def test_a_failed_save_keeps_the_document_open_dirty_and_the_old_file_intact(
 ) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "saved" / "restored.png"
     out.parent.mkdir()
-    paint(window, (5, 15, 5, 25))
+    paint_box(window.session, (5, 15, 5, 25))
     assert window.session.save(out)  # the first save picks the file
     saved, original = out.read_bytes(), photo.read_bytes()
-    paint(window, (20, 30, 30, 50))
+    paint_box(window.session, (20, 30, 30, 50))
     doc = window.document()
     assert doc.modified
 
@@ -327,7 +318,7 @@ def test_a_device_error_is_a_message_and_the_next_fill_runs_on_the_cpu(
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(DeviceFailingFill, "error", error)
     monkeypatch.setattr(session_module, "resolve_device", lambda name: "cuda:0")
-    paint(window, (5, 15, 5, 25))
+    paint_box(window.session, (5, 15, 5, 25))
     doc = window.document()
     before = doc.image
     choose_method(window, DeviceFailingFill.name)

@@ -20,6 +20,7 @@ from app.main_window import MainWindow
 from core.imageio import Image, read_image, write_image
 from core.pipeline import FillRequest, fill
 from core.recovery import RecoveryStore, SourceStamp
+from tests.app.driving import paint_box
 
 Button = QMessageBox.StandardButton
 CHILD = Path(__file__).with_name("recovery_child.py")
@@ -52,15 +53,6 @@ def window(qtbot, photo: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyp
     win.close()
 
 
-def paint(win: MainWindow, box: tuple[int, int, int, int]) -> None:
-    mask = win.session.begin_mask_edit()
-    assert mask is not None
-    y0, y1, x0, x1 = box
-    mask[y0:y1, x0:x1] = True
-    win.session.mask_edited(box)
-    win.session.end_mask_edit("Paint mask")
-
-
 def autosaved(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
     """Wait until every change so far is on disk."""
     qtbot.waitUntil(
@@ -74,7 +66,7 @@ def entries(win: MainWindow) -> list[Path]:
 
 
 def test_autosave_keeps_the_mask_and_the_image_only_once_filled(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    paint(window, (5, 15, 5, 30))
+    paint_box(window.session, (5, 15, 5, 30))
     autosaved(qtbot, window)
     folder = entries(window)[0].parent
     assert sorted(p.suffix for p in folder.iterdir()) == [".json", ".png"]  # no image yet
@@ -86,7 +78,7 @@ def test_autosave_keeps_the_mask_and_the_image_only_once_filled(qtbot, window) -
 
 
 def test_saving_removes_the_recovery_files(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    paint(window, (5, 15, 5, 30))
+    paint_box(window.session, (5, 15, 5, 30))
     autosaved(qtbot, window)
     assert entries(window)
     assert window.session.save(tmp_path / "restored.png")
@@ -95,7 +87,7 @@ def test_saving_removes_the_recovery_files(qtbot, window, tmp_path: Path) -> Non
 
 
 def test_close_cancel_keeps_the_window_and_the_work(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    paint(window, (5, 15, 5, 30))
+    paint_box(window.session, (5, 15, 5, 30))
     autosaved(qtbot, window)
     asked: list[list[str]] = []
     window.ask_unsaved = lambda titles: asked.append(titles) or Button.Cancel
@@ -105,7 +97,7 @@ def test_close_cancel_keeps_the_window_and_the_work(qtbot, window) -> None:  # t
 
 
 def test_close_discard_is_a_clean_exit_without_recovery_files(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    paint(window, (5, 15, 5, 30))
+    paint_box(window.session, (5, 15, 5, 30))
     autosaved(qtbot, window)
     folder = window.autosaver.store.folder
     assert folder.is_dir()
@@ -116,7 +108,7 @@ def test_close_discard_is_a_clean_exit_without_recovery_files(qtbot, window) -> 
 
 def test_close_save_writes_the_chosen_file_then_closes(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "restored.png"
-    paint(window, (5, 15, 5, 30))
+    paint_box(window.session, (5, 15, 5, 30))
     assert window.session.save(out)
     window.session.method = "telea"
     with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
@@ -227,10 +219,10 @@ def test_a_failing_autosave_is_a_status_message_not_a_crash(qtbot, window) -> No
 
     window.autosaver.store.save = full_disk  # type: ignore[method-assign]
     with qtbot.waitSignal(window.autosaver.failed, timeout=10_000):
-        paint(window, (5, 15, 5, 30))
+        paint_box(window.session, (5, 15, 5, 30))
     assert "Autosave of scan.png failed" in window.statusBar().currentMessage()
     assert window.document().modified and window.isVisible()
     del window.autosaver.store.save  # the class's method again
-    paint(window, (20, 25, 5, 30))  # the next change tries again, and works
+    paint_box(window.session, (20, 25, 5, 30))  # the next change tries again, and works
     autosaved(qtbot, window)
     assert entries(window)

@@ -1,0 +1,17 @@
+"""Helpers that drive the editor the way its tools do, shared by the app tests and the
+recovery child process."""
+
+from __future__ import annotations
+
+from app.session import Session
+
+
+def paint_box(session: Session, box: tuple[int, int, int, int]) -> None:
+    """Mask ``box`` (y0, y1, x0, x1) as one stroke, through the calls the brush makes: one
+    undo step."""
+    mask = session.begin_mask_edit()
+    assert mask is not None, "no document is open"
+    y0, y1, x0, x1 = box
+    mask[y0:y1, x0:x1] = True
+    session.mask_edited(box)
+    session.end_mask_edit("Paint mask")
