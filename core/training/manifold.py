@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import maskgen
+from core.bench import gradient_ratio
 from core.cpu import tune_allocator
 from core.errors import InpaintError
 from core.nets.manifold import ManifoldNet, NetConfig, count_parameters
@@ -224,6 +225,7 @@ def validate(net: ManifoldNet, batches: list[Batch], seed: int = 0) -> dict:
     net.eval()
     per_kind: dict[str, list[float]] = {k: [] for k in maskgen.KINDS}
     init_kind: dict[str, list[float]] = {k: [] for k in maskgen.KINDS}
+    detail: dict[str, list[float]] = {k: [] for k in maskgen.KINDS}
     kls, spreads = [], []
     gen = torch.Generator().manual_seed(seed)
     for b in batches:
@@ -234,6 +236,10 @@ def validate(net: ManifoldNet, batches: list[Batch], seed: int = 0) -> dict:
         for i, kind in enumerate(b.kinds):
             per_kind[kind].append(hole_psnr(comp[i], b.image[i], b.hole[i]))
             init_kind[kind].append(hole_psnr(b.init[i], b.image[i], b.hole[i]))
+            hole_i = b.hole[i, 0] > 0.5
+            if hole_i.any():
+                fill_i, truth_i = comp[i].transpose(1, 2, 0), b.image[i].transpose(1, 2, 0)
+                detail[kind].append(gradient_ratio(fill_i, truth_i, hole_i))
         mu_q, logvar_q = net.posterior_stats(image, hole, enc)
         kls.append(kl_per_dim(mu_q, logvar_q, enc.prior_mu, enc.prior_logvar).sum(1).mean())
         std = (0.5 * enc.prior_logvar).exp()
@@ -253,6 +259,8 @@ def validate(net: ManifoldNet, batches: list[Batch], seed: int = 0) -> dict:
         "mean_gain": float(np.mean([psnr[k] - base[k] for k in psnr])),
         "kl_nats": float(torch.stack(kls).mean()),
         "sample_spread": float(np.mean(spreads)),
+        # Detail kept in the hole: mean gradient magnitude relative to the truth's (as in bench).
+        "grad_ratio": {k: float(np.mean(v)) for k, v in detail.items() if v},
     }
 
 
@@ -361,10 +369,14 @@ def train_steps(
     if state is not None:
         net.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
-        if disc is not None and "disc" in state:  # else: adversarial fine-tuning starts now
+        step, best = int(state["step"]), float(state["best"])
+        if disc is not None and "disc" in state:
             disc.load_state_dict(state["disc"])
             disc_optim.load_state_dict(state["disc_optim"])
-        step, best = int(state["step"]), float(state["best"])
+        elif disc is not None:
+            # Adversarial fine-tuning starts now: it trades some PSNR for detail, so the best
+            # checkpoint is chosen afresh among its own validations.
+            best = -math.inf
         log(f"resumed from {last_path} at step {step} (best val {best:.2f} dB)")
     elif shipped is not None:
         # Exported weights hold no posterior encoder (inference never needs it): it restarts.
@@ -478,7 +490,8 @@ def train_steps(
                 f"(+{last_val['mean_gain']:.2f} over NS) "
                 + " ".join(f"{k} {v:.2f}" for k, v in last_val["hole_psnr"].items())
                 + f" | KL {last_val['kl_nats']:.2f} nats, sample spread "
-                f"{last_val['sample_spread']:.4f}"
+                f"{last_val['sample_spread']:.4f} | detail "
+                + " ".join(f"{k} {v:.2f}" for k, v in last_val["grad_ratio"].items())
             )
             if last_val["mean_psnr"] > best:
                 best = last_val["mean_psnr"]
