@@ -1,6 +1,6 @@
 """View-model of "Detect damage": the background detection, the proposed mask and its slider.
 
-``DetectController`` runs ``core.detect`` on its own ``GeneratorRunner`` from a snapshot of the
+``DetectController`` runs ``core.detect`` in its own ``JobSlot`` from a snapshot of the
 current photo, keeps the returned probability and re-thresholds it on every slider move (no
 re-run). The proposal is never written into the document: ``accept`` merges it into the mask as
 one undo step, ``discard`` drops it. A result whose photo changed meanwhile (another document,
@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 import core.detect as detection
 from app.session import Document, Session
-from app.worker import GeneratorRunner
+from app.worker import Job, JobSlot
 from core.progress import Progress
 
 DEFAULT_SENSITIVITY = 0.5  # the slider's middle: the method's calibrated default threshold
@@ -67,11 +67,9 @@ def _detect_and_grow(
 
 
 @dataclass
-class _Job:
-    id: int
+class _DetectJob(Job):
     doc: Document
     image: np.ndarray
-    cancelled: bool = False
 
 
 class DetectController(QObject):
@@ -89,12 +87,12 @@ class DetectController(QObject):
         self.sensitivity = DEFAULT_SENSITIVITY
         self._proposal: Proposal | None = None
         self._mask: np.ndarray | None = None
-        self._job: _Job | None = None
-        self._runner = GeneratorRunner(self)
-        self._runner.progressed.connect(self._on_progress)
-        self._runner.returned.connect(self._on_returned)
-        self._runner.errored.connect(self._on_errored)
-        self._runner.aborted.connect(self._on_aborted)
+        self._detection: JobSlot[_DetectJob] = JobSlot(self)
+        self._detection.busy_changed.connect(self.busy_changed)
+        self._detection.progressed.connect(self.progress)
+        self._detection.returned.connect(self._on_returned)
+        self._detection.errored.connect(self._on_errored)
+        self._detection.aborted.connect(self._on_aborted)
         session.document_changed.connect(self._on_document)
         session.image_changed.connect(self._on_image)
 
@@ -102,7 +100,7 @@ class DetectController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._detection.busy
 
     @property
     def proposal(self) -> Proposal | None:
@@ -118,20 +116,16 @@ class DetectController(QObject):
     def start(self) -> bool:
         """Detect damage in the current photo in the background; False if it can't start."""
         doc = self.session.document
-        if doc is None or self._job is not None or self.session.loading:
+        if doc is None or self._detection.busy or self.session.loading:
             return False
         self._set_proposal(None)
         image = doc.image  # replaced, never written in place: the reference is the snapshot
-        job_id = self._runner.start(lambda: _detect_and_grow(image, self.method))
-        self._job = _Job(job_id, doc, image)
-        self.busy_changed.emit(True)
+        self._detection.start(_DetectJob(doc, image), lambda: _detect_and_grow(image, self.method))
         self.progress.emit(0.0, "Detecting damage...")
         return True
 
     def cancel(self) -> None:
-        if self._job is not None and not self._job.cancelled:
-            self._job.cancelled = True
-            self._runner.cancel()
+        if self._detection.cancel():
             self.progress.emit(0.0, "Cancelling the detection...")
 
     def set_sensitivity(self, sensitivity: float) -> None:
@@ -161,11 +155,7 @@ class DetectController(QObject):
 
     def shutdown(self, timeout_s: float = 5.0) -> bool:
         """Stop a running detection and wait for its thread (before the window goes away)."""
-        if self._job is not None:
-            self._job.cancelled = True
-        stopped = self._runner.shutdown(timeout_s)
-        self._end_job()
-        return stopped
+        return self._detection.shutdown(timeout_s)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -200,23 +190,11 @@ class DetectController(QObject):
             self._set_proposal(None)
             self.status.emit("The photo changed, so the proposal was dropped. Detect again.")
 
-    def _job_for(self, job_id: int) -> _Job | None:
-        job = self._job
-        return job if job is not None and job.id == job_id else None
+    # The slot has ended the job before these arrive, and drops signals of any other job.
 
-    def _on_progress(self, job_id: int, fraction: float, text: str) -> None:
-        job = self._job_for(job_id)
-        if job is not None and not job.cancelled:
-            self.progress.emit(fraction, text)
-
-    def _on_returned(self, job_id: int, outcome: tuple[detection.DamageResult, np.ndarray]) -> None:
-        job = self._job_for(job_id)
-        if job is None:
-            return
-        self._end_job()
-        if job.cancelled:
-            self.status.emit("Detection cancelled.")
-            return
+    def _on_returned(
+        self, job: _DetectJob, outcome: tuple[detection.DamageResult, np.ndarray]
+    ) -> None:
         doc = self.session.document
         if doc is not job.doc or doc.image is not job.image:
             self.status.emit("The photo changed while detecting, so that result was dropped.")
@@ -225,19 +203,8 @@ class DetectController(QObject):
         self._set_proposal(Proposal(job.doc, job.image, result, grown))
         self.status.emit(self._describe())
 
-    def _on_errored(self, job_id: int, text: str) -> None:
-        if self._job_for(job_id) is None:
-            return
-        self._end_job()
+    def _on_errored(self, _job: _DetectJob, text: str) -> None:
         self.error.emit(f"Damage detection failed: {text}")
 
-    def _on_aborted(self, job_id: int) -> None:
-        if self._job_for(job_id) is None:
-            return
-        self._end_job()
+    def _on_aborted(self, _job: _DetectJob) -> None:
         self.status.emit("Detection cancelled.")
-
-    def _end_job(self) -> None:
-        if self._job is not None:
-            self._job = None
-            self.busy_changed.emit(False)

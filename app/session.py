@@ -1,10 +1,10 @@
 """The editor's view-model: documents, undo, the fill job, progress and errors.
 
 Widgets bind to the signals here and call its methods; nothing in this module draws. A fill is a
-snapshot ``FillRequest`` handed to a ``GeneratorRunner``; its result is applied as one undo step
-only if the document still holds the image and mask the fill started from (else it is stale and
-dropped). Documents stay in memory while the app runs, so going back to a photo in the folder
-finds its mask, result and undo history as they were.
+snapshot ``FillRequest`` run by a ``JobSlot`` (one job at a time); its result is applied as one
+undo step only if the document still holds the image and mask the fill started from (else it is
+stale and dropped). Documents stay in memory while the app runs, so going back to a photo in the
+folder finds its mask, result and undo history as they were.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from PySide6.QtCore import QEventLoop, QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from app.pyramid import Pyramid
-from app.worker import GeneratorRunner
+from app.worker import Job, JobSlot
 from core import imageio, masks, pipeline
 from core.device import resolve_device
 from core.errors import ImageTooLargeError, InpaintError
@@ -131,11 +131,9 @@ class FillCommand(QUndoCommand):
 
 
 @dataclass
-class _Job:
-    id: int
+class _FillJob(Job):
     doc: Document
     request: pipeline.FillRequest
-    cancelled: bool = False
     device_failed: bool = False
 
 
@@ -216,18 +214,19 @@ class Session(QObject):
         self._documents: dict[Path, Document] = {}
         self._current: Document | None = None
         self._mask_visible = True
-        self._runner = GeneratorRunner(self)
-        self._runner.progressed.connect(self._on_progress)
-        self._runner.returned.connect(self._on_returned)
-        self._runner.errored.connect(self._on_errored)
-        self._runner.aborted.connect(self._on_aborted)
-        self._runner.device_failed.connect(self._on_device_failed)
+        self._fill: JobSlot[_FillJob] = JobSlot(self)
+        self._runner = self._fill.runner  # its thread; tests check it is gone after a close
+        self._fill.busy_changed.connect(self.busy_changed)
+        self._fill.progressed.connect(self.progress_changed)
+        self._fill.returned.connect(self._on_returned)
+        self._fill.errored.connect(self._on_errored)
+        self._fill.aborted.connect(self._on_aborted)
+        self._fill.device_failed.connect(self._on_device_failed)
         # After an accelerator error (out of memory, CUDA failure) fills run on the CPU.
         self.cpu_fallback = False
         self.loading = False
         self.max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
         self.image_change_boxes: list[Box] | None = None
-        self._job: _Job | None = None
         self._stroke_before: np.ndarray | None = None
         self._stroke_box: Box | None = None
         self.method = default_method_name()
@@ -524,12 +523,12 @@ class Session(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._fill.busy
 
     def start_fill(self) -> bool:
         """Fill the current mask in the background; False (with a message) if it can't start."""
         doc = self._current
-        if doc is None or self._job is not None:
+        if doc is None or self._fill.busy:
             return False
         if not doc.mask.any():
             self.message.emit("Nothing to fill: paint over the damage first.")
@@ -546,46 +545,25 @@ class Session(QObject):
         # A snapshot: the user keeps painting into doc.mask while this runs.
         request = pipeline.FillRequest(doc.image, doc.mask.copy(), self.method, device=device)
         # Looked up at call time so that tests (and future hooks) can substitute the pipeline.
-        job_id = self._runner.start(
-            lambda: _with_changed_boxes(pipeline.fill_steps(request), request)
+        self._fill.start(
+            _FillJob(doc, request),
+            lambda: _with_changed_boxes(pipeline.fill_steps(request), request),
         )
-        self._job = _Job(job_id, doc, request)
-        self.busy_changed.emit(True)
         self.progress_changed.emit(0.0, f"Filling with {self.method}...")
         return True
 
     def cancel_fill(self) -> None:
-        if self._job is not None and not self._job.cancelled:
-            self._job.cancelled = True
-            self._runner.cancel()
+        if self._fill.cancel():
             self.progress_changed.emit(0.0, "Cancelling...")
 
     def shutdown(self, timeout_s: float = 5.0) -> bool:
         """Stop any job and wait for its thread (call before the window goes away)."""
-        if self._job is not None:
-            self._job.cancelled = True
-        stopped = self._runner.shutdown(timeout_s)
-        self._end_job()
-        return stopped
+        return self._fill.shutdown(timeout_s)
 
-    def _job_for(self, job_id: int) -> _Job | None:
-        job = self._job
-        return job if job is not None and job.id == job_id else None
+    # The slot has ended the job before these arrive, and drops signals of any other job.
 
-    def _on_progress(self, job_id: int, fraction: float, text: str) -> None:
-        job = self._job_for(job_id)
-        if job is not None and not job.cancelled:
-            self.progress_changed.emit(fraction, text)
-
-    def _on_returned(self, job_id: int, outcome: tuple[np.ndarray, list[Box]]) -> None:
-        job = self._job_for(job_id)
-        if job is None:
-            return
+    def _on_returned(self, job: _FillJob, outcome: tuple[np.ndarray, list[Box]]) -> None:
         result, boxes = outcome
-        self._end_job()
-        if job.cancelled:
-            self.message.emit("Fill cancelled; the photo is unchanged.")
-            return
         doc, request = job.doc, job.request
         if doc.image is not request.image or not np.array_equal(doc.mask, request.mask):
             self.message.emit(
@@ -597,28 +575,15 @@ class Session(QObject):
         self.message.emit(f"Filled with {request.method}.")
         self.fill_finished.emit()
 
-    def _on_errored(self, job_id: int, text: str) -> None:
-        if self._job_for(job_id) is None:
-            return
-        job = self._job
-        self._end_job()
-        if job is not None and job.device_failed:
+    def _on_errored(self, job: _FillJob, text: str) -> None:
+        if job.device_failed:
             text += f". The {job.request.device} device failed: the next fill runs on the CPU"
         self.error.emit(f"The fill failed: {text}")
 
-    def _on_device_failed(self, job_id: int) -> None:
-        job = self._job_for(job_id)
-        if job is not None and job.request.device != "cpu":
+    def _on_device_failed(self, job: _FillJob) -> None:
+        if job.request.device != "cpu":
             job.device_failed = True
             self.cpu_fallback = True
 
-    def _on_aborted(self, job_id: int) -> None:
-        if self._job_for(job_id) is None:
-            return
-        self._end_job()
+    def _on_aborted(self, _job: _FillJob) -> None:
         self.message.emit("Fill cancelled; the photo is unchanged.")
-
-    def _end_job(self) -> None:
-        if self._job is not None:
-            self._job = None
-            self.busy_changed.emit(False)
