@@ -496,6 +496,10 @@ def train_steps(
             if last_val["mean_psnr"] > best:
                 best = last_val["mean_psnr"]
                 checkpoint(best_path)
+            if disc is not None:
+                # PSNR alone cannot pick an adversarial checkpoint (it trades PSNR for detail):
+                # keep each validated one to judge by its detail figures and by eye.
+                checkpoint(out_dir / f"step{step}.pt")
         if dist_info.main and (step % config.ckpt_every == 0 or step == config.steps):
             checkpoint(last_path)
         yield Progress(step / config.steps, message)
