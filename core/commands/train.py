@@ -27,6 +27,8 @@ _OPTIONS = {
     "w_fft": float,
     "w_kl": float,
     "w_adv": float,
+    "w_div": float,
+    "div_target": float,
     "disc_lr": float,
     "free_bits": float,
     "val_every": int,

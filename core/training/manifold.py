@@ -65,6 +65,12 @@ class TrainConfig:
     # Adversarial (PatchGAN, hinge) weight on the fills; 0 = no discriminator. Rewards texture
     # and sharp continued edges that L1 trades for blur.
     w_adv: float = 0.0
+    # Diversity (mode seeking) on the generative path: a fill decoded from a prior sample must
+    # differ from the prior-mean fill by at least ``div_target`` (mean |change| in the hole, per
+    # unit of whitened noise); keeps the decoder from ignoring z. 0 = off. Pair it with w_adv,
+    # which keeps the sampled fills realistic.
+    w_div: float = 0.0
+    div_target: float = 0.04
     disc_lr: float = 2e-4
     free_bits: float = 0.25  # nats per latent dimension that cost nothing
     posterior_fraction: float = 0.5
@@ -142,7 +148,9 @@ class TrainStep(nn.Module):
 
     def forward(
         self, image: torch.Tensor, hole: torch.Tensor, init: torch.Tensor, eps: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """-> (loss, terms, fills composited over the photo, their holes): the fills of every
+        sample, then those decoded from prior samples when the diversity term is on."""
         net, config = self.net, self.config
         enc = net.encode(image * (1 - hole), hole, init)
         n_post = max(1, round(image.shape[0] * config.posterior_fraction))
@@ -162,7 +170,25 @@ class TrainStep(nn.Module):
             + config.w_fft * terms["fft"]
             + config.w_kl * terms["kl"]
         )
-        return loss, terms, out
+        fakes, fake_holes = out * hole + image * (1 - hole), hole
+        n_gen = image.shape[0] - n_post
+        if config.w_div > 0 and n_gen > 0:
+            gen = slice(n_post, None)
+            noise = eps[gen]
+            z_s = enc.prior_mu[gen] + (0.5 * enc.prior_logvar[gen]).exp() * noise
+            sampled = net.decode(_take(enc, gen), z_s)
+            change = (sampled - out[gen]).abs().mean(dim=1, keepdim=True)
+            hole_g = hole[gen]
+            per_sample = (change * hole_g).sum(dim=(1, 2, 3)) / hole_g.sum(dim=(1, 2, 3)).clamp_min(
+                1
+            )
+            per_sample = per_sample / noise.abs().mean(dim=1).clamp_min(1e-3)
+            terms["div"] = F.relu(config.div_target - per_sample).mean()
+            terms["spread"] = per_sample.mean().detach()
+            loss = loss + config.w_div * terms["div"]
+            fakes = torch.cat([fakes, sampled * hole_g + image[gen] * (1 - hole_g)])
+            fake_holes = torch.cat([hole, hole_g])
+        return loss, terms, fakes, fake_holes
 
 
 class PatchDiscriminator(nn.Module):
@@ -447,12 +473,11 @@ def train_steps(
         image, hole, init = (_tensor(a).to(device) for a in (batch.image, batch.hole, batch.init))
         for group in optim.param_groups:
             group["lr"] = _lr(step, config)
-        loss, terms, out = model(image, hole, init, eps.to(device))
+        loss, terms, comp, comp_hole = model(image, hole, init, eps.to(device))
         if disc_model is not None:
-            comp = out * hole + image * (1 - hole)
             disc.requires_grad_(False)
-            logits = disc_model(comp, hole)
-            terms["adv"] = -_per_sample(logits, _patch_weight(hole, logits))
+            logits = disc_model(comp, comp_hole)
+            terms["adv"] = -_per_sample(logits, _patch_weight(comp_hole, logits))
             loss = loss + config.w_adv * terms["adv"]
             disc.requires_grad_(True)
         optim.zero_grad(set_to_none=True)
@@ -462,8 +487,8 @@ def train_steps(
         if disc_model is not None:
             # Hinge loss: real photos score > 1, patches with filled pixels < -1.
             real = disc_model(image, hole)
-            fake = disc_model(comp.detach(), hole)
-            weight = _patch_weight(hole, fake)
+            fake = disc_model(comp.detach(), comp_hole)
+            weight = _patch_weight(comp_hole, fake)
             d_loss = F.relu(1 - real).mean() + _per_sample(F.relu(1 + fake), weight)
             disc_optim.zero_grad(set_to_none=True)
             d_loss.backward()
