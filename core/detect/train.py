@@ -218,6 +218,7 @@ def export(args: argparse.Namespace) -> int:
     threshold, calib = calibrate(net, Path(train_args["data"]), args.budget)
     config = dataclasses.replace(net.config, threshold=round(threshold, 4))
     models = Path(args.models_dir) if args.models_dir else MODELS_DIR
+    models.mkdir(parents=True, exist_ok=True)  # after an hour of calibration, not a crash
     weights = models / f"{MODEL_NAME}.safetensors"
     save_file(state_to_tensors(net), str(weights))
     (models / f"{MODEL_NAME}.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
