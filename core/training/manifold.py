@@ -117,13 +117,7 @@ def reconstruction_losses(
     weight = band + config.known_weight * (1 - band)
     l1 = _per_sample((out - truth).abs(), weight)
     comp = out * hole + truth * (1 - hole)
-    gx = comp[..., :, 1:] - comp[..., :, :-1]
-    gy = comp[..., 1:, :] - comp[..., :-1, :]
-    tx = truth[..., :, 1:] - truth[..., :, :-1]
-    ty = truth[..., 1:, :] - truth[..., :-1, :]
-    grad = _per_sample((gx - tx).abs(), band[..., :, 1:]) + _per_sample(
-        (gy - ty).abs(), band[..., 1:, :]
-    )
+    grad = _gradient_l1(comp, truth, band).mean()
     spec_out = torch.fft.rfft2(comp.float(), norm="ortho").abs()
     spec_true = torch.fft.rfft2(truth.float(), norm="ortho").abs()
     fft = (torch.log1p(spec_out) - torch.log1p(spec_true)).abs().mean()
