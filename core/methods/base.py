@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+import cv2
 import numpy as np
 
 from core.progress import Progress, Steps
@@ -63,3 +64,19 @@ class FillMethod(ABC):
         result = self.fill(crop, hole, context)
         yield Progress(1.0)
         return result
+
+
+def downscale_known(
+    crop: np.ndarray, hole: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``crop`` (float32 HxWxC) and ``hole`` at ``scale``, averaging known pixels only (hole
+    pixels hold zeros that must not bleed in); a working pixel with any hole under it is a hole."""
+    h, w = hole.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    known = (~hole).astype(np.float32)
+    num = cv2.resize(crop * known[..., None], size, interpolation=cv2.INTER_AREA)
+    den = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+    small_hole = den < 0.999  # any hole pixel under it makes a working pixel a hole
+    small = num / np.maximum(den, 1e-6)[..., None]
+    small[small_hole] = 0.0
+    return small.astype(np.float32), small_hole

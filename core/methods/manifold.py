@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from core.errors import ModelError
-from core.methods.base import CropContext, FillMethod
+from core.methods.base import CropContext, FillMethod, downscale_known
 from core.methods.registry import register
 from core.progress import Progress, Steps
 
@@ -92,19 +92,6 @@ def ns_fill(image: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.ndar
         for c in range(3)
     ]
     return np.stack(channels, axis=2).astype(np.float32) / 65535.0
-
-
-def _downscale(crop: np.ndarray, hole: np.ndarray, scale: float):
-    """Downscale known pixels only (holes hold zeros that must not bleed in)."""
-    h, w = hole.shape
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    known = (~hole).astype(np.float32)
-    num = cv2.resize(crop * known[..., None], size, interpolation=cv2.INTER_AREA)
-    den = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
-    small_hole = den < 0.999  # any hole pixel under it makes a working pixel a hole
-    small = num / np.maximum(den, 1e-6)[..., None]
-    small[small_hole] = 0.0
-    return small.astype(np.float32), small_hole
 
 
 # Below this many working pixels one thread is faster: for a dust speck's 56x56 crop, torch's
@@ -223,7 +210,7 @@ class ManifoldFill(FillMethod):
         crop = np.ascontiguousarray(crop[..., :3], np.float32)
         scale = choose_internal_scale(hole, max_radius)
         if scale < 1.0:
-            small, small_hole = _downscale(crop, hole, scale)
+            small, small_hole = downscale_known(crop, hole, scale)
         else:
             small, small_hole = crop.copy(), hole.copy()
             small[small_hole] = 0.0

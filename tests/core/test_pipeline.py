@@ -123,6 +123,18 @@ def test_biharmonic_continues_smooth_gradients_exactly():
     assert np.abs(telea[mask] - ramp[mask]).mean() > 5 * np.abs(out[mask] - ramp[mask]).mean()
 
 
+def test_biharmonic_solves_large_holes_at_a_lower_scale_and_still_follows_the_ramp():
+    # 75 000 hole pixels: solved at about 1/2 scale (scikit-image at full size took 17-20 s per
+    # photo on large holes here, and strayed 0.13 from this ramp on average).
+    yy, xx = np.mgrid[0:400, 0:500].astype(np.float32)
+    ramp = np.stack([xx / 500, yy / 400, (xx + yy) / 900], axis=2)
+    mask = np.zeros((400, 500), bool)
+    mask[80:330, 100:400] = True
+    out = fill(FillRequest(ramp, mask, "biharmonic"))
+    assert np.abs(out[mask] - ramp[mask]).mean() < 0.02
+    np.testing.assert_array_equal(out[far_from_hole(mask)], ramp[far_from_hole(mask)])
+
+
 def test_input_arrays_are_never_modified(photo):
     mask = scratch_mask(photo.shape[:2])
     image_before, mask_before = photo.copy(), mask.copy()
