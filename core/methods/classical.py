@@ -77,4 +77,7 @@ class BiharmonicInpaint(FillMethod):
         filled = inpaint_biharmonic(small, small_hole, split_into_regions=True, channel_axis=-1)
         size = (hole.shape[1], hole.shape[0])
         filled = cv2.resize(filled.astype(np.float32), size, interpolation=cv2.INTER_CUBIC)
-        return np.clip(filled, 0.0, 1.0).astype(np.float32)
+        # Known pixels as given: the pipeline's blend band mixes them with the fill.
+        result = crop.astype(np.float32, copy=True)
+        result[hole] = np.clip(filled[hole], 0.0, 1.0)
+        return result
