@@ -3,7 +3,22 @@ recovery child process."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from app.main_window import MainWindow
 from app.session import Session
+
+
+def open_window(qtbot, path: Path, size: tuple[int, int] | None = None) -> MainWindow:  # type: ignore[no-untyped-def]
+    """A shown main window (closed with the test by ``qtbot``) with ``path`` open."""
+    win = MainWindow()
+    qtbot.addWidget(win)
+    if size is not None:
+        win.resize(*size)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_path(path)
+    return win
 
 
 def paint_box(session: Session, box: tuple[int, int, int, int]) -> None:

@@ -19,6 +19,7 @@ from app.main_window import MainWindow
 from app.session import FillCommand
 from core.imageio import Image, write_image
 from core.progress import Progress
+from tests.app.driving import open_window
 from tests.app.test_editor import drag, widget_pos
 from tests.conftest import synthetic_photo
 
@@ -45,12 +46,7 @@ def damaged(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, damaged: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_path(damaged)
+    win = open_window(qtbot, damaged, (1000, 700))
     # The shipped net may be absent (auto then falls back): the classical one is deterministic.
     win.detect.method = "classical"
     yield win

@@ -20,6 +20,7 @@ from core.masks import grow
 from core.methods import CropContext, FillMethod, method_names, register
 from core.pipeline import BLEND_BAND
 from core.progress import Progress
+from tests.app.driving import open_window
 
 FILL_TIMEOUT_MS = 20_000
 
@@ -70,12 +71,7 @@ def photo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, photo: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(900, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_path(photo)
+    win = open_window(qtbot, photo, (900, 700))
     yield win
     win.close()
 

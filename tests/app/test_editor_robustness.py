@@ -21,7 +21,7 @@ from core import resources
 from core.imageio import Image, write_image
 from core.masks import save_mask
 from core.methods import CropContext, FillMethod, describe_methods, method_names, register
-from tests.app.driving import paint_box
+from tests.app.driving import open_window, paint_box
 from tests.bad_inputs import (
     BAD_FILES,
     BROKEN,
@@ -63,11 +63,7 @@ def photo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, photo: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_path(photo)
+    win = open_window(qtbot, photo)
     yield win
     win.close()
 

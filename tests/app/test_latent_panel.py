@@ -21,6 +21,7 @@ from core.latent import LatentSession, LatentSetting
 from core.masks import grow
 from core.methods.manifold import ManifoldFill
 from core.pipeline import BLEND_BAND
+from tests.app.driving import open_window
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net
 
@@ -44,12 +45,7 @@ def photo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, photo: Path, tiny: ManifoldFill) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1100, 760)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_path(photo)
+    win = open_window(qtbot, photo, (1100, 760))
     win.document().mask[40:70, 50:95] = True
     win.session.mask_changed.emit(None)
     yield win
