@@ -72,6 +72,15 @@ class TrainConfig:
     # w_adv, which keeps the sampled fills realistic.
     w_div: float = 0.0
     div_target: float = 0.02
+    # Every latent axis alive and distinct (for the sliders): on the generative path, two random
+    # z axes are each moved by 2 prior std; each move must change the fill's structure (as in
+    # the diversity term) by at least ``axis_target`` per std (hinge, weight ``w_axis``), and the
+    # two changes (hole pixels at 1/4 scale) must not point the same way (squared cosine, weight
+    # ``w_decor``; after OroJaR, Wei et al. 2021). Without it the decoder routes z through a few
+    # shared directions and the sliders past the fifth barely move the fill. 0 = off.
+    w_axis: float = 0.0
+    axis_target: float = 0.01
+    w_decor: float = 0.0
     disc_lr: float = 2e-4
     free_bits: float = 0.25  # nats per latent dimension that cost nothing
     posterior_fraction: float = 0.5
@@ -201,7 +210,49 @@ class TrainStep(nn.Module):
             loss = loss + config.w_div * terms["div"] + config.w_grad * terms["seam"]
             fakes = torch.cat([fakes, sampled_comp])
             fake_holes = torch.cat([hole, hole_g])
+        if (config.w_axis > 0 or config.w_decor > 0) and n_gen > 0:
+            loss = loss + self._axis_terms(enc, out, image, hole, n_post, terms)
         return loss, terms, fakes, fake_holes
+
+    def _axis_terms(self, enc, out, image, hole, n_post: int, terms: dict) -> torch.Tensor:
+        """The ``w_axis`` / ``w_decor`` terms (see ``TrainConfig``) on the generative samples."""
+        net, config = self.net, self.config
+        gen = slice(n_post, None)
+        mu, std = enc.prior_mu[gen], (0.5 * enc.prior_logvar[gen]).exp()
+        n, dim = mu.shape
+        # Two distinct axes per sample, each with a random sign; moves of 2 std.
+        first = torch.randint(dim, (n,), device=mu.device)
+        second = (first + torch.randint(1, dim, (n,), device=mu.device)) % dim
+        signs = torch.randint(0, 2, (2, n), device=mu.device).float() * 2 - 1
+        rows = torch.arange(n, device=mu.device)
+        z_moved = torch.cat([mu, mu]).clone()
+        z_moved[rows, first] += 2.0 * signs[0] * std[rows, first]
+        z_moved[n + rows, second] += 2.0 * signs[1] * std[rows, second]
+        moved = net.decode(_twice(_take(enc, gen)), z_moved)
+        hole_g, truth_g = hole[gen], image[gen]
+        hole_4 = (F.avg_pool2d(hole_g, 4) > 0.5).float()
+        base_4 = F.avg_pool2d(out[gen], 4)
+        moved_4 = F.avg_pool2d(moved, 4)
+        holes_2 = torch.cat([hole_4, hole_4])
+        change = _gradient_l1(moved_4, torch.cat([base_4, base_4]), holes_2) / 2.0
+        responses = (moved_4 - torch.cat([base_4, base_4])) * holes_2
+        a, b = responses[:n].flatten(1), responses[n:].flatten(1)
+        cosine2 = (a * b).sum(1) ** 2 / ((a * a).sum(1) * (b * b).sum(1) + 1e-20)
+        ring = _band(hole_g) * _band(1 - hole_g)
+        moved_comp = moved * torch.cat([hole_g, hole_g]) + torch.cat([truth_g, truth_g]) * (
+            1 - torch.cat([hole_g, hole_g])
+        )
+        terms["axis"] = F.relu(config.axis_target - change).mean()
+        terms["decor"] = cosine2.mean()
+        terms["axis_seam"] = _gradient_l1(
+            moved_comp, torch.cat([truth_g, truth_g]), torch.cat([ring, ring])
+        ).mean()
+        terms["axis_change"] = change.mean().detach()
+        return (
+            config.w_axis * terms["axis"]
+            + config.w_decor * terms["decor"]
+            + config.w_grad * terms["axis_seam"]
+        )
 
 
 class PatchDiscriminator(nn.Module):
@@ -237,6 +288,16 @@ def _take(enc, index: slice):
         enc.prior_logvar[index],
         enc.init[index],
         enc.hole[index],
+    )
+
+
+def _twice(enc):
+    """The encoding with its batch repeated (two decodes of every sample in one pass)."""
+    return type(enc)(
+        *(
+            tuple(torch.cat([s, s]) for s in t) if isinstance(t, tuple) else torch.cat([t, t])
+            for t in enc
+        )
     )
 
 
