@@ -1,6 +1,7 @@
 """Benchmark of latent navigation with the shipped manifold weights.
 
     python tools/bench_latent.py [--moves 50] [--images 4] [--json out.json]
+                                 [--models-dir DIR] [--no-latency]
 
 1. Slider latency: the real editor window (offscreen) on a Kodak photo with a 256 x 256 hole in
    its centre, so the pipeline's crop (hole + context margin) is 512 x 512 px. Each of ``moves``
@@ -170,9 +171,15 @@ def main() -> int:
     parser.add_argument("--moves", type=int, default=50)
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--models-dir", type=Path, help="weights to measure (default: shipped)")
+    parser.add_argument("--no-latency", action="store_true", help="skip the editor's latency")
     args = parser.parse_args()
+    if args.models_dir is not None:  # the editor's window loads from here as well
+        from core import resources
+
+        resources.MODELS_DIR = args.models_dir
     try:
-        method = ManifoldFill()
+        method = ManifoldFill(models_dir=args.models_dir)
     except Exception as error:  # the bench reports, it does not crash
         print(f"the shipped manifold weights do not load: {error}")
         return 1
@@ -180,7 +187,7 @@ def main() -> int:
         "model_steps": method.config.get("training", {}).get("steps"),
         "cpu_threads": __import__("torch").get_num_threads(),
         "load_average": [round(v, 2) for v in os.getloadavg()],
-        "latency": slider_latency(args.moves),
+        "latency": None if args.no_latency else slider_latency(args.moves),
         "collapse": collapse(method, args.images),
     }
     text = json.dumps(report, indent=2)
