@@ -6,6 +6,7 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
+from app.icons import icon
 from app.settings import APPLICATION, ORGANIZATION
 
 
@@ -15,6 +16,7 @@ def run_editor(path: str | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    app.setWindowIcon(icon("app"))  # every window's, and the task bar's
 
     from app.main_window import MainWindow  # after the app exists: widgets need it
 

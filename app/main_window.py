@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.autosave import Autosaver, restore
 from app.canvas import Canvas
+from app.icons import icon
 from app.panels.detect_panel import install_detect_panel
 from app.panels.latent_panel import install_latent_panel
 from app.session import Document, Session
@@ -52,6 +53,22 @@ Button = QMessageBox.StandardButton
 APP_TITLE = "Manifold Inpaint"
 # Offscreen / minimal platforms have nobody to answer a dialog (tests, CI screenshots).
 HEADLESS_PLATFORMS = {"offscreen", "minimal"}
+# The icon (``resources/icons/NAME.svg``) of each action, by the action's objectName.
+ACTION_ICONS = {
+    "action_open": "open", "action_save": "save",
+    "action_previous_image": "previous", "action_next_image": "next",
+    "action_undo": "undo", "action_redo": "redo",
+    "action_zoom_fit": "fit", "action_zoom_100": "actual",
+    "action_zoom_in": "zoom_in", "action_zoom_out": "zoom_out",
+    "action_tool_brush": "brush", "action_tool_eraser": "eraser",
+    "action_tool_rectangle": "rectangle", "action_tool_lasso": "lasso",
+    "action_clear_mask": "clear_mask", "action_invert_mask": "invert_mask",
+    "action_grow_mask": "grow_mask", "action_shrink_mask": "shrink_mask",
+    "action_show_mask": "show_mask", "action_fill": "fill", "action_cancel": "cancel",
+    "action_detect": "detect", "action_detect_accept": "accept",
+    "action_detect_discard": "discard", "action_detect_cancel": "cancel",
+}  # fmt: skip
+APP_ICON = "app"
 
 
 def _file_filter() -> str:
@@ -78,6 +95,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.setAcceptDrops(True)
         self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(icon(APP_ICON))
         self._error_box: QMessageBox | None = None
         self._make_actions()
         self._make_menus()
@@ -86,6 +104,7 @@ class MainWindow(QMainWindow):
         self._bind_session()
         self.detect = install_detect_panel(self)  # right dock; Fill > Detect Damage (D)
         self.latent = install_latent_panel(self)  # dock beside the canvas, View > Latent Panel
+        self._set_icons()  # the panels' actions too
         self._update_enabled()
         self.resize(1200, 800)
         if self.settings.geometry is not None:
@@ -240,6 +259,12 @@ class MainWindow(QMainWindow):
             self.tool_group.addAction(action)
             self.tool_actions[name] = action
 
+    def _set_icons(self) -> None:
+        for action in self.findChildren(QAction):
+            name = ACTION_ICONS.get(action.objectName())
+            if name is not None:
+                action.setIcon(icon(name))
+
     def _make_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -280,6 +305,13 @@ class MainWindow(QMainWindow):
         main.addActions([self.action_undo, self.action_redo])
         main.addSeparator()
         main.addActions([self.action_fit, self.action_actual])
+        # Arrows, undo / redo and zoom read from their icons (the tooltip names them): icon only,
+        # so that both bars of the first row fit a 1100 px wide window.
+        for action in (self.action_previous, self.action_next, self.action_undo,
+                       self.action_redo, self.action_fit, self.action_actual):  # fmt: skip
+            button = main.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         fill = self._toolbar("toolbar_fill", "Fill")
         fill.addWidget(QLabel(" Method "))
         self.method_combo = self._make_method_combo()
@@ -313,7 +345,7 @@ class MainWindow(QMainWindow):
     def _toolbar(self, name: str, title: str) -> QToolBar:
         bar = QToolBar(title, self)
         bar.setObjectName(name)  # saveState needs it
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         return bar
 
@@ -367,6 +399,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(False)
         cancel = QToolButton()
         cancel.setDefaultAction(self.action_cancel)
+        cancel.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.cancel_button = cancel
         cancel.setVisible(False)
         self.zoom_label = QLabel()
