@@ -32,6 +32,7 @@ _OPTIONS = {
     "w_axis": float,
     "axis_target": float,
     "w_decor": float,
+    "axis_pool": int,
     "disc_lr": float,
     "free_bits": float,
     "val_every": int,

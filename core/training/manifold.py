@@ -81,6 +81,9 @@ class TrainConfig:
     w_axis: float = 0.0
     axis_target: float = 0.01
     w_decor: float = 0.0
+    # Scale of both measures (average pooling factor): coarser ones leave the decoder no room to
+    # make two axes "different" by fine grid patterns in different phases.
+    axis_pool: int = 4
     disc_lr: float = 2e-4
     free_bits: float = 0.25  # nats per latent dimension that cost nothing
     posterior_fraction: float = 0.5
@@ -230,12 +233,13 @@ class TrainStep(nn.Module):
         z_moved[n + rows, second] += 2.0 * signs[1] * std[rows, second]
         moved = net.decode(_twice(_take(enc, gen)), z_moved)
         hole_g, truth_g = hole[gen], image[gen]
-        hole_4 = (F.avg_pool2d(hole_g, 4) > 0.5).float()
-        base_4 = F.avg_pool2d(out[gen], 4)
-        moved_4 = F.avg_pool2d(moved, 4)
-        holes_2 = torch.cat([hole_4, hole_4])
-        change = _gradient_l1(moved_4, torch.cat([base_4, base_4]), holes_2) / 2.0
-        responses = (moved_4 - torch.cat([base_4, base_4])) * holes_2
+        pool = config.axis_pool
+        hole_p = (F.avg_pool2d(hole_g, pool) > 0.5).float()
+        base_p = torch.cat([F.avg_pool2d(out[gen], pool)] * 2)
+        moved_p = F.avg_pool2d(moved, pool)
+        holes_2 = torch.cat([hole_p, hole_p])
+        change = _gradient_l1(moved_p, base_p, holes_2) / 2.0
+        responses = (moved_p - base_p) * holes_2
         a, b = responses[:n].flatten(1), responses[n:].flatten(1)
         cosine2 = (a * b).sum(1) ** 2 / ((a * a).sum(1) * (b * b).sum(1) + 1e-20)
         ring = _band(hole_g) * _band(1 - hole_g)
