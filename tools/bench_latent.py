@@ -11,7 +11,9 @@
 2. Collapse check: for the first 8 directions, the mean absolute change of hole pixels (0-255)
    between the most likely fill and the fill at +2 and at -2 prior std, over ``images`` photos
    (96 x 96 centre holes); for the sliders' response directions, for SeFa's, and for 8 random
-   orthonormal directions (what both should beat).
+   orthonormal directions (what both should beat). Beside it, the share of each change's
+   energy that is broad (survives 16 px block averaging): fine periodic patterns (a grid from
+   the decoder) also change pixels, but are not the variation a slider should offer.
 3. Variant spread: mean pairwise L1 (0-255) of the hole pixels of 6 seeded variants.
 
 The CPU is shared (the model trains beside it): the load average is printed with the numbers.
@@ -125,6 +127,20 @@ def hole_change(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> float:
     return float(np.abs(a.astype(np.float32) - b.astype(np.float32))[hole].mean())
 
 
+def coarse_share(a: np.ndarray, b: np.ndarray, hole: np.ndarray, cell: int = 16) -> float:
+    """Share of the change's energy (inside the hole's box) that survives averaging over
+    ``cell`` px blocks: near 1 for broad changes (tone, where a region lies), low for fine
+    periodic patterns (a decoder's grid), which also count in ``hole_change``."""
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    diff = (a.astype(np.float32) - b.astype(np.float32))[rows[0] : rows[-1] + 1,
+                                                         cols[0] : cols[-1] + 1]  # fmt: skip
+    h, w = (diff.shape[0] // cell) * cell, (diff.shape[1] // cell) * cell
+    diff = diff[:h, :w]
+    blocks = diff.reshape(h // cell, cell, w // cell, cell, -1).mean(axis=(1, 3))
+    total = float((diff**2).mean())
+    return float((blocks**2).mean()) / total if total > 0 else 1.0
+
+
 def collapse(method: ManifoldFill, images: int) -> dict:
     sessions = []
     for index in range(1, images + 1):
@@ -142,18 +158,21 @@ def collapse(method: ManifoldFill, images: int) -> dict:
     candidates = (("response", used), ("sefa", sefa_directions(method.net)),
                   ("random", random_dirs))  # fmt: skip
     for name, directions in candidates:
-        per_direction = []
+        per_direction, coarse = [], []
         for index in range(min(8, len(directions))):
-            changes = []
+            changes, shares = [], []
             for session, hole in sessions:
                 session.directions = directions
                 base = session.render(LatentSetting())
                 for value in (2.0, -2.0):
                     sliders = tuple(value if i == index else 0.0 for i in range(index + 1))
-                    changes.append(hole_change(session.render(LatentSetting(None, sliders)),
-                                               base, hole))  # fmt: skip
+                    moved = session.render(LatentSetting(None, sliders))
+                    changes.append(hole_change(moved, base, hole))
+                    shares.append(coarse_share(moved, base, hole))
             per_direction.append(round(float(np.mean(changes)), 3))
+            coarse.append(round(float(np.mean(shares)), 2))
         result[f"{name}_mean_abs_hole_change_at_2sd"] = per_direction
+        result[f"{name}_coarse_share_of_change"] = coarse
     for session, _ in sessions:
         session.directions = used
     result["response_strength_per_sd"] = [round(255 * float(s), 3) for s in used.strength[:8]]
