@@ -214,11 +214,19 @@ class TrainStep(nn.Module):
             fakes = torch.cat([fakes, sampled_comp])
             fake_holes = torch.cat([hole, hole_g])
         if (config.w_axis > 0 or config.w_decor > 0) and n_gen > 0:
-            loss = loss + self._axis_terms(enc, out, image, hole, n_post, terms)
+            axis_loss, moved, moved_holes = self._axis_terms(enc, out, image, hole, n_post, terms)
+            loss = loss + axis_loss
+            # They face the discriminator too: a move that "differs" by a pattern no photo has
+            # (a grid, stripes) is then a fake, not a free way to meet the targets.
+            fakes = torch.cat([fakes, moved])
+            fake_holes = torch.cat([fake_holes, moved_holes])
         return loss, terms, fakes, fake_holes
 
-    def _axis_terms(self, enc, out, image, hole, n_post: int, terms: dict) -> torch.Tensor:
-        """The ``w_axis`` / ``w_decor`` terms (see ``TrainConfig``) on the generative samples."""
+    def _axis_terms(
+        self, enc, out, image, hole, n_post: int, terms: dict
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The ``w_axis`` / ``w_decor`` terms (see ``TrainConfig``) on the generative samples:
+        (their loss, the moved fills composited over the photo, their holes)."""
         net, config = self.net, self.config
         gen = slice(n_post, None)
         mu, std = enc.prior_mu[gen], (0.5 * enc.prior_logvar[gen]).exp()
@@ -252,11 +260,12 @@ class TrainStep(nn.Module):
             moved_comp, torch.cat([truth_g, truth_g]), torch.cat([ring, ring])
         ).mean()
         terms["axis_change"] = change.mean().detach()
-        return (
+        loss = (
             config.w_axis * terms["axis"]
             + config.w_decor * terms["decor"]
             + config.w_grad * terms["axis_seam"]
         )
+        return loss, moved_comp, torch.cat([hole_g, hole_g])
 
 
 class PatchDiscriminator(nn.Module):
