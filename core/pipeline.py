@@ -4,7 +4,8 @@
    a box with context margin, and split regions too large for one pass into tiles.
 2. ``extract_crop``: cut the box out, convert it to float32 RGB in ``[0, 1]``, blank the holes,
    scale it to the method's working resolution and pad it to the method's multiple.
-3. the method fills the crop.
+3. the method fills the crop; small crops it can stack (``FillMethod.batch_key``) are filled
+   together when their boxes are disjoint (see ``fill_steps``).
 4. ``paste_crop``: undo padding and scaling, and blend the fill into the output over the hole
    pixels plus a narrow feathered band; every pixel farther than ``BLEND_BAND`` px from the hole
    keeps its exact input value.
@@ -15,7 +16,7 @@ the bool mask and its labels are whole-image sized).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -32,6 +33,8 @@ GROUP_DISTANCE = 12
 GROUP_FACTOR = 4
 # Longest side, at the method's working scale, of one pass; larger regions are tiled.
 MAX_TILE = 768
+# Most crops waiting in batches; past it the oldest batch is filled (bounds their memory).
+MAX_PENDING = 64
 
 
 @dataclass(frozen=True)
@@ -251,11 +254,53 @@ def _region_seed(seed: int | None, index: int) -> int | None:
     return None if seed is None else (seed * 1_000_003 + index) % (2**63)
 
 
+Batch = list[tuple[PreparedCrop, CropContext]]
+
+
+def _overlaps(box: tuple[int, int, int, int], batch: Batch) -> bool:
+    y0, y1, x0, x1 = box
+    return any(
+        y0 < b[1] and b[0] < y1 and x0 < b[3] and b[2] < x1
+        for b in (prepared.plan.box for prepared, _ in batch)
+    )
+
+
+def _fill_batch(
+    method: FillMethod,
+    batch: Batch,
+    out: np.ndarray,
+    remaining: np.ndarray,
+    done: int,
+    total: int,
+) -> Steps[int]:
+    """Fill ``batch`` (regions with pairwise disjoint boxes, in plan order) and paste it into
+    ``out``; returns ``done`` plus the batch's size."""
+    start, end = done / total, (done + len(batch)) / total
+    if len(batch) == 1:
+        prepared, context = batch[0]
+        steps = method.fill_steps(prepared.pixels, prepared.hole, context)
+        filled = [(yield from scaled(steps, start, end))]
+    else:
+        items = [(prepared.pixels, prepared.hole, context) for prepared, context in batch]
+        filled = yield from scaled(method.fill_batch_steps(items), start, end)
+    for (prepared, _), result in zip(batch, filled, strict=True):
+        paste_crop(out, remaining, prepared, result)
+        cy0, cy1, cx0, cx1 = prepared.plan.core
+        remaining[cy0:cy1, cx0:cx1] = False
+    done += len(batch)
+    yield Progress(end, f"filled region {done} of {total}")
+    return done
+
+
 def fill_steps(request: FillRequest) -> Steps[np.ndarray]:
     """Fill ``request.mask`` in ``request.image``; yields progress, returns a new image.
 
     The input arrays are never modified. Regions are filled in order, each seeing the fills of
-    the earlier ones as known context.
+    the earlier ones as known context. A region only sees what lies inside its box, so regions
+    with disjoint boxes may be filled together: one the method can batch
+    (``FillMethod.batch_key``) waits with others of its key until a later region's box
+    overlaps one of them (that region must see their fills), the batch is full, or the plans
+    end. Each region still sees exactly the fills it would see filled one by one.
     """
     validate(request.image, request.mask)
     out = request.image.copy()
@@ -267,17 +312,29 @@ def fill_steps(request: FillRequest) -> Steps[np.ndarray]:
     plans = plan_regions(request.mask, method)
     remaining = request.mask.copy()
     total = len(plans)
-    for number, plan in enumerate(plans):
+    done = 0
+    pending: dict[Hashable, Batch] = {}  # waiting regions by key: boxes pairwise disjoint
+    for plan in plans:
+        for key in [k for k, batch in pending.items() if _overlaps(plan.box, batch)]:
+            done = yield from _fill_batch(method, pending.pop(key), out, remaining, done, total)
         prepared = extract_crop(out, remaining, plan, method.pad_multiple)
         context = CropContext(
             seed=_region_seed(request.seed, plan.index), scale=plan.scale, options=request.options
         )
-        steps = method.fill_steps(prepared.pixels, prepared.hole, context)
-        filled = yield from scaled(steps, number / total, (number + 1) / total)
-        paste_crop(out, remaining, prepared, filled)
-        cy0, cy1, cx0, cx1 = plan.core
-        remaining[cy0:cy1, cx0:cx1] = False
-        yield Progress((number + 1) / total, f"filled region {number + 1} of {total}")
+        key = method.batch_key(prepared.pixels, prepared.hole, context)
+        if key is None:
+            batch = [(prepared, context)]
+        else:
+            pending.setdefault(key, []).append((prepared, context))
+            if len(pending[key]) >= method.max_batch:
+                batch = pending.pop(key)
+            elif sum(len(b) for b in pending.values()) > MAX_PENDING:
+                batch = pending.pop(next(iter(pending)))  # the oldest
+            else:
+                continue
+        done = yield from _fill_batch(method, batch, out, remaining, done, total)
+    for batch in pending.values():
+        done = yield from _fill_batch(method, batch, out, remaining, done, total)
     return out
 
 

@@ -8,13 +8,14 @@ method's working scale, padding to ``pad_multiple`` and pasting the result back.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import cv2
 import numpy as np
 
-from core.progress import Progress, Steps
+from core.progress import Progress, Steps, scaled
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class FillMethod(ABC):
     # ``margin_factor`` x the region's longest side, whichever is larger.
     min_margin: ClassVar[int] = 16
     margin_factor: ClassVar[float] = 0.5
+    # Most crops the pipeline hands to one ``fill_batch_steps`` call.
+    max_batch: ClassVar[int] = 1
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -64,6 +67,25 @@ class FillMethod(ABC):
         result = self.fill(crop, hole, context)
         yield Progress(1.0)
         return result
+
+    def batch_key(
+        self, crop: np.ndarray, hole: np.ndarray, context: CropContext
+    ) -> Hashable | None:
+        """Crops whose keys are equal (and not None) may be filled together by
+        ``fill_batch_steps``; None (the default) fills this crop on its own."""
+        return None
+
+    def fill_batch_steps(
+        self, items: Sequence[tuple[np.ndarray, np.ndarray, CropContext]]
+    ) -> Steps[list[np.ndarray]]:
+        """Fill several ``(crop, hole, context)`` items of one batch key; each result must be
+        what ``fill_steps`` gives for that item alone. The default fills them in turn."""
+        results = []
+        for number, (crop, hole, context) in enumerate(items):
+            steps = self.fill_steps(crop, hole, context)
+            start, end = number / len(items), (number + 1) / len(items)
+            results.append((yield from scaled(steps, start, end)))
+        return results
 
 
 def downscale_known(

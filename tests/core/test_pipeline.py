@@ -257,3 +257,98 @@ def test_progress_rises_to_one_and_stopping_early_changes_nothing(photo):
     next(cancelled)
     cancelled.close()  # what a cancel does: stop iterating
     np.testing.assert_array_equal(photo, before)
+
+
+class ContextMeanMethod(FillMethod):
+    """Fills the holes with the mean of the crop's known pixels, so a region's fill depends on
+    every earlier fill inside its box; batches crops of one shape and records each batch's
+    seeds (with request seed 0 a region's seed is its plan index)."""
+
+    name = "test-context-mean"
+    max_batch: ClassVar[int] = 8
+    batches: ClassVar[list[list[int | None]]] = []
+
+    def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
+        out = crop.copy()
+        out[hole] = crop[~hole].mean(axis=0)
+        return out
+
+    def batch_key(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> object:
+        return crop.shape
+
+    def fill_batch_steps(self, items):  # type: ignore[no-untyped-def]
+        type(self).batches.append([context.seed for _, _, context in items])
+        return (yield from super().fill_batch_steps(items))
+
+
+if ContextMeanMethod.name not in method_names():
+    register(ContextMeanMethod)
+
+
+@pytest.fixture
+def context_mean(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(ContextMeanMethod, "batches", [])
+    return ContextMeanMethod
+
+
+def dense_specks(shape: tuple[int, int], count: int, seed: int = 3) -> np.ndarray:
+    """Specks of 2x2 px, close enough that many regions' boxes overlap."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(shape, bool)
+    for y, x in zip(
+        rng.integers(0, shape[0] - 2, count), rng.integers(0, shape[1] - 2, count), strict=True
+    ):
+        mask[y : y + 2, x : x + 2] = True
+    return mask
+
+
+def overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def test_batched_regions_are_filled_as_one_by_one(context_mean, monkeypatch):
+    image = synthetic_photo(300, 400)
+    mask = dense_specks(image.shape[:2], 120)
+    batched = fill(FillRequest(image, mask, context_mean.name, seed=0))
+    assert max(len(batch) for batch in context_mean.batches) > 2
+    monkeypatch.setattr(ContextMeanMethod, "max_batch", 1)
+    context_mean.batches.clear()
+    one_by_one = fill(FillRequest(image, mask, context_mean.name, seed=0))
+    assert context_mean.batches == []
+    # Every region sees the same context (earlier fills included), so the pixels are equal.
+    np.testing.assert_array_equal(batched, one_by_one)
+
+
+def test_regions_whose_boxes_overlap_are_never_batched_together(context_mean):
+    image = synthetic_photo(300, 400)
+    mask = dense_specks(image.shape[:2], 120)
+    fill(FillRequest(image, mask, context_mean.name, seed=0))
+    plans = plan_regions(mask, get_method(context_mean.name))
+    boxes = {plan.index: plan.box for plan in plans}
+    overlapping = {
+        (a.index, b.index) for a in plans for b in plans if a != b and overlap(a.box, b.box)
+    }
+    assert len(overlapping) > 20  # the scene is dense enough for the check to mean something
+    batched = [seeds for seeds in context_mean.batches if len(seeds) > 1]
+    assert sum(len(seeds) for seeds in batched) > len(plans) // 3
+    for seeds in batched:
+        for i, a in enumerate(seeds):
+            for b in seeds[i + 1 :]:
+                assert not overlap(boxes[a], boxes[b]), (a, b)
+
+
+def test_batched_fill_progress_rises_and_cancelling_mid_fill_changes_nothing(context_mean):
+    image = synthetic_photo(300, 400)
+    mask = dense_specks(image.shape[:2], 120)
+    request = FillRequest(image, mask, context_mean.name, seed=0)
+    fractions = [event.fraction for event in fill_steps(request)]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    image_before, mask_before = image.copy(), mask.copy()
+    context_mean.batches.clear()
+    steps = fill_steps(request)
+    for event in steps:
+        if event.fraction > 0.5 and context_mean.batches:
+            break  # half the regions pasted, batches among them
+    steps.close()
+    np.testing.assert_array_equal(image, image_before)
+    np.testing.assert_array_equal(mask, mask_before)
