@@ -176,7 +176,7 @@ def _train_axis_terms(net, steps: int = 20, **weights: float) -> tuple[list, lis
         torch.manual_seed(1)  # the same axis pairs every step: a fair before/after
         loss, terms, _, _ = step(image, hole, init, eps)
         changes.append(float(terms["axis_change"]))
-        cosines.append(float(terms["decor"]))
+        cosines.append(float(terms["decor"].detach()))
         optim.zero_grad()
         loss.backward()
         optim.step()
