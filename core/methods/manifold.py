@@ -143,28 +143,6 @@ def _scaled_size(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
     return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
 
 
-def _select(encoded: Any, index: int) -> Any:
-    """Sample ``index`` of a batched ``Encoded`` (views; the batch dimension is kept)."""
-    part = slice(index, index + 1)
-    return type(encoded)(
-        *(tuple(t[part] for t in f) if isinstance(f, tuple) else f[part] for f in encoded)
-    )
-
-
-def _join(encoded: Sequence[Any]) -> Any:
-    """Several ``Encoded`` stacked along the batch dimension."""
-    import torch
-
-    return type(encoded[0])(
-        *(
-            tuple(torch.cat(level) for level in zip(*fields, strict=True))
-            if isinstance(fields[0], tuple)
-            else torch.cat(fields)
-            for fields in zip(*encoded, strict=True)
-        )
-    )
-
-
 def _inference(net, device: str):
     import torch
 
@@ -268,14 +246,16 @@ class ManifoldFill(FillMethod):
             ]
             encoded = self._run_encoder(inputs)
             for j, i in enumerate(missing):
-                found[i] = self._cache_entry(_select(encoded, j), inputs[j], crops[j], items[i][1])
+                one = encoded.take(slice(j, j + 1))
+                found[i] = self._cache_entry(one, inputs[j], crops[j], items[i][1])
                 self._cache[keys[i]] = found[i]
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         caches = [found[i] for i in range(len(items))]
         if len(missing) < len(items):
             # Some came from the cache: stack theirs with the new ones (a copy, rarely taken).
-            encoded = caches[0].encoded if len(caches) == 1 else _join([c.encoded for c in caches])
+            parts = [c.encoded for c in caches]
+            encoded = parts[0] if len(parts) == 1 else type(parts[0]).cat(parts)
         return caches, encoded
 
     @staticmethod

@@ -20,6 +20,7 @@ depend on z, so a new z costs one ``decode`` (the latent sliders call it repeate
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
@@ -129,6 +130,17 @@ class Encoded(NamedTuple):
     prior_logvar: torch.Tensor  # (B, z_dim)
     init: torch.Tensor  # classical initial fill (B, 3, H, W)
     hole: torch.Tensor  # (B, 1, H, W)
+
+    def take(self, index: slice) -> Encoded:
+        """The samples ``index`` of the batch (views)."""
+        return Encoded(tuple(s[index] for s in self.skips), *(t[index] for t in self[1:]))
+
+    @staticmethod
+    def cat(parts: Sequence[Encoded]) -> Encoded:
+        """Several encodings stacked along the batch dimension, in order."""
+        skips = tuple(torch.cat(level) for level in zip(*(p.skips for p in parts), strict=True))
+        rest = (torch.cat(field) for field in zip(*(p[1:] for p in parts), strict=True))
+        return Encoded(skips, *rest)
 
 
 def _pool(feat: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,7 @@ from core import maskgen
 from core.bench import gradient_ratio
 from core.cpu import tune_allocator
 from core.errors import InpaintError
-from core.nets.manifold import ManifoldNet, NetConfig, count_parameters
+from core.nets.manifold import Encoded, ManifoldNet, NetConfig, count_parameters
 from core.progress import Progress, Steps
 from core.training.data import Batch, RandomCrops, load_rgb, split_files, validation_batches
 
@@ -75,9 +75,10 @@ class TrainConfig:
     # Every latent axis alive and distinct (for the sliders): on the generative path, two random
     # z axes are each moved by 2 prior std; each move must change the fill's structure (as in
     # the diversity term) by at least ``axis_target`` per std (hinge, weight ``w_axis``), and the
-    # two changes (hole pixels at 1/4 scale) must not point the same way (squared cosine, weight
-    # ``w_decor``; after OroJaR, Wei et al. 2021). Without it the decoder routes z through a few
-    # shared directions and the sliders past the fifth barely move the fill. 0 = off.
+    # two changes (hole pixels at ``axis_pool`` scale) must not point the same way (squared
+    # cosine, weight ``w_decor``; after OroJaR, Wei et al. 2021). Without it the decoder routes z
+    # through a few shared directions and the sliders past the fifth barely move the fill.
+    # 0 = off.
     w_axis: float = 0.0
     axis_target: float = 0.01
     w_decor: float = 0.0
@@ -173,7 +174,7 @@ class TrainStep(nn.Module):
         enc = net.encode(image * (1 - hole), hole, init)
         n_post = max(1, round(image.shape[0] * config.posterior_fraction))
         post = slice(0, n_post)
-        mu_q, logvar_q = net.posterior_stats(image[post], hole[post], _take(enc, post))
+        mu_q, logvar_q = net.posterior_stats(image[post], hole[post], enc.take(post))
         z_q = mu_q + eps[post] * (0.5 * logvar_q).exp()
         z = torch.cat([z_q, enc.prior_mu[n_post:]], dim=0)
         out = net.decode(enc, z)
@@ -194,7 +195,7 @@ class TrainStep(nn.Module):
             gen = slice(n_post, None)
             noise, hole_g, truth_g = eps[gen], hole[gen], image[gen]
             z_s = enc.prior_mu[gen] + (0.5 * enc.prior_logvar[gen]).exp() * noise
-            sampled = net.decode(_take(enc, gen), z_s)
+            sampled = net.decode(enc.take(gen), z_s)
             sampled_comp = sampled * hole_g + truth_g * (1 - hole_g)
             # Structure, not brightness: a shifted hole is the cheap way to differ (it shows
             # the mask as a ghost), so the change is measured on image gradients and the
@@ -239,33 +240,29 @@ class TrainStep(nn.Module):
         z_moved = torch.cat([mu, mu]).clone()
         z_moved[rows, first] += 2.0 * signs[0] * std[rows, first]
         z_moved[n + rows, second] += 2.0 * signs[1] * std[rows, second]
-        moved = net.decode(_twice(_take(enc, gen)), z_moved)
-        hole_g, truth_g = hole[gen], image[gen]
+        moved = net.decode(Encoded.cat([enc.take(gen)] * 2), z_moved)
+        # Both moves of a sample against its prior-mean fill, at the terms' scale.
+        hole_2, truth_2 = torch.cat([hole[gen]] * 2), torch.cat([image[gen]] * 2)
         pool = config.axis_pool
-        hole_p = (F.avg_pool2d(hole_g, pool) > 0.5).float()
+        hole_p = (F.avg_pool2d(hole_2, pool) > 0.5).float()
         base_p = torch.cat([F.avg_pool2d(out[gen], pool)] * 2)
         moved_p = F.avg_pool2d(moved, pool)
-        holes_2 = torch.cat([hole_p, hole_p])
-        change = _gradient_l1(moved_p, base_p, holes_2) / 2.0
-        responses = (moved_p - base_p) * holes_2
+        change = _gradient_l1(moved_p, base_p, hole_p) / 2.0
+        responses = (moved_p - base_p) * hole_p
         a, b = responses[:n].flatten(1), responses[n:].flatten(1)
         cosine2 = (a * b).sum(1) ** 2 / ((a * a).sum(1) * (b * b).sum(1) + 1e-20)
-        ring = _band(hole_g) * _band(1 - hole_g)
-        moved_comp = moved * torch.cat([hole_g, hole_g]) + torch.cat([truth_g, truth_g]) * (
-            1 - torch.cat([hole_g, hole_g])
-        )
+        ring = _band(hole_2) * _band(1 - hole_2)
+        moved_comp = moved * hole_2 + truth_2 * (1 - hole_2)
         terms["axis"] = F.relu(config.axis_target - change).mean()
         terms["decor"] = cosine2.mean()
-        terms["axis_seam"] = _gradient_l1(
-            moved_comp, torch.cat([truth_g, truth_g]), torch.cat([ring, ring])
-        ).mean()
+        terms["axis_seam"] = _gradient_l1(moved_comp, truth_2, ring).mean()
         terms["axis_change"] = change.mean().detach()
         loss = (
             config.w_axis * terms["axis"]
             + config.w_decor * terms["decor"]
             + config.w_grad * terms["axis_seam"]
         )
-        return loss, moved_comp, torch.cat([hole_g, hole_g])
+        return loss, moved_comp, hole_2
 
 
 class PatchDiscriminator(nn.Module):
@@ -291,27 +288,6 @@ class PatchDiscriminator(nn.Module):
 def _patch_weight(hole: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """1 for patches that hold hole pixels: only those are fakes (the rest is the photo)."""
     return (F.adaptive_max_pool2d(hole, logits.shape[-2:]) > 0).float()
-
-
-def _take(enc, index: slice):
-    return type(enc)(
-        tuple(s[index] for s in enc.skips),
-        enc.bottleneck[index],
-        enc.prior_mu[index],
-        enc.prior_logvar[index],
-        enc.init[index],
-        enc.hole[index],
-    )
-
-
-def _twice(enc):
-    """The encoding with its batch repeated (two decodes of every sample in one pass)."""
-    return type(enc)(
-        *(
-            tuple(torch.cat([s, s]) for s in t) if isinstance(t, tuple) else torch.cat([t, t])
-            for t in enc
-        )
-    )
 
 
 # ---------------------------------------------------------------------------------------------
