@@ -31,6 +31,17 @@ def train_dir() -> Path:
     return folder
 
 
+def drain(steps):  # type: ignore[no-untyped-def]
+    """(every Progress a steps generator yielded, its result): ``run_to_end`` that keeps the
+    events for tests that check them."""
+    events = []
+    while True:
+        try:
+            events.append(next(steps))
+        except StopIteration as stop:
+            return events, stop.value
+
+
 def synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A smooth colourful uint8 RGB image with some texture, deterministic per seed."""
     rng = np.random.default_rng(seed)

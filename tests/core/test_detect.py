@@ -26,7 +26,7 @@ from core.errors import ModelError
 from core.models import model_status
 from core.progress import Progress, run_to_end
 from main import main
-from tests.conftest import synthetic_photo
+from tests.conftest import drain, synthetic_photo
 
 HAS_NET = model_status(MODEL_NAME)[0]
 needs_net = pytest.mark.skipif(not HAS_NET, reason="the detect model is not shipped yet")
@@ -111,13 +111,7 @@ def test_threshold_is_monotonic_and_cheap():
 )
 def test_shapes_and_dtypes(image):
     steps = detect_steps(image, method="classical")
-    events = []
-    while True:
-        try:
-            events.append(next(steps))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    events, result = drain(steps)
     assert isinstance(result, DamageResult) and all(isinstance(e, Progress) for e in events)
     assert result.probability.shape == image.shape[:2] and result.probability.dtype == np.float32
     assert result.mask.shape == image.shape[:2] and result.mask.dtype == np.bool_

@@ -16,7 +16,7 @@ from core.methods.manifold import ManifoldFill, choose_internal_scale
 from core.nets.manifold import ManifoldNet, NetConfig
 from core.pipeline import BLEND_BAND, FillRequest, fill
 from core.resources import MODELS_DIR
-from tests.conftest import synthetic_photo
+from tests.conftest import drain, synthetic_photo
 
 TINY = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4)
 
@@ -114,13 +114,7 @@ def test_z_offset_moves_the_fill_in_prior_std_units(method: ManifoldFill) -> Non
 def test_refine_reports_progress_and_returns_a_fill(method: ManifoldFill) -> None:
     crop, hole = crop_and_hole()
     steps = method.fill_steps(crop, hole, CropContext(options={"refine_steps": 3}))
-    events = []
-    while True:
-        try:
-            events.append(next(steps))
-        except StopIteration as stop:
-            out = stop.value
-            break
+    events, out = drain(steps)
     assert len(events) >= 4
     assert [e.fraction for e in events] == sorted(e.fraction for e in events)
     assert np.array_equal(out[~hole], crop[~hole])

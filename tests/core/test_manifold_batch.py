@@ -12,8 +12,7 @@ import pytest
 from core.methods import CropContext, registry
 from core.methods.manifold import ManifoldFill
 from core.pipeline import FillRequest, fill, fill_steps, plan_regions
-from core.progress import Progress
-from tests.conftest import synthetic_photo
+from tests.conftest import drain, synthetic_photo
 from tests.core.test_manifold import tiny_net
 
 
@@ -97,13 +96,7 @@ def test_a_batch_gives_each_crop_what_it_gives_alone(method: ManifoldFill) -> No
         items.append((crop, hole, CropContext(seed=[None, 3, 4, 3][index])))
     assert len({method.batch_key(*item) for item in items}) == 1
     steps = method.fill_batch_steps(items)
-    events: list[Progress] = []
-    while True:
-        try:
-            events.append(next(steps))
-        except StopIteration as stop:
-            results = stop.value
-            break
+    events, results = drain(steps)
     assert len(events) >= 2 and events[-1].fraction == 1.0
     assert len(method._cache) == method.cache_size  # the batch's crops are cached as encode's
     for (crop, hole, context), result in zip(items, results, strict=True):

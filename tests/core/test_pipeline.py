@@ -19,7 +19,7 @@ from core.pipeline import (
     fill_steps,
     plan_regions,
 )
-from tests.conftest import synthetic_photo
+from tests.conftest import drain, synthetic_photo
 
 
 def far_from_hole(mask: np.ndarray, distance: int = BLEND_BAND) -> np.ndarray:
@@ -243,13 +243,8 @@ def test_seeds_are_per_region_and_reproducible(recording):
 def test_progress_rises_to_one_and_stopping_early_changes_nothing(photo):
     mask = scratch_mask(photo.shape[:2])
     steps = fill_steps(FillRequest(photo, mask, "telea"))
-    fractions = []
-    while True:
-        try:
-            fractions.append(next(steps).fraction)
-        except StopIteration as stop:
-            result = stop.value
-            break
+    events, result = drain(steps)
+    fractions = [event.fraction for event in events]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     assert result.shape == photo.shape
     before = photo.copy()
