@@ -69,6 +69,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--tiny", action="store_true", help="a very small network (tests and smoke runs)"
     )
     parser.add_argument(
+        "--up-blur",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="switch the decoder's weight-free [1 2 1] blur after each upsampling on or off "
+        "(new runs, resumed runs and --init-from alike; default: keep the network's setting)",
+    )
+    parser.add_argument(
         "--export",
         type=Path,
         metavar="MODELS_DIR",
@@ -115,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         device=resolve_device(args.device),
         log=lambda text: tqdm.write(text, file=sys.stderr),
         init_from=args.init_from,
+        up_blur=args.up_blur,
     )
     import os
 

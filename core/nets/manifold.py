@@ -40,6 +40,11 @@ class NetConfig:
     z_dim: int = 16
     # The input must be a multiple of this (4 stride-2 stages).
     multiple: int = 16
+    # A fixed [1 2 1] blur after each pixel shuffle. Without it a spatially uniform change of
+    # z's FiLM scale and shift comes out of 1x1-conv + shuffle upsampling as a period-2 pattern
+    # at every stage: moving a latent slider printed a dot grid over the fill. The blur has a
+    # zero at that frequency, so no such pattern survives; it has no weights to learn.
+    up_blur: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -104,6 +109,15 @@ class SpectralBlock(nn.Module):
 def _block(kind: int, channels: int) -> nn.Module:
     # Alternate global (spectral) and dilated local blocks.
     return SpectralBlock(channels) if kind % 2 == 0 else ResBlock(channels, dilation=2)
+
+
+def blur121(x: torch.Tensor) -> torch.Tensor:
+    """Separable [1 2 1]/4 blur per channel, edges replicated: removes period-2 patterns."""
+    kernel = x.new_tensor([0.25, 0.5, 0.25])
+    channels = x.shape[1]
+    x = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    x = F.conv2d(x, kernel.view(1, 1, 1, 3).expand(channels, 1, 1, 3), groups=channels)
+    return F.conv2d(x, kernel.view(1, 1, 3, 1).expand(channels, 1, 3, 1), groups=channels)
 
 
 class FiLM(nn.Module):
@@ -248,7 +262,10 @@ class ManifoldNet(nn.Module):
         for stage, (up, merge, skip) in enumerate(
             zip(self.up, self.merge, (s3, s2, s1, s0), strict=True)
         ):
-            h = self.act(F.pixel_shuffle(up(h), 2))
+            h = F.pixel_shuffle(up(h), 2)
+            if self.config.up_blur:
+                h = blur121(h)
+            h = self.act(h)
             h = merge(torch.cat([h, skip], dim=1))
             if stage < 2:
                 h = self.film[stage + 1](h, z)

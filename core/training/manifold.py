@@ -24,7 +24,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -416,6 +416,7 @@ def train_steps(
     device: str = "cpu",
     log=print,
     init_from: Path | None = None,
+    up_blur: bool | None = None,
 ) -> Steps[dict]:
     """Train until ``config.steps``; yields Progress per step, returns the last validation.
 
@@ -423,6 +424,8 @@ def train_steps(
     mean validation hole-PSNR) and ``log.jsonl``. Without a checkpoint to resume, ``init_from``
     (a models folder such as ``resources/models``) starts from its exported manifold weights:
     checkpoints stay on the machine that trained, the shipped weights travel with the repo.
+    ``up_blur`` switches the decoder's weight-free upsampling blur on or off, also for a run
+    that resumes or starts from exported weights (see :class:`NetConfig`).
     """
     tune_allocator()
     if config.threads > 0:
@@ -446,6 +449,9 @@ def train_steps(
         # The schedule and data may change on resume; the seed and the run's identity stay.
         config = TrainConfig.from_dict({**asdict(config), "seed": saved["seed"]})
     net_config = net_config or NetConfig()
+    if up_blur is not None and up_blur != net_config.up_blur:
+        net_config = replace(net_config, up_blur=up_blur)
+        log(f"decoder upsampling blur {'on' if up_blur else 'off'} from now on")
 
     torch.manual_seed(config.seed)  # same initial weights on every rank
     net = ManifoldNet(net_config).to(device).to(memory_format=torch.channels_last)

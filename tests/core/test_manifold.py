@@ -13,7 +13,7 @@ import torch
 from core.errors import ModelError
 from core.methods import CropContext, registry
 from core.methods.manifold import ManifoldFill, choose_internal_scale
-from core.nets.manifold import ManifoldNet, NetConfig
+from core.nets.manifold import ManifoldNet, NetConfig, blur121
 from core.pipeline import BLEND_BAND, FillRequest, fill
 from core.resources import MODELS_DIR
 from tests.conftest import drain, synthetic_photo
@@ -57,6 +57,40 @@ def test_net_shapes_and_encode_decode_equals_forward() -> None:
         full = net(x * (1 - hole), hole, x, None)
     assert out.shape == x.shape
     assert torch.allclose(out, full)
+
+
+def test_upsampling_blur_removes_the_pixel_shuffle_grid() -> None:
+    """A uniform feature change (what z's FiLM shift is) comes out of 1x1 conv + pixel
+    shuffle as a period-2 pattern; the decoder's blur leaves it flat."""
+    torch.manual_seed(0)
+    up = torch.nn.Conv2d(16, 4 * 8, 1)
+    uniform = torch.ones(1, 16, 6, 6) * torch.randn(1, 16, 1, 1)
+    with torch.no_grad():
+        shuffled = torch.nn.functional.pixel_shuffle(up(uniform), 2)
+        blurred = blur121(shuffled)
+    grid = shuffled[..., 1:-1, 1:-1]
+    assert (grid - grid.mean(dim=(2, 3), keepdim=True)).abs().amax() > 0.05
+    flat = blurred[..., 1:-1, 1:-1]
+    assert (flat - flat.mean(dim=(2, 3), keepdim=True)).abs().amax() < 1e-5
+    # A smooth ramp passes unchanged: the blur only takes out the finest pattern.
+    ramp = torch.linspace(0, 1, 12).view(1, 1, 1, 12).expand(1, 1, 12, 12)
+    torch.testing.assert_close(blur121(ramp)[..., 1:-1], ramp[..., 1:-1])
+
+
+def test_up_blur_is_a_switch_on_the_same_weights() -> None:
+    """Weights trained without the blur load into a net with it (it has none of its own);
+    configs stored before the switch existed read as blur off."""
+    plain, blurred = tiny_net(), ManifoldNet(NetConfig(**{**TINY.to_dict(), "up_blur": True}))
+    blurred.load_state_dict(plain.state_dict())
+    assert NetConfig.from_dict({"widths": [8, 8, 16, 16, 16], "z_dim": 4}).up_blur is False
+    assert NetConfig.from_dict(blurred.config.to_dict()).up_blur is True
+    x = torch.rand(1, 3, 32, 32)
+    hole = torch.zeros(1, 1, 32, 32)
+    hole[..., 8:24, 8:24] = 1
+    with torch.no_grad():
+        a = plain.eval()(x * (1 - hole), hole, x, None)
+        b = blurred.eval()(x * (1 - hole), hole, x, None)
+    assert not torch.allclose(a, b)
 
 
 def test_fill_keeps_shape_and_known_pixels(method: ManifoldFill) -> None:

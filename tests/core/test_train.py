@@ -3,6 +3,7 @@ processes (replicas must stay identical)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -135,6 +136,17 @@ def test_a_new_run_can_start_from_exported_weights(data_dir: Path, tmp_path: Pat
     for name, value in exported.items():
         if not name.startswith("posterior"):  # not exported: inference never uses it
             torch.testing.assert_close(started[name], value, atol=2e-3, rtol=1e-2)
+
+
+def test_up_blur_switch_carries_into_a_resumed_run(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _train(tiny_config(steps=1), data_dir, out)
+    assert json.loads(load_checkpoint(out / "last.pt")["net_config"])["up_blur"] is False
+    steps = train_steps(tiny_config(steps=2), data_dir, out, TINY, log=lambda _: None, up_blur=True)
+    run_to_end(steps)
+    state = load_checkpoint(out / "last.pt")
+    assert int(state["step"]) == 2
+    assert json.loads(state["net_config"])["up_blur"] is True
 
 
 def test_diversity_term_pushes_prior_samples_apart() -> None:
