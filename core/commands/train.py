@@ -76,6 +76,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(new runs, resumed runs and --init-from alike; default: keep the network's setting)",
     )
     parser.add_argument(
+        "--up-blur-full-res",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether that blur also follows the last upsampling, to full resolution",
+    )
+    parser.add_argument(
         "--export",
         type=Path,
         metavar="MODELS_DIR",
@@ -122,7 +128,14 @@ def run(args: argparse.Namespace) -> int:
         device=resolve_device(args.device),
         log=lambda text: tqdm.write(text, file=sys.stderr),
         init_from=args.init_from,
-        up_blur=args.up_blur,
+        net_changes={
+            name: value
+            for name, value in (
+                ("up_blur", args.up_blur),
+                ("up_blur_full_res", args.up_blur_full_res),
+            )
+            if value is not None
+        },
     )
     import os
 

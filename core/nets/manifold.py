@@ -45,6 +45,9 @@ class NetConfig:
     # at every stage: moving a latent slider printed a dot grid over the fill. The blur has a
     # zero at that frequency, so no such pattern survives; it has no weights to learn.
     up_blur: bool = False
+    # Whether the last upsampling (s/2 -> s) is blurred too. Off keeps full-resolution detail
+    # for 1-4 px holes; z's coarse changes are already smooth by then.
+    up_blur_full_res: bool = True
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -263,7 +266,7 @@ class ManifoldNet(nn.Module):
             zip(self.up, self.merge, (s3, s2, s1, s0), strict=True)
         ):
             h = F.pixel_shuffle(up(h), 2)
-            if self.config.up_blur:
+            if self.config.up_blur and (self.config.up_blur_full_res or stage < 3):
                 h = blur121(h)
             h = self.act(h)
             h = merge(torch.cat([h, skip], dim=1))

@@ -407,6 +407,10 @@ def _lr(step: int, config: TrainConfig) -> float:
     return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+# NetConfig fields a run may change on trained weights: they add or remove no weights.
+WEIGHT_FREE_NET_FIELDS = frozenset({"up_blur", "up_blur_full_res"})
+
+
 def train_steps(
     config: TrainConfig,
     data_dir: Path,
@@ -416,7 +420,7 @@ def train_steps(
     device: str = "cpu",
     log=print,
     init_from: Path | None = None,
-    up_blur: bool | None = None,
+    net_changes: dict | None = None,
 ) -> Steps[dict]:
     """Train until ``config.steps``; yields Progress per step, returns the last validation.
 
@@ -424,8 +428,8 @@ def train_steps(
     mean validation hole-PSNR) and ``log.jsonl``. Without a checkpoint to resume, ``init_from``
     (a models folder such as ``resources/models``) starts from its exported manifold weights:
     checkpoints stay on the machine that trained, the shipped weights travel with the repo.
-    ``up_blur`` switches the decoder's weight-free upsampling blur on or off, also for a run
-    that resumes or starts from exported weights (see :class:`NetConfig`).
+    ``net_changes`` sets weight-free :class:`NetConfig` fields (the decoder's upsampling blur)
+    also for a run that resumes or starts from exported weights.
     """
     tune_allocator()
     if config.threads > 0:
@@ -449,9 +453,12 @@ def train_steps(
         # The schedule and data may change on resume; the seed and the run's identity stay.
         config = TrainConfig.from_dict({**asdict(config), "seed": saved["seed"]})
     net_config = net_config or NetConfig()
-    if up_blur is not None and up_blur != net_config.up_blur:
-        net_config = replace(net_config, up_blur=up_blur)
-        log(f"decoder upsampling blur {'on' if up_blur else 'off'} from now on")
+    changes = {k: v for k, v in (net_changes or {}).items() if getattr(net_config, k) != v}
+    if changes:
+        if set(changes) - WEIGHT_FREE_NET_FIELDS:
+            raise InpaintError(f"only {sorted(WEIGHT_FREE_NET_FIELDS)} can change on a trained net")
+        net_config = replace(net_config, **changes)
+        log(f"network changed from now on: {changes}")
 
     torch.manual_seed(config.seed)  # same initial weights on every rank
     net = ManifoldNet(net_config).to(device).to(memory_format=torch.channels_last)

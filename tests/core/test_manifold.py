@@ -4,6 +4,7 @@ pipeline contract, model-file checks; and the shipped weights when they are pres
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,11 @@ def test_up_blur_is_a_switch_on_the_same_weights() -> None:
     with torch.no_grad():
         a = plain.eval()(x * (1 - hole), hole, x, None)
         b = blurred.eval()(x * (1 - hole), hole, x, None)
+        c = ManifoldNet(replace(blurred.config, up_blur_full_res=False))
+        c.load_state_dict(plain.state_dict())
+        c = c.eval()(x * (1 - hole), hole, x, None)
     assert not torch.allclose(a, b)
+    assert not torch.allclose(b, c) and not torch.allclose(a, c)
 
 
 def test_fill_keeps_shape_and_known_pixels(method: ManifoldFill) -> None:

@@ -14,6 +14,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from core.errors import InpaintError
 from core.nets.manifold import NetConfig
 from core.progress import run_to_end
 from core.training.manifold import TrainConfig, load_checkpoint, train_steps
@@ -142,11 +143,18 @@ def test_up_blur_switch_carries_into_a_resumed_run(data_dir: Path, tmp_path: Pat
     out = tmp_path / "run"
     _train(tiny_config(steps=1), data_dir, out)
     assert json.loads(load_checkpoint(out / "last.pt")["net_config"])["up_blur"] is False
-    steps = train_steps(tiny_config(steps=2), data_dir, out, TINY, log=lambda _: None, up_blur=True)
-    run_to_end(steps)
+    blur = {"up_blur": True, "up_blur_full_res": False}
+    run_to_end(train_steps(tiny_config(steps=2), data_dir, out, TINY, log=_quiet, net_changes=blur))
     state = load_checkpoint(out / "last.pt")
     assert int(state["step"]) == 2
-    assert json.loads(state["net_config"])["up_blur"] is True
+    assert {k: json.loads(state["net_config"])[k] for k in blur} == blur
+    # Fields that add or remove weights cannot change under a trained net.
+    with pytest.raises(InpaintError, match="can change"):
+        run_to_end(train_steps(tiny_config(steps=3), data_dir, out, TINY, net_changes={"z_dim": 8}))
+
+
+def _quiet(_: str) -> None:
+    pass
 
 
 def test_diversity_term_pushes_prior_samples_apart() -> None:
