@@ -98,6 +98,29 @@ def test_up_blur_is_a_switch_on_the_same_weights() -> None:
     assert not torch.allclose(b, c) and not torch.allclose(a, c)
 
 
+def test_thin_holes_get_the_biharmonic_fill_unless_the_latent_is_asked_for(
+    method: ManifoldFill,
+) -> None:
+    from core.methods.classical import BiharmonicInpaint
+
+    crop = synthetic_photo(48, 64).astype(np.float32) / 255.0
+    crack = np.zeros((48, 64), bool)
+    crack[10:40, 30:33] = True  # 3 px wide: every hole pixel within 2 px of a known one
+    crack[20:23, 8:56] = True
+    biharmonic = BiharmonicInpaint().fill(crop, crack, CropContext())
+    np.testing.assert_array_equal(method.fill(crop, crack, CropContext(seed=3)), biharmonic)
+    assert method.batch_key(crop, crack, CropContext()) is None
+    for options in ({"thin_hole_px": 0}, {"z_offset": [0.0] * TINY.z_dim}):
+        net = method.fill(crop, crack, CropContext(options=options))
+        assert np.abs(net - biharmonic)[crack].max() > 1e-3
+    # A 14 x 20 hole is 7 px thick: the net's.
+    thick_crop, thick = crop_and_hole()
+    net = method.fill(thick_crop, thick, CropContext())
+    assert (
+        np.abs(net - BiharmonicInpaint().fill(thick_crop, thick, CropContext()))[thick].max() > 1e-3
+    )
+
+
 def test_fill_keeps_shape_and_known_pixels(method: ManifoldFill) -> None:
     crop, hole = crop_and_hole(45, 61)  # not a multiple of 16: the method pads itself
     out = method.fill(crop, hole, CropContext())
