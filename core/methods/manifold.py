@@ -94,14 +94,19 @@ class _NetInput:
     work_size: tuple[int, int]  # (h, w) before padding
 
 
+def hole_thickness(hole: np.ndarray) -> float:
+    """Distance (px) from the hole's innermost pixel to the nearest known one; outside the
+    crop counts as known; 0 for no hole."""
+    if not hole.any():
+        return 0.0
+    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
+    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+
+
 def choose_internal_scale(hole: np.ndarray, max_radius: float = MAX_HOLE_RADIUS) -> float:
     """1, 1/2, 1/4 or 1/8: the largest at which the hole's thickest part is within
     ``max_radius`` px of known pixels."""
-    if not hole.any():
-        return 1.0
-    # Distance of each hole pixel to the nearest known one (outside the crop counts as known).
-    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
-    radius = float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+    radius = hole_thickness(hole)
     scale = 1.0
     while radius * scale > max_radius and scale > 0.125:
         scale /= 2
@@ -160,8 +165,7 @@ def is_thin_hole(hole: np.ndarray, options: dict) -> bool:
     limit = float(options.get("thin_hole_px", THIN_HOLE_PX))
     if limit <= 0 or not hole.any() or _wants_latent(options):
         return False
-    distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
-    return float(distance.max()) <= limit
+    return hole_thickness(hole) <= limit
 
 
 def _scaled_size(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
