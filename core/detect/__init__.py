@@ -129,7 +129,7 @@ def detect_steps(
     if net is not None:
         from core.detect.net import predict_steps
 
-        probability = yield from predict_steps(net, rgb, tile=tile or 512)
+        probability = yield from predict_steps(net, rgb, tile=tile)
         used = "net"
     else:
         from core.detect.classical import classical_steps

@@ -20,7 +20,14 @@ from core.detect import (
     threshold_mask,
 )
 from core.detect.classical import classical_steps
-from core.detect.net import MODEL_NAME, DetectNet, DetectNetConfig, load_net, predict_steps
+from core.detect.net import (
+    MODEL_NAME,
+    DetectNet,
+    DetectNetConfig,
+    load_net,
+    predict_steps,
+    receptive_radius,
+)
 from core.detect.synth import Damaged, synthesize
 from core.errors import ModelError
 from core.models import model_status
@@ -120,13 +127,26 @@ def test_shapes_and_dtypes(image):
     assert fill_mask(result).sum() >= result.mask.sum()
 
 
-def test_tiles_equal_one_pass():
+def lively_net(config: DetectNetConfig) -> DetectNet:
+    """A random net whose every pixel reaches the output (default init leaves it nearly flat,
+    with many ReLUs dead)."""
+    torch.manual_seed(0)
+    net = DetectNet(config).eval()
+    for module in net.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.normal_(module.weight, std=(2.0 / module.weight[0].numel()) ** 0.5)
+            torch.nn.init.normal_(module.bias, std=0.1)
+    return net
+
+
+@pytest.mark.parametrize("levels", [3, 4])
+def test_tiles_equal_one_pass(levels):
     rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0
     rgb = np.concatenate([rgb, rgb[::-1]], 0)[:, :250]  # 384 x 250: uneven tiles
-    torch.manual_seed(0)
-    net = DetectNet(DetectNetConfig(width=4))
+    net = lively_net(DetectNetConfig(width=4, levels=levels))
     whole = run_to_end(predict_steps(net, rgb, tile=1024))
     tiled = run_to_end(predict_steps(net, rgb, tile=96))
+    assert whole.std() > 1e-3
     assert np.abs(whole - tiled).max() < 1e-4
     whole = run_to_end(classical_steps(rgb, tile=1024))
     tiled = run_to_end(classical_steps(rgb, tile=100))
@@ -149,6 +169,18 @@ def models_dir(tmp_path) -> Path:
     entry = {"name": MODEL_NAME, "file": "d.safetensors", "config": "d.json"}
     write_manifest_entry(dict(entry, sha256=sha256_file(folder / "d.safetensors")), folder)
     return folder
+
+
+@pytest.mark.parametrize("levels", [3, 4])
+def test_receptive_radius_bounds_the_reach_of_one_output_pixel(levels):
+    config = DetectNetConfig(width=4, levels=levels)
+    net = lively_net(config)
+    x = torch.randn(1, 3, 448, 448, requires_grad=True)
+    net(x)[0, 0, 224, 224].backward()
+    rows, cols = torch.nonzero(x.grad.abs().sum((0, 1)), as_tuple=True)
+    reach = int(max(224 - rows.min(), rows.max() - 224, 224 - cols.min(), cols.max() - 224))
+    # An upper bound, and a tight one (a loose bound would only make tiles slower).
+    assert receptive_radius(config) - 8 <= reach <= receptive_radius(config)
 
 
 def test_weights_that_do_not_match_the_manifest_fall_back_to_classical(models_dir):
