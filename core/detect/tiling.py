@@ -1,8 +1,14 @@
 """Run a local per-pixel function over a large photo in overlapping tiles.
 
-The photo is reflect-padded once, as a whole, and each tile is processed with ``margin`` px of
-real context on every side; so when ``margin`` covers the function's reach, the tiled result
-equals one pass over the whole photo, while memory stays bounded by the tile size.
+The photo is padded once, as a whole, and each tile is processed with ``margin`` px of real
+context on every side; so when ``margin`` covers the function's reach, the tiled result equals
+one pass over the whole photo, while memory stays bounded by the tile size.
+
+The padding repeats the edge pixels. Mirroring them instead turns a thin line along the border
+- the 2 px grey frame of a film scan, which most Kodak photos have - into a line twice as wide
+in the middle of what the detector sees: a perfect scratch. On the 24 clean Kodak photos the
+damage net flagged 0.38 % of the pixels with mirrored borders, 0.22 % of them within 3 px of
+the border; with repeated edges 0.18 % and 0.03 %.
 """
 
 from __future__ import annotations
@@ -36,9 +42,7 @@ def tiled_steps(
     h, w = rgb.shape[:2]
     tile = max(multiple, tile - tile % multiple)
     margin += (-margin) % multiple
-    # Reflect needs the axis longer than the padding; tiny images fall back to edge copies.
-    mode = "reflect" if min(h, w) > margin + multiple else "edge"
-    padded = np.pad(rgb, ((margin, margin + multiple), (margin, margin + multiple), (0, 0)), mode)
+    padded = np.pad(rgb, ((margin, margin + multiple), (margin, margin + multiple), (0, 0)), "edge")
     out = np.empty((h, w), np.float32)
     ys, xs = _starts(h, tile), _starts(w, tile)
     total, done = len(ys) * len(xs), 0
