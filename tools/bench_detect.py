@@ -49,6 +49,16 @@ def f1(tp_fp_fn: np.ndarray) -> float:
     return 2 * tp / max(1.0, 2 * tp + fp + fn)
 
 
+def precision(tp_fp_fn: np.ndarray) -> float:
+    tp, fp, _ = (float(v) for v in tp_fp_fn)
+    return tp / max(1.0, tp + fp)
+
+
+def recall(tp_fp_fn: np.ndarray) -> float:
+    tp, _, fn = (float(v) for v in tp_fp_fn)
+    return tp / max(1.0, tp + fn)
+
+
 def hole_psnr(out: np.ndarray, clean: np.ndarray, mask: np.ndarray) -> float:
     diff = out[mask].astype(np.float64) - clean[mask].astype(np.float64)
     mse = float((diff**2).mean()) if diff.size else 0.0
@@ -110,6 +120,10 @@ def run(
             "threshold": threshold,
             "scratch_f1": f1(c["scratch"]),
             "dust_f1": f1(c["dust"]),
+            "scratch_precision": precision(c["scratch"]),
+            "scratch_recall": recall(c["scratch"]),
+            "dust_precision": precision(c["dust"]),
+            "dust_recall": recall(c["dust"]),
             "scratch_f1_strict": f1(c["scratch_strict"]),
             "dust_f1_strict": f1(c["dust_strict"]),
             "clean_fp_percent": 100.0 * flagged / max(1, pixels),
@@ -124,15 +138,17 @@ def run(
 
 def table(results: dict, fill_method: str) -> str:
     rows = [
-        "| method | thr | scratch F1 (strict) | dust F1 (strict) | clean FP % | "
+        "| method | thr | scratch F1 (strict) P/R | dust F1 (strict) P/R | clean FP % | "
         f"hole-PSNR true / detected ({fill_method}) | gap dB | s/MP |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         rows.append(
             f"| {name} | {r['threshold']:.3f} | "
-            f"{r['scratch_f1']:.3f} ({r['scratch_f1_strict']:.3f}) | "
-            f"{r['dust_f1']:.3f} ({r['dust_f1_strict']:.3f}) | {r['clean_fp_percent']:.3f} | "
+            f"{r['scratch_f1']:.3f} ({r['scratch_f1_strict']:.3f}) "
+            f"{r['scratch_precision']:.2f}/{r['scratch_recall']:.2f} | "
+            f"{r['dust_f1']:.3f} ({r['dust_f1_strict']:.3f}) "
+            f"{r['dust_precision']:.2f}/{r['dust_recall']:.2f} | {r['clean_fp_percent']:.3f} | "
             f"{r['e2e_psnr_true_mask']:.2f} / {r['e2e_psnr_detected']:.2f} | "
             f"{r['e2e_gap_db']:.2f} | {r['seconds_per_mp']:.2f} |"
         )
