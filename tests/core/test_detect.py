@@ -269,3 +269,23 @@ def test_training_is_resumable_and_seeded(tmp_path):
     assert train.main(["export", "--out", str(tmp_path / "a"), "--models-dir", str(models)]) == 0
     net = load_net(models)
     assert net.config.width == 4 and 0.5 <= net.config.threshold <= 1.0
+
+
+def test_soft_f1_term_is_one_minus_f1_on_confident_logits_and_skips_ignored_pixels():
+    from core.detect.train import loss_fn
+
+    target = torch.zeros(1, 1, 8, 8)
+    target[..., 2:4, :] = 1.0  # 16 hole pixels
+    weight = torch.ones_like(target)
+    predicted = target.clone()
+    predicted[..., 2, :] = 0.0  # 8 of them missed
+    predicted[..., 6, :4] = 1.0  # 4 false alarms
+    logits = (predicted * 2 - 1) * 40.0  # sigmoid is 0 or 1 to float precision
+    bce_only = loss_fn(logits, target, weight)
+    with_f1 = loss_fn(logits, target, weight, w_f1=1.0)
+    # F1 = 2 tp / (2 tp + fp + fn) = 16 / 28; the term adds 1 to the denominator (no 0 / 0).
+    assert with_f1 - bce_only == pytest.approx(1.0 - 16 / 29, abs=1e-4)
+    # Ignored pixels count for neither term: ignoring every mistake leaves a perfect score.
+    weight[..., 2, :] = 0.0
+    weight[..., 6, :4] = 0.0
+    assert loss_fn(logits, target, weight, w_f1=1.0) == pytest.approx(1.0 - 16 / 17, abs=1e-4)
