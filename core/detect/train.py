@@ -59,7 +59,8 @@ def sample(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One training sample: (damaged RGB float32 crop, hole mask, ignore mask)."""
     image = images[int(rng.integers(len(images)))]
-    scale = rng.uniform(0.6, 1.0)
+    # Never below the crop: a 256 px crop needs the short side of a BSDS photo at 0.8 or more.
+    scale = max(rng.uniform(0.6, 1.0), crop / min(image.shape[:2]))
     if scale < 0.97:
         size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
@@ -163,6 +164,17 @@ def config_of(train_args: dict) -> DetectNetConfig:
     )
 
 
+def learning_rate(step: int, args: argparse.Namespace) -> float:
+    """Cosine decay from ``--lr`` to 0 between ``--phase-start`` and ``--steps``, after a
+    100-step warm-up: a function of the step only, so a resumed run follows it exactly. A new
+    phase (``--phase-start`` = the step reached) restarts it, e.g. to fine-tune on larger crops.
+    """
+    start = getattr(args, "phase_start", 0)
+    progress = (step - start) / max(1, args.steps - start)
+    warmup = min(1.0, (step - start + 1) / 100)
+    return args.lr * warmup * 0.5 * (1 + math.cos(math.pi * progress))
+
+
 def train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -186,10 +198,7 @@ def train(args: argparse.Namespace) -> int:
     start, seen = time.time(), 0
     running = None
     while step < args.steps:
-        # Cosine decay after a short warm-up, a function of the step only (resume-safe).
-        lr = (
-            args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
-        )
+        lr = learning_rate(step, args)
         for group in opt.param_groups:
             group["lr"] = lr
         rgb, target, weight = batch(images, args.seed, step, args.batch, args.crop, net.config)
@@ -310,6 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--norm", action="store_true", help="BatchNorm after each conv")
     t.add_argument("--levels", type=int, default=3, choices=(3, 4), help="U-Net levels")
     t.add_argument("--w-f1", type=float, default=0.0, help="weight of the soft-F1 loss term")
+    t.add_argument(
+        "--phase-start",
+        type=int,
+        default=0,
+        metavar="STEP",
+        help="restart the learning-rate schedule at STEP (a new phase of a resumed run)",
+    )
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--save-every", type=int, default=50)
     t.add_argument("--val-every", type=int, default=250)

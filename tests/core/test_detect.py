@@ -289,3 +289,17 @@ def test_soft_f1_term_is_one_minus_f1_on_confident_logits_and_skips_ignored_pixe
     weight[..., 2, :] = 0.0
     weight[..., 6, :4] = 0.0
     assert loss_fn(logits, target, weight, w_f1=1.0) == pytest.approx(1.0 - 16 / 17, abs=1e-4)
+
+
+def test_learning_rate_phase_restarts_the_cosine():
+    from argparse import Namespace
+
+    from core.detect.train import learning_rate
+
+    first = Namespace(lr=2e-3, steps=1000)
+    assert learning_rate(0, first) == pytest.approx(2e-5)  # warm-up: 1/100 of the rate
+    assert learning_rate(500, first) == pytest.approx(1e-3)  # half-way down the cosine
+    second = Namespace(lr=6e-4, steps=1600, phase_start=1000)
+    assert learning_rate(1000, second) == pytest.approx(6e-6)  # warm-up again
+    assert learning_rate(1300, second) == pytest.approx(3e-4)
+    assert learning_rate(1600, second) == pytest.approx(0.0, abs=1e-12)
