@@ -22,7 +22,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-from core.detect.tiling import tiled_steps
+from core.detect.tiling import EDGE_BORDER, tiled_steps
 from core.progress import Progress
 
 TOPHAT_SIZE = 11
@@ -73,6 +73,11 @@ def score_map(rgb: np.ndarray) -> np.ndarray:
 def classical_steps(rgb: np.ndarray, *, tile: int = 1024) -> Generator[Progress, None, np.ndarray]:
     """Pseudo-probability map of float32 RGB ``rgb``, tiled; yields progress per tile."""
     prob = yield from tiled_steps(
-        score_map, rgb, tile=tile, margin=REACH, label="classical detector: tile"
+        score_map,
+        rgb,
+        tile=tile,
+        margin=REACH,
+        border=EDGE_BORDER,
+        label="classical detector: tile",
     )
     return prob

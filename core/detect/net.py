@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.detect.tiling import tiled_steps
+from core.detect.tiling import EDGE_BORDER, tiled_steps
 from core.progress import Progress
 
 MODEL_NAME = "detect"
@@ -187,6 +187,7 @@ def predict_steps(
         tile=tile or DEFAULT_TILE,
         margin=receptive_radius(net.config) + 2,
         multiple=net.config.pad_multiple,
+        border=EDGE_BORDER,
         label="damage net: tile",
     )
     return prob

@@ -93,6 +93,18 @@ def test_clean_smooth_photo_flags_almost_nothing(method):
     assert result.mask.mean() < 0.005
 
 
+@pytest.mark.parametrize("method", ["classical", pytest.param("net", marks=needs_net)])
+def test_a_flat_scan_frame_is_not_a_scratch(method):
+    # Most Kodak photos, like many scans, start with a flat grey frame 2 px wide on two sides.
+    photo = synthetic_photo(192, 256, seed=4)
+    photo[:2, :] = photo[:, :2] = 99
+    frame = np.zeros(photo.shape[:2], bool)
+    frame[:3, :] = frame[:, :3] = True
+    result = detect(photo, method=method)
+    assert result.mask[frame].mean() < 0.05
+    assert result.mask.mean() < 0.005
+
+
 def test_threshold_is_monotonic_and_cheap():
     prob = np.random.default_rng(0).random((64, 64), dtype=np.float32)
     masks = [threshold_mask(prob, t) for t in np.linspace(0, 1, 11)]
