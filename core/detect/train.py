@@ -277,6 +277,7 @@ def export(args: argparse.Namespace) -> int:
         + (f" --levels {train_args['levels']}" if train_args.get("levels", 3) != 3 else "")
         + (f" --w-f1 {train_args['w_f1']}" if train_args.get("w_f1") else "")
         + (f" --lr {train_args['lr']}" if train_args.get("lr", 2e-3) != 2e-3 else "")
+        + (f" --phase-start {train_args['phase_start']}" if train_args.get("phase_start") else "")
     )
     entry = {
         "name": MODEL_NAME,
