@@ -33,6 +33,7 @@ from core.detect.net import (
     state_to_tensors,
 )
 from core.detect.synth import synthesize
+from core.detect.tiling import EDGE_BORDER
 from core.training.data import list_images, load_rgb
 
 # Share of samples per damage mix; the rest are clean (grain and JPEG only).
@@ -55,9 +56,14 @@ def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
 
 
 def sample(
-    images: list[np.ndarray], rng: np.random.Generator, crop: int
+    images: list[np.ndarray], rng: np.random.Generator, crop: int, edge_border: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask)."""
+    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask).
+
+    ``edge_border`` > 0: the crop may reach that far past the photo's edges, into repeated
+    edge pixels (ignored by the loss), as the photo's borders reach the net at inference
+    (``tiling.EDGE_BORDER``): a speck cut by the border is smeared across that band.
+    """
     image = images[int(rng.integers(len(images)))]
     # Never below the crop: a 256 px crop needs the short side of a BSDS photo at 0.8 or more.
     scale = max(rng.uniform(0.6, 1.0), crop / min(image.shape[:2]))
@@ -68,8 +74,10 @@ def sample(
         image = image[:, ::-1]
     image = np.rot90(image, int(rng.integers(4)))
     h, w = image.shape[:2]
-    y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
-    clean = image[y : y + crop, x : x + crop].astype(np.float32) / 255.0
+    b = edge_border
+    y, x = int(rng.integers(-b, h - crop + b + 1)), int(rng.integers(-b, w - crop + b + 1))
+    y0, x0, y1, x1 = max(0, y), max(0, x), min(h, y + crop), min(w, x + crop)
+    clean = image[y0:y1, x0:x1].astype(np.float32) / 255.0
     pick = rng.random()
     kinds: tuple[str, ...] = ()
     for mix, share in MIXES:
@@ -77,15 +85,28 @@ def sample(
             kinds = mix
             break
         pick -= share
-    d = synthesize(np.ascontiguousarray(clean), rng, kinds, mask_shape=(h, w), offset=(y, x))
-    return d.image, d.mask, d.ignore
+    d = synthesize(np.ascontiguousarray(clean), rng, kinds, mask_shape=(h, w), offset=(y0, x0))
+    if (y0, x0, y1, x1) == (y, x, y + crop, x + crop):
+        return d.image, d.mask, d.ignore
+    pads = ((y0 - y, y + crop - y1), (x0 - x, x + crop - x1))
+    return (
+        np.pad(d.image, (*pads, (0, 0)), "edge"),
+        np.pad(d.mask, pads, constant_values=False),
+        np.pad(d.ignore, pads, constant_values=True),
+    )
 
 
 def batch(
-    images: list[np.ndarray], seed: int, step: int, size: int, crop: int, config: DetectNetConfig
+    images: list[np.ndarray],
+    seed: int,
+    step: int,
+    size: int,
+    crop: int,
+    config: DetectNetConfig,
+    edge_border: int = 0,
 ):
     rng = np.random.default_rng([seed, step])
-    parts = [sample(images, rng, crop) for _ in range(size)]
+    parts = [sample(images, rng, crop, edge_border) for _ in range(size)]
     rgb = torch.from_numpy(np.stack([net_input(p[0], config) for p in parts]))
     target = torch.from_numpy(np.stack([p[1] for p in parts])[:, None].astype(np.float32))
     weight = torch.from_numpy((~np.stack([p[2] for p in parts]))[:, None].astype(np.float32))
@@ -201,7 +222,9 @@ def train(args: argparse.Namespace) -> int:
         lr = learning_rate(step, args)
         for group in opt.param_groups:
             group["lr"] = lr
-        rgb, target, weight = batch(images, args.seed, step, args.batch, args.crop, net.config)
+        rgb, target, weight = batch(
+            images, args.seed, step, args.batch, args.crop, net.config, args.edge_border
+        )
         rgb = rgb.contiguous(memory_format=torch.channels_last)
         loss = loss_fn(net(rgb), target, weight, args.w_f1)
         opt.zero_grad(set_to_none=True)
@@ -278,6 +301,7 @@ def export(args: argparse.Namespace) -> int:
         + (f" --w-f1 {train_args['w_f1']}" if train_args.get("w_f1") else "")
         + (f" --lr {train_args['lr']}" if train_args.get("lr", 2e-3) != 2e-3 else "")
         + (f" --phase-start {train_args['phase_start']}" if train_args.get("phase_start") else "")
+        + (f" --edge-border {train_args['edge_border']}" if train_args.get("edge_border") else "")
     )
     entry = {
         "name": MODEL_NAME,
@@ -320,6 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--norm", action="store_true", help="BatchNorm after each conv")
     t.add_argument("--levels", type=int, default=3, choices=(3, 4), help="U-Net levels")
     t.add_argument("--w-f1", type=float, default=0.0, help="weight of the soft-F1 loss term")
+    t.add_argument(
+        "--edge-border",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="crops may reach PX past the photo's edges into repeated edge pixels "
+        f"(inference pads {EDGE_BORDER})",
+    )
     t.add_argument(
         "--phase-start",
         type=int,

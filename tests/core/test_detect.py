@@ -315,3 +315,20 @@ def test_learning_rate_phase_restarts_the_cosine():
     assert learning_rate(1000, second) == pytest.approx(6e-6)  # warm-up again
     assert learning_rate(1300, second) == pytest.approx(3e-4)
     assert learning_rate(1600, second) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_training_crops_reach_past_the_edge_into_repeated_pixels_that_are_ignored():
+    from core.detect.train import sample
+
+    photo = synthetic_photo(160, 200, seed=2)
+    past_top = 0
+    for seed in range(40):
+        image, mask, ignore = sample([photo], np.random.default_rng(seed), 128, edge_border=16)
+        assert image.shape == (128, 128, 3) and mask.shape == ignore.shape == (128, 128)
+        padded_rows = ignore.all(axis=1)
+        if padded_rows[0]:
+            past_top += 1
+            first = int(np.argmin(padded_rows))  # the photo's first row
+            assert 0 < first <= 16
+            assert (image[:first] == image[first]).all() and not mask[:first].any()
+    assert past_top > 3
