@@ -155,12 +155,11 @@ def validation_set(images: list[np.ndarray], seed: int = 1234, count: int = 24):
 def evaluate(net: DetectNet, val, budget: float = FP_BUDGET) -> dict[str, float]:
     """F1 at 0.5 and at the operating point: the threshold that flags ``budget`` of the clean
     photos' pixels (how ``export`` calibrates), pooled per damage kind."""
-    net.eval()
-    probs = []
-    with torch.inference_mode():
-        for d in val:
-            x = torch.from_numpy(net_input(d.image, net.config))[None]
-            probs.append(torch.sigmoid(net(x))[0, 0].numpy())
+    from core.detect.net import predict_steps
+    from core.progress import run_to_end
+
+    # As at inference: the photo's borders padded as ``tiling.EDGE_BORDER`` says.
+    probs = [run_to_end(predict_steps(net, d.image)) for d in val]
     net.train()
     damaged = [(p, d) for p, d in zip(probs, val, strict=True) if d.mask.any()]
     clean = np.concatenate([p.ravel() for p, d in zip(probs, val, strict=True) if not d.mask.any()])
