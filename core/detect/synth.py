@@ -26,11 +26,14 @@ VISIBLE_DELTA = 0.04
 
 @dataclass
 class Damaged:
-    """float32 RGB ``image`` in [0, 1] with damage; bool ``mask`` (true holes); bool ``ignore``."""
+    """float32 RGB ``image`` in [0, 1] with damage; bool ``mask`` (true holes); bool ``ignore``;
+    float32 ``change``: how far each pixel moved (largest channel, before grain and JPEG) - what
+    leaving it unfilled costs."""
 
     image: np.ndarray
     mask: np.ndarray
     ignore: np.ndarray
+    change: np.ndarray
 
 
 def curved_scratch(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -170,9 +173,10 @@ def synthesize(
     for kind in kinds:
         mask |= damage_mask(kind, canvas[0], canvas[1], rng)[oy : oy + h, ox : ox + w]
     damaged, alpha = render_damage(clean, mask, rng)
-    visible = np.abs(damaged - clean).max(axis=2) > VISIBLE_DELTA
+    change = np.abs(damaged - clean).max(axis=2)
+    visible = change > VISIBLE_DELTA
     # Blurred fringe outside the holes: neither damage nor clean.
     ignore = (mask & ~visible) | (~mask & (alpha > 0.15))
     if noise:
         damaged = degrade(damaged, rng)
-    return Damaged(damaged, mask, ignore)
+    return Damaged(damaged, mask, ignore, change)

@@ -46,6 +46,8 @@ MIXES: tuple[tuple[tuple[str, ...], float], ...] = (
 # Calibration: the default threshold keeps clean-photo false positives under this fraction
 # (the product target is 0.5 %; half of it leaves room for photos unlike the corpus).
 FP_BUDGET = 0.0025
+# --w-visible: a hole pixel that moved this far (0-1 scale, ~64 levels) gets w_visible extra weight.
+VISIBLE_REF = 0.25
 
 
 def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
@@ -57,8 +59,8 @@ def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
 
 def sample(
     images: list[np.ndarray], rng: np.random.Generator, crop: int, edge_border: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask, change).
 
     ``edge_border`` > 0: the crop may reach that far past the photo's edges, into repeated
     edge pixels (ignored by the loss), as the photo's borders reach the net at inference
@@ -87,12 +89,13 @@ def sample(
         pick -= share
     d = synthesize(np.ascontiguousarray(clean), rng, kinds, mask_shape=(h, w), offset=(y0, x0))
     if (y0, x0, y1, x1) == (y, x, y + crop, x + crop):
-        return d.image, d.mask, d.ignore
+        return d.image, d.mask, d.ignore, d.change
     pads = ((y0 - y, y + crop - y1), (x0 - x, x + crop - x1))
     return (
         np.pad(d.image, (*pads, (0, 0)), "edge"),
         np.pad(d.mask, pads, constant_values=False),
         np.pad(d.ignore, pads, constant_values=True),
+        np.pad(d.change, pads),
     )
 
 
@@ -110,17 +113,32 @@ def batch(
     rgb = torch.from_numpy(np.stack([net_input(p[0], config) for p in parts]))
     target = torch.from_numpy(np.stack([p[1] for p in parts])[:, None].astype(np.float32))
     weight = torch.from_numpy((~np.stack([p[2] for p in parts]))[:, None].astype(np.float32))
-    return rgb, target, weight
+    change = torch.from_numpy(np.stack([p[3] for p in parts])[:, None])
+    return rgb, target, weight, change
 
 
 def loss_fn(
-    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, w_f1: float = 0.0
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    w_f1: float = 0.0,
+    change: torch.Tensor | None = None,
+    w_visible: float = 0.0,
 ) -> torch.Tensor:
     """Weighted BCE, plus ``w_f1`` times one minus the batch's soft F1 (the figure the
-    benchmark scores, pooled over the batch as the benchmark pools over photos)."""
+    benchmark scores, pooled over the batch as the benchmark pools over photos).
+
+    ``w_visible`` > 0 weighs each hole pixel up by ``w_visible * (change / VISIBLE_REF)**2``:
+    a miss left unfilled costs the filled photo its squared change, so a glaring miss should
+    cost the net more than a faint one. The sum is still divided by the unweighted total, so
+    clean pixels keep their say."""
     # Holes are ~3 % of pixels: weigh them up so thin scratches are not ignored.
-    w = weight * (1.0 + 2.0 * target)
-    loss = F.binary_cross_entropy_with_logits(logits, target, weight=w, reduction="sum") / w.sum()
+    base = weight * (1.0 + 2.0 * target)
+    w = base
+    if w_visible > 0 and change is not None:
+        w = base + w_visible * weight * target * (change / VISIBLE_REF) ** 2
+    loss = F.binary_cross_entropy_with_logits(logits, target, weight=w, reduction="sum")
+    loss = loss / base.sum()
     if w_f1 > 0:
         p = torch.sigmoid(logits) * weight
         tp = (p * target).sum()
@@ -221,11 +239,11 @@ def train(args: argparse.Namespace) -> int:
         lr = learning_rate(step, args)
         for group in opt.param_groups:
             group["lr"] = lr
-        rgb, target, weight = batch(
+        rgb, target, weight, change = batch(
             images, args.seed, step, args.batch, args.crop, net.config, args.edge_border
         )
         rgb = rgb.contiguous(memory_format=torch.channels_last)
-        loss = loss_fn(net(rgb), target, weight, args.w_f1)
+        loss = loss_fn(net(rgb), target, weight, args.w_f1, change, args.w_visible)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -298,6 +316,7 @@ def export(args: argparse.Namespace) -> int:
         + (" --norm" if train_args.get("norm") else "")
         + (f" --levels {train_args['levels']}" if train_args.get("levels", 3) != 3 else "")
         + (f" --w-f1 {train_args['w_f1']}" if train_args.get("w_f1") else "")
+        + (f" --w-visible {train_args['w_visible']}" if train_args.get("w_visible") else "")
         + (f" --lr {train_args['lr']}" if train_args.get("lr", 2e-3) != 2e-3 else "")
         + (f" --phase-start {train_args['phase_start']}" if train_args.get("phase_start") else "")
         + (f" --edge-border {train_args['edge_border']}" if train_args.get("edge_border") else "")
@@ -343,6 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--norm", action="store_true", help="BatchNorm after each conv")
     t.add_argument("--levels", type=int, default=3, choices=(3, 4), help="U-Net levels")
     t.add_argument("--w-f1", type=float, default=0.0, help="weight of the soft-F1 loss term")
+    t.add_argument(
+        "--w-visible",
+        type=float,
+        default=0.0,
+        help=f"extra weight of a hole pixel per (change / {VISIBLE_REF})^2",
+    )
     t.add_argument(
         "--edge-border",
         type=int,

@@ -303,6 +303,38 @@ def test_soft_f1_term_is_one_minus_f1_on_confident_logits_and_skips_ignored_pixe
     assert loss_fn(logits, target, weight, w_f1=1.0) == pytest.approx(1.0 - 16 / 17, abs=1e-4)
 
 
+def test_visibility_weight_makes_a_glaring_miss_cost_more_than_a_faint_one():
+    from core.detect.train import VISIBLE_REF, loss_fn
+
+    target = torch.zeros(1, 1, 4, 8)
+    target[..., 1, :] = 1.0
+    weight = torch.ones_like(target)
+    logits = torch.full_like(target, -4.0)  # every hole pixel missed
+    faint = torch.where(target > 0, 0.05, 0.0)
+    glaring = torch.where(target > 0, 0.5, 0.0)
+    plain = loss_fn(logits, target, weight)
+    # Off by default, and with no change map: the plain weighted BCE.
+    assert loss_fn(logits, target, weight, 0.0, glaring, 0.0) == pytest.approx(plain.item())
+    assert loss_fn(logits, target, weight, 0.0, None, 2.0) == pytest.approx(plain.item())
+    faint_loss = loss_fn(logits, target, weight, 0.0, faint, 2.0)
+    glaring_loss = loss_fn(logits, target, weight, 0.0, glaring, 2.0)
+    # Hole pixels weigh 3 each (24 in all for 8 of them, 24 + 24 clean ones weigh 1 each):
+    # the extra weight is w_visible * (change / VISIBLE_REF)^2 per missed pixel.
+    per_miss = torch.nn.functional.softplus(torch.tensor(4.0)).item()
+    extra = 2.0 * (0.5 / VISIBLE_REF) ** 2 * 8 * per_miss / (24 + 24)
+    assert glaring_loss - plain == pytest.approx(extra, rel=1e-4)
+    assert plain < faint_loss < glaring_loss
+
+
+def test_damage_change_is_how_far_each_pixel_moved_before_the_noise():
+    clean = synthetic_photo(96, 96, seed=3).astype(np.float32) / 255.0
+    d = synthesize(clean, np.random.default_rng(5), ("scratch", "dust"), noise=False)
+    moved = np.abs(d.image - clean).max(axis=2)
+    assert d.change.shape == d.mask.shape and d.change.dtype == np.float32
+    np.testing.assert_allclose(d.change, moved, atol=1e-6)
+    assert d.change[d.mask].mean() > 0.1 and d.change[~d.mask & ~d.ignore].max() < 0.2
+
+
 def test_learning_rate_phase_restarts_the_cosine():
     from argparse import Namespace
 
@@ -323,7 +355,7 @@ def test_training_crops_reach_past_the_edge_into_repeated_pixels_that_are_ignore
     photo = synthetic_photo(160, 200, seed=2)
     past_top = 0
     for seed in range(40):
-        image, mask, ignore = sample([photo], np.random.default_rng(seed), 128, edge_border=16)
+        image, mask, ignore, _ = sample([photo], np.random.default_rng(seed), 128, edge_border=16)
         assert image.shape == (128, 128, 3) and mask.shape == ignore.shape == (128, 128)
         padded_rows = ignore.all(axis=1)
         if padded_rows[0]:
