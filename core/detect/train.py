@@ -30,10 +30,12 @@ from core.detect.net import (
     DetectNet,
     DetectNetConfig,
     net_input,
+    predict_steps,
     state_to_tensors,
 )
 from core.detect.synth import synthesize
 from core.detect.tiling import EDGE_BORDER
+from core.progress import run_to_end
 from core.training.data import list_images, load_rgb
 
 # Share of samples per damage mix; the rest are clean (grain and JPEG only).
@@ -173,9 +175,6 @@ def validation_set(images: list[np.ndarray], seed: int = 1234, count: int = 24):
 def evaluate(net: DetectNet, val, budget: float = FP_BUDGET) -> dict[str, float]:
     """F1 at 0.5 and at the operating point: the threshold that flags ``budget`` of the clean
     photos' pixels (how ``export`` calibrates), pooled per damage kind."""
-    from core.detect.net import predict_steps
-    from core.progress import run_to_end
-
     # As at inference: the photo's borders padded as ``tiling.EDGE_BORDER`` says.
     probs = [run_to_end(predict_steps(net, d.image)) for d in val]
     net.train()

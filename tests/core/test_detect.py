@@ -318,8 +318,8 @@ def test_visibility_weight_makes_a_glaring_miss_cost_more_than_a_faint_one():
     assert loss_fn(logits, target, weight, 0.0, None, 2.0) == pytest.approx(plain.item())
     faint_loss = loss_fn(logits, target, weight, 0.0, faint, 2.0)
     glaring_loss = loss_fn(logits, target, weight, 0.0, glaring, 2.0)
-    # Hole pixels weigh 3 each (24 in all for 8 of them, 24 + 24 clean ones weigh 1 each):
-    # the extra weight is w_visible * (change / VISIBLE_REF)^2 per missed pixel.
+    # The divisor is the base weight: 8 hole pixels x 3 + 24 clean pixels x 1 = 48. On top, each
+    # missed hole pixel adds w_visible * (change / VISIBLE_REF)^2 times its BCE.
     per_miss = torch.nn.functional.softplus(torch.tensor(4.0)).item()
     extra = 2.0 * (0.5 / VISIBLE_REF) ** 2 * 8 * per_miss / (24 + 24)
     assert glaring_loss - plain == pytest.approx(extra, rel=1e-4)
