@@ -25,9 +25,10 @@ from app.qimage import to_display_uint8
 from app.session import Box, Document, FillCommand, Session
 from core.device import resolve_device
 from core.errors import InpaintError
-from core.latent import DEFAULT_SLIDERS, LatentSession, LatentSetting
-from core.methods import describe_methods
-from core.methods.manifold import ManifoldFill
+from core.manifold.latent import LatentSession
+from core.manifold.method import ManifoldFill
+from core.manifold.options import DEFAULT_SLIDERS, LatentSetting
+from core.registry import describe_methods
 
 DEFAULT_VARIANTS = 6
 THUMBNAIL = 112  # px, longest side of a gallery thumbnail

@@ -44,8 +44,8 @@ from app.settings import Settings
 from app.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
 from core import imageio
 from core.device import available_devices
-from core.methods import default_method_name, describe_methods
 from core.recovery import RecoveredDocument, RecoveryStore
+from core.registry import default_method_name, describe_methods
 from core.resources import SAMPLE_IMAGE
 
 Button = QMessageBox.StandardButton

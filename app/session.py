@@ -25,8 +25,8 @@ from app.worker import Job, JobSlot
 from core import imageio, masks, pipeline
 from core.device import resolve_device
 from core.errors import ImageTooLargeError, InpaintError
-from core.methods import default_method_name, describe_methods
 from core.progress import Progress
+from core.registry import default_method_name, describe_methods
 from core.resources import SAMPLE_IMAGE, SAMPLE_MASK
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in image pixels, end exclusive

@@ -27,9 +27,11 @@ import numpy as np
 
 from core import maskgen
 from core.errors import InpaintError
-from core.pipeline import BLEND_BAND, FillRequest, fill, to_float_rgb
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+from core.imageio import list_images as _list_images
+from core.imageio import read_image
+from core.metrics import gradient_ratio, hole_psnr, hole_ssim
+from core.pipeline import BLEND_BAND, FillRequest, fill
+from core.pixels import to_float_rgb
 
 
 @dataclass
@@ -52,49 +54,6 @@ class Score:
         }
 
 
-def hole_psnr(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
-    mse = float(np.mean((result[hole] - truth[hole]) ** 2))
-    return 10.0 * math.log10(1.0 / max(mse, 1e-10))
-
-
-def _ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    c1, c2 = 0.01**2, 0.03**2
-
-    def blur(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
-
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
-        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
-    )
-
-
-def hole_ssim(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
-    """Mean SSIM over the hole's bounding box (computed on the box, channels averaged)."""
-    rows = np.flatnonzero(hole.any(axis=1))
-    cols = np.flatnonzero(hole.any(axis=0))
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    a = np.ascontiguousarray(result[y0:y1, x0:x1], np.float32)
-    b = np.ascontiguousarray(truth[y0:y1, x0:x1], np.float32)
-    return float(np.mean(_ssim_map(a, b)))
-
-
-def gradient_magnitude(image: np.ndarray) -> np.ndarray:
-    gray = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY)
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    return np.sqrt(gx * gx + gy * gy)
-
-
-def gradient_ratio(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
-    ours = float(gradient_magnitude(result)[hole].mean())
-    theirs = float(gradient_magnitude(truth)[hole].mean())
-    return ours / max(theirs, 1e-6)
-
-
 def known_unchanged(result: np.ndarray, image: np.ndarray, hole: np.ndarray) -> bool:
     """Pixels farther than the blend band from any hole are bit-identical."""
     distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
@@ -103,13 +62,6 @@ def known_unchanged(result: np.ndarray, image: np.ndarray, hole: np.ndarray) -> 
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    try:
-        from core.imageio import read_image
-    except ImportError:  # until the image I/O module lands
-        bgr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if bgr is None:
-            raise InpaintError(f"cannot read {path}") from None
-        return cv2.cvtColor(bgr[..., :3], cv2.COLOR_BGR2RGB)
     return read_image(path).pixels
 
 
@@ -130,11 +82,14 @@ def run_bench(
     classes: Sequence[str] = maskgen.KINDS,
     seed: int = 0,
     device: str = "cpu",
-    options: dict | None = None,
+    options: object | None = None,
     save_dir: Path | None = None,
     on_image: Callable[[str, str, int], None] | None = None,
 ) -> dict[str, dict[str, dict]]:
-    """{method: {class: summary}}; ``on_image(method, class, index)`` after every fill."""
+    """{method: {class: summary}}; ``on_image(method, class, index)`` after every fill.
+    ``options`` (typed, e.g. ``ManifoldOptions``) go to the method that takes them."""
+    from core.registry import method_class
+
     for kind in classes:
         if kind not in maskgen.KINDS:
             raise InpaintError(f"unknown mask class {kind!r} (known: {', '.join(maskgen.KINDS)})")
@@ -145,8 +100,13 @@ def run_bench(
         masks = bench_masks(image.shape[0], image.shape[1], index, classes, seed)
         for method in methods:
             for kind, hole in masks.items():
+                takes = method_class(method).options_type
                 request = FillRequest(
-                    image=image, mask=hole, method=method, device=device, options=options or {}
+                    image=image,
+                    mask=hole,
+                    method=method,
+                    device=device,
+                    options=options if takes is not None and isinstance(options, takes) else None,
                 )
                 started = time.perf_counter()
                 result = fill(request)
@@ -189,7 +149,7 @@ def format_table(results: dict[str, dict[str, dict]]) -> str:
 def list_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise InpaintError(f"benchmark image folder {folder} does not exist")
-    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    found = _list_images(folder)
     if not found:
         raise InpaintError(f"no images in {folder}")
     return found
@@ -211,8 +171,8 @@ def latent_report(
       each principal axis of the (diagonal) prior, averaged over axes, and the largest axis;
     * ``psnr_mean_z`` vs ``psnr_samples``: hole-PSNR of z = prior mean and of the samples.
     """
-    from core.methods import get_method
     from core.pipeline import extract_crop, plan_regions
+    from core.registry import get_method
 
     method = get_method("manifold", device)
     report: dict[str, dict] = {}
@@ -258,7 +218,9 @@ def speed_report(device: str = "cpu", repeats: int = 7, seed: int = 0) -> dict[s
     """Median seconds (warm) to fill a 512x512 crop (encode + decode) and to re-decode it
     with a new z, for a full-resolution hole (scratches) and a box run at reduced scale.
     The net fills both: ``thin_hole_px=0`` keeps the scratches from the biharmonic fill."""
-    from core.methods import CropContext, get_method
+    from core.manifold.options import ManifoldOptions
+    from core.methods.base import CropContext
+    from core.registry import get_method
 
     method = get_method("manifold", device)
     rng = np.random.default_rng(seed)
@@ -275,9 +237,8 @@ def speed_report(device: str = "cpu", repeats: int = 7, seed: int = 0) -> dict[s
         work[hole] = 0
         fills, decodes = [], []
         for r in range(repeats + 1):
-            method._cache.clear()
             started = time.perf_counter()
-            method.fill(work, hole, CropContext(options={"thin_hole_px": 0}))
+            method.fill(work, hole, CropContext(options=ManifoldOptions(thin_hole_px=0)))
             fills.append(time.perf_counter() - started)
             cache = method.encode(work, hole)
             started = time.perf_counter()

@@ -48,7 +48,10 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "Image",
     "decode_image",
+    "is_image_file",
+    "list_images",
     "read_image",
+    "read_rgb8",
     "write_image",
 ]
 
@@ -108,6 +111,26 @@ class Image:
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
+
+
+def is_image_file(path: Path) -> bool:
+    """A file whose suffix is one of ``SUPPORTED_SUFFIXES`` (any case)."""
+    return path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file()
+
+
+def list_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files in ``folder`` (and its sub-folders when ``recursive``), sorted."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if is_image_file(p))
+
+
+def read_rgb8(path: Path) -> np.ndarray:
+    """uint8 RGB through OpenCV alone: the fast path for training corpora of 8-bit photos
+    (no orientation, alpha, ICC or 16 bit; use :func:`read_image` for the user's files)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ImageReadError(f"cannot read image {path}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def read_image(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image:

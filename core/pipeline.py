@@ -1,30 +1,38 @@
-"""The fill pipeline shared by every method.
+"""The fill pipeline shared by every method and every caller (CLI, editor, latent panel, bench).
 
 1. ``plan_regions``: group the mask's hole pixels into regions (nearby specks together), give each
    a box with context margin, and split regions too large for one pass into tiles.
 2. ``extract_crop``: cut the box out, convert it to float32 RGB in ``[0, 1]``, blank the holes,
    scale it to the method's working resolution and pad it to the method's multiple.
-3. the method fills the crop; small crops it can stack (``FillMethod.batch_key``) are filled
-   together when their boxes are disjoint (see ``fill_steps``).
+3. the method fills the crop in two steps: ``prepare`` (what depends on neither the seed nor the
+   latent; once per crop) and ``render`` (per seed / latent setting). Small crops it can stack
+   (``FillMethod.batch_key``) are prepared and rendered together.
 4. ``paste_crop``: undo padding and scaling, and blend the fill into the output over the hole
    pixels plus a narrow feathered band; every pixel farther than ``BLEND_BAND`` px from the hole
    keeps its exact input value.
 
-Work and memory are proportional to the boxes around the damage, never to the whole photo (only
-the bool mask and its labels are whole-image sized).
+``FillSession`` runs these for one image + mask + method: planned and prepared once, then
+rendered as often as asked (variants, sliders, fusion). ``fill_steps`` is one render of a
+request. Regions are filled in order, each seeing the fills of the earlier ones as known
+context; a region whose crop no earlier fill reaches is *independent*: it is prepared once, from
+the original pixels, and may be batched with others. Work and memory are proportional to the
+boxes around the damage, never to the whole photo (only the bool mask is whole-image sized).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
-from core.errors import MaskError
-from core.methods import CropContext, FillMethod, get_method
-from core.progress import Progress, Steps, scaled
+from core.errors import InpaintError, MaskError
+from core.methods.base import CropContext, FillMethod, region_seed
+from core.pixels import Box, from_float, to_float_rgb
+from core.progress import Progress, Steps, run_to_end, scaled
+from core.registry import get_method
 
 # Width, in px, of the band outside the hole over which the fill fades into the original.
 BLEND_BAND = 3
@@ -33,20 +41,25 @@ GROUP_DISTANCE = 12
 GROUP_FACTOR = 4
 # Longest side, at the method's working scale, of one pass; larger regions are tiled.
 MAX_TILE = 768
-# Most crops waiting in batches; past it the oldest batch is filled (bounds their memory).
-MAX_PENDING = 64
 
 
 @dataclass(frozen=True)
 class FillRequest:
-    """Everything a fill needs; a snapshot, so the caller may keep editing meanwhile."""
+    """Everything a fill needs; a snapshot, so the caller may keep editing meanwhile.
+
+    ``options`` is the method's typed options (e.g. ``core.manifold.options.ManifoldOptions``)
+    or None for its defaults; options of another method are refused with a clear error."""
 
     image: np.ndarray
     mask: np.ndarray
     method: str = "telea"
     seed: int | None = None
     device: str = "cpu"
-    options: dict = field(default_factory=dict)
+    options: Any = None
+
+    def __post_init__(self) -> None:
+        if self.seed is not None and not isinstance(self.seed, int | np.integer):
+            raise InpaintError(f"the seed must be a whole number, got {self.seed!r}")
 
 
 @dataclass(frozen=True)
@@ -54,10 +67,17 @@ class CropPlan:
     """One pass of a method: ``box`` (y0, y1, x0, x1) is cut out; hole pixels inside ``core``
     (y0, y1, x0, x1, a sub-box of ``box``) are written back."""
 
-    box: tuple[int, int, int, int]
-    core: tuple[int, int, int, int]
+    box: Box
+    core: Box
     scale: float
     index: int
+
+    def shifted(self, dy: int, dx: int) -> CropPlan:
+        """The same plan in coordinates whose origin is (dy, dx)."""
+        y0, y1, x0, x1 = self.box
+        c0, c1, c2, c3 = self.core
+        return CropPlan((y0 - dy, y1 - dy, x0 - dx, x1 - dx),
+                        (c0 - dy, c1 - dy, c2 - dx, c3 - dx), self.scale, self.index)  # fmt: skip
 
 
 @dataclass
@@ -80,7 +100,7 @@ def validate(image: np.ndarray, mask: np.ndarray) -> None:
         raise MaskError(f"mask must be a bool array, got {mask.dtype}")
 
 
-def _expand(box: tuple[int, int, int, int], margin: int, shape: tuple[int, int]):
+def _expand(box: Box, margin: int, shape: tuple[int, int]):
     y0, y1, x0, x1 = box
     return (
         max(0, y0 - margin),
@@ -120,7 +140,7 @@ def _any_pool(mask: np.ndarray, factor: int) -> np.ndarray:
     return padded.reshape(padded.shape[0] // factor, factor, -1, factor).any(axis=(1, 3))
 
 
-def _tighten(mask: np.ndarray, box: tuple[int, int, int, int]):
+def _tighten(mask: np.ndarray, box: Box):
     """The smallest box holding every hole pixel of ``box`` (None when it holds none)."""
     y0, y1, x0, x1 = box
     block = mask[y0:y1, x0:x1]
@@ -132,7 +152,7 @@ def _tighten(mask: np.ndarray, box: tuple[int, int, int, int]):
 
 
 def _tile_region(
-    region: tuple[int, int, int, int], mask: np.ndarray, method: FillMethod, first: int
+    region: Box, mask: np.ndarray, method: FillMethod, first: int
 ) -> Iterator[CropPlan]:
     y0, y1, x0, x1 = region
     scale = min(1.0, float(method.working_scale(y1 - y0, x1 - x0)))
@@ -152,28 +172,23 @@ def _tile_region(
             first += 1
 
 
-def to_float_rgb(pixels: np.ndarray) -> np.ndarray:
-    """Colour channels of an image block as float32 RGB in [0, 1] (gray is replicated)."""
-    colour = pixels[..., :3] if pixels.shape[2] >= 3 else pixels[..., :1]
-    if pixels.dtype == np.uint8:
-        out = colour.astype(np.float32) / 255.0
-    elif pixels.dtype == np.uint16:
-        out = colour.astype(np.float32) / 65535.0
-    else:
-        out = np.clip(colour.astype(np.float32), 0.0, 1.0)
-    if out.shape[2] == 1:
-        out = np.repeat(out, 3, axis=2)
-    return out
+def _padding(size: tuple[int, int], multiple: int) -> tuple[tuple[int, int], tuple[int, int], str]:
+    pad_h, pad_w = (-size[0]) % multiple, (-size[1]) % multiple
+    mode = "reflect" if min(size) > max(pad_h, pad_w) else "edge"
+    return (0, pad_h), (0, pad_w), mode
 
 
-def from_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float in [0, 1] back to the image's dtype (rounded, clipped)."""
-    values = np.clip(values, 0.0, 1.0)
-    if dtype == np.uint8:
-        return np.rint(values * 255.0).astype(np.uint8)
-    if dtype == np.uint16:
-        return np.rint(values * 65535.0).astype(np.uint16)
-    return values.astype(dtype)
+def extract_hole(mask: np.ndarray, plan: CropPlan, pad_multiple: int) -> np.ndarray:
+    """The hole of ``plan``'s crop as the method sees it: at working scale, padded."""
+    y0, y1, x0, x1 = plan.box
+    hole = mask[y0:y1, x0:x1].copy()
+    if plan.scale < 1.0:
+        h = max(1, round((y1 - y0) * plan.scale))
+        w = max(1, round((x1 - x0) * plan.scale))
+        # A working pixel is a hole if any full-resolution pixel under it is.
+        hole = cv2.resize(hole.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0
+    pad_y, pad_x, mode = _padding(hole.shape, pad_multiple)
+    return np.pad(hole, (pad_y, pad_x), mode=mode) if pad_y[1] or pad_x[1] else hole
 
 
 def extract_crop(
@@ -181,22 +196,20 @@ def extract_crop(
 ) -> PreparedCrop:
     y0, y1, x0, x1 = plan.box
     pixels = to_float_rgb(image[y0:y1, x0:x1])
-    hole = mask[y0:y1, x0:x1].copy()
+    hole = mask[y0:y1, x0:x1]
     if plan.scale < 1.0:
         h = max(1, round((y1 - y0) * plan.scale))
         w = max(1, round((x1 - x0) * plan.scale))
         pixels = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
-        # A working pixel is a hole if any full-resolution pixel under it is.
         hole = cv2.resize(hole.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0
     pixels[hole] = 0.0
     size = hole.shape
-    pad_h = (-size[0]) % pad_multiple
-    pad_w = (-size[1]) % pad_multiple
-    if pad_h or pad_w:
-        mode = "reflect" if min(size) > max(pad_h, pad_w) else "edge"
-        pixels = np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
-        hole = np.pad(hole, ((0, pad_h), (0, pad_w)), mode=mode)
-    return PreparedCrop(plan, np.ascontiguousarray(pixels), hole, size)
+    pad_y, pad_x, mode = _padding(size, pad_multiple)
+    if pad_y[1] or pad_x[1]:
+        pixels = np.pad(pixels, (pad_y, pad_x, (0, 0)), mode=mode)
+    return PreparedCrop(
+        plan, np.ascontiguousarray(pixels), extract_hole(mask, plan, pad_multiple), size
+    )
 
 
 def blend_weights(hole: np.ndarray, band: int = BLEND_BAND) -> np.ndarray:
@@ -250,96 +263,223 @@ def _fill_alpha(target: np.ndarray, hole: np.ndarray) -> None:
     alpha[hole] = from_float(filled, alpha.dtype)[hole]
 
 
-def _region_seed(seed: int | None, index: int) -> int | None:
-    return None if seed is None else (seed * 1_000_003 + index) % (2**63)
+# -- sessions: plan and prepare once, render as often as asked -------------------------------
 
 
-Batch = list[tuple[PreparedCrop, CropContext]]
+@dataclass
+class _Region:
+    plan: CropPlan  # in the session box's coordinates
+    # No earlier region's fill (or blend band) reaches this one's crop: it holds original pixels
+    # only, so it is prepared once and may be batched. Otherwise it is cut out of the partly
+    # filled image at each render, exactly as filling one region after the other would.
+    independent: bool
+    group: int = -1  # batch group of an independent region
+    crop: PreparedCrop | None = None  # kept between renders by sessions that keep state
+    prepared: Any = None
 
 
-def _overlaps(box: tuple[int, int, int, int], batch: Batch) -> bool:
-    y0, y1, x0, x1 = box
-    return any(
-        y0 < b[1] and b[0] < y1 and x0 < b[3] and b[2] < x1
-        for b in (prepared.plan.box for prepared, _ in batch)
+class FillSession:
+    """One image + mask + method: planned once, prepared once, rendered as often as asked.
+
+    ``image`` and ``mask`` follow ``core``'s conventions and are not modified (the session keeps
+    a copy of the box around the holes, ``box``). ``keep`` holds every independent region's
+    prepared state between renders (variants, sliders); without it each render prepares what it
+    needs and lets it go, so memory stays that of a few crops. One thread at a time.
+    """
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        method: FillMethod,
+        options: Any = None,
+        keep: bool = True,
+    ) -> None:
+        validate(image, mask)
+        method.check_options(options)
+        self.image, self.method, self.options, self.keep = image, method, options, keep
+        plans = plan_regions(mask, method)
+        self.box: Box = _union([p.box for p in plans])
+        # The holes' own bounding box (image coordinates): what the editor frames as "preview".
+        self.hole_box: Box = _union([_hole_extent(mask)]) if plans else self.box
+        y0, y1, x0, x1 = self.box
+        self._base = image[y0:y1, x0:x1].copy()
+        self._mask = mask[y0:y1, x0:x1].copy()
+        self._regions = self._regions_of([p.shifted(y0, x0) for p in plans])
+        self._groups: dict[int, list[_Region]] = {}
+        for region in self._regions:
+            if region.independent:
+                self._groups.setdefault(region.group, []).append(region)
+        self._prepared = False
+
+    @property
+    def region_count(self) -> int:
+        return len(self._regions)
+
+    @property
+    def prepared(self) -> bool:
+        return self._prepared
+
+    def _context(self, region: _Region, seed: int | None, options: Any) -> CropContext:
+        plan = region.plan
+        return CropContext(region_seed(seed, plan.index), plan.scale, options, plan.index)
+
+    def _regions_of(self, plans: list[CropPlan]) -> list[_Region]:
+        """Which regions are independent, and their batch groups: consecutive independent
+        regions of one ``batch_key``, at most ``max_batch`` each."""
+        owned = np.zeros_like(self._mask)  # hole pixels of earlier regions
+        regions, open_groups, group_sizes = [], {}, []
+        reach = BLEND_BAND + 1
+        for plan in plans:
+            y0, y1, x0, x1 = plan.box
+            near = owned[max(0, y0 - reach) : y1 + reach, max(0, x0 - reach) : x1 + reach]
+            region = _Region(plan, independent=not near.any())
+            if region.independent:
+                hole = extract_hole(self._mask, plan, self.method.pad_multiple)
+                key = self.method.batch_key(hole, self._context(region, None, self.options))
+                group = open_groups.get(key) if key is not None else None
+                if group is None or group_sizes[group] >= self.method.max_batch:
+                    group = len(group_sizes)
+                    group_sizes.append(0)
+                    if key is not None:
+                        open_groups[key] = group
+                region.group = group
+                group_sizes[group] += 1
+            regions.append(region)
+            c0, c1, c2, c3 = plan.core
+            owned[c0:c1, c2:c3] |= self._mask[c0:c1, c2:c3]
+        return regions
+
+    def _members(self, group: int) -> list[_Region]:
+        return self._groups[group]
+
+    def _prepare_group(self, members: list[_Region]) -> Steps[list[Any]]:
+        """Crops and prepared states of one batch group (kept when the session keeps state)."""
+        if all(m.prepared is not None for m in members):
+            return [m.prepared for m in members]
+        crops = [
+            m.crop
+            if m.crop is not None
+            else extract_crop(self._base, self._mask, m.plan, self.method.pad_multiple)
+            for m in members
+        ]
+        items = [
+            (c.pixels, c.hole, self._context(m, None, self.options))
+            for c, m in zip(crops, members, strict=True)
+        ]
+        if len(items) == 1:
+            prepared = [(yield from self.method.prepare_steps(*items[0]))]
+        else:
+            prepared = yield from self.method.prepare_batch_steps(items)
+        for member, crop, state in zip(members, crops, prepared, strict=True):
+            member.crop = crop
+            if self.keep:
+                member.prepared = state
+        return prepared
+
+    def prepare_steps(self) -> Steps[None]:
+        """Prepare every independent region now (progress per batch group; stop iterating
+        to cancel). Rendering prepares what is missing by itself."""
+        groups = sorted(self._groups)
+        for number, group in enumerate(groups):
+            start, end = number / len(groups), (number + 1) / len(groups)
+            yield from scaled(self._prepare_group(self._members(group)), start, end)
+            yield Progress(end, f"prepared {number + 1} of {len(groups)}")
+        self._prepared = self.keep
+
+    def prepare(self) -> None:
+        run_to_end(self.prepare_steps())
+
+    def render_steps(self, seed: int | None = None, options: Any = None) -> Steps[np.ndarray]:
+        """The filled box (``self.box`` of the image, in its dtype) for ``seed`` and
+        ``options`` (default: the session's). Options that change what is prepared (e.g. the
+        manifold net's working scale) need a new session."""
+        options = self.options if options is None else options
+        self.method.check_options(options)
+        if not self.method.same_preparation(self.options, options):
+            raise InpaintError("these options change what was prepared: start a new session")
+        out, remaining = self._base.copy(), self._mask.copy()
+        pending: dict[int, np.ndarray] = {}  # fills of independent regions not pasted yet
+        total = max(1, len(self._regions))
+        for number, region in enumerate(self._regions):
+            start, end = number / total, (number + 1) / total
+            if region.independent:
+                if id(region) not in pending:
+                    # The whole group at its first member: the later ones wait in ``pending``.
+                    steps = self._render_group(self._members(region.group), seed, options)
+                    pending.update((yield from scaled(steps, start, end)))
+                filled, crop = pending.pop(id(region)), region.crop
+            else:
+                crop = extract_crop(out, remaining, region.plan, self.method.pad_multiple)
+                context = self._context(region, seed, options)
+                steps = self.method.fill_steps(crop.pixels, crop.hole, context)
+                filled = yield from scaled(steps, start, end)
+            assert crop is not None
+            paste_crop(out, remaining, crop, filled)
+            if not self.keep:
+                region.crop = None
+            c0, c1, c2, c3 = region.plan.core
+            remaining[c0:c1, c2:c3] = False
+            yield Progress(end, f"filled region {number + 1} of {total}")
+        return out
+
+    def _render_group(
+        self, members: list[_Region], seed: int | None, options: Any
+    ) -> Steps[dict[int, np.ndarray]]:
+        prepared = yield from scaled(self._prepare_group(members), 0.0, 0.5)
+        contexts = [self._context(m, seed, options) for m in members]
+        if len(members) == 1:
+            filled = [
+                (yield from scaled(self.method.render_steps(prepared[0], contexts[0]), 0.5, 1))
+            ]
+        else:
+            steps = self.method.render_batch_steps(prepared, contexts)
+            filled = yield from scaled(steps, 0.5, 1.0)
+        return {id(m): f for m, f in zip(members, filled, strict=True)}
+
+    def render(self, seed: int | None = None, options: Any = None) -> np.ndarray:
+        return run_to_end(self.render_steps(seed, options))
+
+    def compose(self, patch: np.ndarray) -> np.ndarray:
+        """The whole image with a rendered box pasted in (a new array)."""
+        out = self.image.copy()
+        y0, y1, x0, x1 = self.box
+        out[y0:y1, x0:x1] = patch
+        return out
+
+
+def _hole_extent(mask: np.ndarray) -> Box:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _union(boxes: list[Box]) -> Box:
+    if not boxes:
+        return 0, 0, 0, 0
+    return (
+        min(b[0] for b in boxes),
+        max(b[1] for b in boxes),
+        min(b[2] for b in boxes),
+        max(b[3] for b in boxes),
     )
-
-
-def _fill_batch(
-    method: FillMethod,
-    batch: Batch,
-    out: np.ndarray,
-    remaining: np.ndarray,
-    done: int,
-    total: int,
-) -> Steps[int]:
-    """Fill ``batch`` (regions with pairwise disjoint boxes, in plan order) and paste it into
-    ``out``; returns ``done`` plus the batch's size."""
-    start, end = done / total, (done + len(batch)) / total
-    if len(batch) == 1:
-        prepared, context = batch[0]
-        steps = method.fill_steps(prepared.pixels, prepared.hole, context)
-        filled = [(yield from scaled(steps, start, end))]
-    else:
-        items = [(prepared.pixels, prepared.hole, context) for prepared, context in batch]
-        filled = yield from scaled(method.fill_batch_steps(items), start, end)
-    for (prepared, _), result in zip(batch, filled, strict=True):
-        paste_crop(out, remaining, prepared, result)
-        cy0, cy1, cx0, cx1 = prepared.plan.core
-        remaining[cy0:cy1, cx0:cx1] = False
-    done += len(batch)
-    yield Progress(end, f"filled region {done} of {total}")
-    return done
 
 
 def fill_steps(request: FillRequest) -> Steps[np.ndarray]:
     """Fill ``request.mask`` in ``request.image``; yields progress, returns a new image.
 
-    The input arrays are never modified. Regions are filled in order, each seeing the fills of
-    the earlier ones as known context. A region only sees what lies inside its box, so regions
-    with disjoint boxes may be filled together: one the method can batch
-    (``FillMethod.batch_key``) waits with others of its key until a later region's box
-    overlaps one of them (that region must see their fills), the batch is full, or the plans
-    end. Each region still sees exactly the fills it would see filled one by one.
-    """
+    The input arrays are never modified. One render of a ``FillSession`` that keeps no state:
+    memory stays that of the crops being filled."""
     validate(request.image, request.mask)
-    out = request.image.copy()
     if not request.mask.any():
         yield Progress(1.0, "nothing to fill: the mask is empty")
-        return out
+        return request.image.copy()
     yield Progress(0.0, f"loading {request.method}")
     method = get_method(request.method, request.device)
-    plans = plan_regions(request.mask, method)
-    remaining = request.mask.copy()
-    total = len(plans)
-    done = 0
-    pending: dict[Hashable, Batch] = {}  # waiting regions by key: boxes pairwise disjoint
-    for plan in plans:
-        for key in [k for k, batch in pending.items() if _overlaps(plan.box, batch)]:
-            done = yield from _fill_batch(method, pending.pop(key), out, remaining, done, total)
-        prepared = extract_crop(out, remaining, plan, method.pad_multiple)
-        context = CropContext(
-            seed=_region_seed(request.seed, plan.index), scale=plan.scale, options=request.options
-        )
-        key = method.batch_key(prepared.pixels, prepared.hole, context)
-        if key is None:
-            batch = [(prepared, context)]
-        else:
-            pending.setdefault(key, []).append((prepared, context))
-            if len(pending[key]) >= method.max_batch:
-                batch = pending.pop(key)
-            elif sum(len(b) for b in pending.values()) > MAX_PENDING:
-                batch = pending.pop(next(iter(pending)))  # the oldest
-            else:
-                continue
-        done = yield from _fill_batch(method, batch, out, remaining, done, total)
-    for batch in pending.values():
-        done = yield from _fill_batch(method, batch, out, remaining, done, total)
-    return out
+    session = FillSession(request.image, request.mask, method, request.options, keep=False)
+    patch = yield from session.render_steps(request.seed)
+    return session.compose(patch)
 
 
 def fill(request: FillRequest) -> np.ndarray:
     """``fill_steps`` run to completion."""
-    from core.progress import run_to_end
-
     return run_to_end(fill_steps(request))

@@ -58,3 +58,22 @@ def synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def photo() -> np.ndarray:
     return synthetic_photo(240, 320)
+
+
+def assert_batched_regions_see_original_pixels(
+    mask: np.ndarray, plans: list, batches: list[list[int]], band: int
+) -> None:
+    """No region of a batch (``batches``: lists of plan indices) may be reached - its box
+    widened by the blend ``band`` + 1 - by a hole of any region planned before it: batched
+    regions are prepared from the original pixels."""
+    by_index = {plan.index: plan for plan in plans}
+    reach = band + 1
+    for indices in batches:
+        for index in indices:
+            y0, y1, x0, x1 = by_index[index].box
+            near = np.zeros_like(mask)
+            near[max(0, y0 - reach) : y1 + reach, max(0, x0 - reach) : x1 + reach] = True
+            for earlier in (p for p in plans if p.index < index):
+                c0, c1, c2, c3 = earlier.core
+                reached = (mask & near)[c0:c1, c2:c3]
+                assert not reached.any(), f"region {index} is reached by region {earlier.index}"

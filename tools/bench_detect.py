@@ -31,10 +31,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core import metrics
 from core.detect import detect, fill_mask, threshold_mask
 from core.detect.synth import synthesize
+from core.imageio import list_images, read_rgb8
 from core.pipeline import FillRequest, fill
-from core.training.data import list_images, load_rgb
 
 
 def counts(pred: np.ndarray, mask: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
@@ -61,9 +62,8 @@ def recall(tp_fp_fn: np.ndarray) -> float:
 
 
 def hole_psnr(out: np.ndarray, clean: np.ndarray, mask: np.ndarray) -> float:
-    diff = out[mask].astype(np.float64) - clean[mask].astype(np.float64)
-    mse = float((diff**2).mean()) if diff.size else 0.0
-    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
+    """``core.metrics.hole_psnr`` of two uint8 images."""
+    return metrics.hole_psnr(out / 255.0, clean / 255.0, mask)
 
 
 def black_lines(clean: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ def run(
         psnr_true, psnr_detected = [], []
         threshold = None
         for index, path in enumerate(images):
-            clean = load_rgb(path)
+            clean = read_rgb8(path)
             clean_f = clean.astype(np.float32) / 255.0
             known_damage = black_lines(clean)
             for kind in ("scratch", "dust"):
@@ -161,9 +161,9 @@ def calibrate(folder: Path, budget: float) -> None:
     from core.detect.classical import classical_steps
     from core.progress import run_to_end
 
-    files = [p for p in list_images(folder) if p.parent.name == "val"]
+    files = [p for p in list_images(folder, recursive=True) if p.parent.name == "val"]
     probs = [
-        run_to_end(classical_steps(load_rgb(p).astype(np.float32) / 255.0)).ravel() for p in files
+        run_to_end(classical_steps(read_rgb8(p).astype(np.float32) / 255.0)).ravel() for p in files
     ]
     pooled = np.concatenate(probs)
     t = float(np.quantile(pooled, 1.0 - budget))

@@ -36,8 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from core.imageio import read_image
-from core.latent import Directions, LatentSession, LatentSetting, sefa_directions
-from core.methods.manifold import ManifoldFill
+from core.manifold.directions import Directions, sefa_directions, use_directions
+from core.manifold.latent import LatentSession
+from core.manifold.method import ManifoldFill
+from core.manifold.options import LatentSetting
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 HOLE = 256  # px; with the method's 0.5 x side margin the crop is 512 x 512
@@ -161,8 +163,8 @@ def collapse(method: ManifoldFill, images: int) -> dict:
         per_direction, coarse = [], []
         for index in range(min(8, len(directions))):
             changes, shares = [], []
+            use_directions(method, directions)
             for session, hole in sessions:
-                session.directions = directions
                 base = session.render(LatentSetting())
                 for value in (2.0, -2.0):
                     sliders = tuple(value if i == index else 0.0 for i in range(index + 1))
@@ -173,8 +175,7 @@ def collapse(method: ManifoldFill, images: int) -> dict:
             coarse.append(round(float(np.mean(shares)), 2))
         result[f"{name}_mean_abs_hole_change_at_2sd"] = per_direction
         result[f"{name}_coarse_share_of_change"] = coarse
-    for session, _ in sessions:
-        session.directions = used
+    use_directions(method, used)
     result["response_strength_per_sd"] = [round(255 * float(s), 3) for s in used.strength[:8]]
     spreads = []
     for session, hole in sessions:

@@ -22,8 +22,9 @@ import cv2
 import numpy as np
 
 from core.imageio import read_image
-from core.latent import LatentSession, LatentSetting
-from core.methods.manifold import ManifoldFill
+from core.manifold.latent import LatentSession
+from core.manifold.method import ManifoldFill
+from core.manifold.options import LatentSetting
 from core.resources import SAMPLE_IMAGE
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from app.latent_model import THUMBNAIL, Variant
 from app.qimage import array_to_qimage
-from core.latent import LatentSetting
+from core.manifold.options import LatentSetting
 
 SETTING_ROLE = Qt.ItemDataRole.UserRole
 

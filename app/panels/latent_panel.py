@@ -24,7 +24,7 @@ from superqt import QLabeledDoubleSlider
 
 from app.latent_model import LatentController, Preview, Variant
 from app.panels.gallery import VariantGallery
-from core.latent import SLIDER_RANGE, LatentSetting
+from core.manifold.options import SLIDER_RANGE, LatentSetting
 
 LABELS_KEY = "latent/labels"
 NO_SEED = -1  # the seed field's "most likely" value

@@ -56,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from core.bench import format_table, list_images, run_bench
     from core.device import resolve_device
-    from core.errors import InpaintError
-    from core.methods import describe_methods, method_class
+    from core.registry import describe_methods, method_class
 
     if args.methods:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -67,15 +66,7 @@ def run(args: argparse.Namespace) -> int:
     for name in methods:
         method_class(name)  # unknown names fail before any work
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    options = {}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InpaintError(f"--option takes KEY=VALUE, got {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
+    options = _manifold_options(args.option)
     images = list_images(args.images)
     if args.limit > 0:
         images = images[: args.limit]
@@ -120,3 +111,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: known pixels changed in {broken} fills", file=sys.stderr)
         return 1
     return 0
+
+
+def _manifold_options(items: list[str]):  # -> ManifoldOptions | None
+    """``--option KEY=VALUE`` (repeatable) as the manifold method's typed options."""
+    from core.errors import InpaintError
+    from core.manifold.options import ManifoldOptions
+
+    if not items:
+        return None
+    values: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InpaintError(f"--option takes KEY=VALUE, got {item!r}")
+        try:
+            values[key] = json.loads(value)
+        except ValueError:
+            values[key] = value
+    try:
+        return ManifoldOptions(**values)
+    except TypeError:
+        known = ", ".join(ManifoldOptions.__dataclass_fields__)
+        raise InpaintError(f"unknown manifold option in {items} (known: {known})") from None

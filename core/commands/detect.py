@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def plan(source: Path, output: Path) -> list[tuple[Path, Path]]:
     """(image, mask path) pairs; refuses to write over inputs."""
-    from core.imageio import SUPPORTED_SUFFIXES
+    from core.imageio import list_images
 
     if not source.exists():
         raise InpaintError(f"{source} does not exist")
@@ -52,7 +52,7 @@ def plan(source: Path, output: Path) -> list[tuple[Path, Path]]:
     else:
         if output.exists() and not output.is_dir():
             raise InpaintError(f"INPUT is a folder, so OUTPUT must be a folder; {output} is a file")
-        images = sorted(p for p in source.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+        images = list_images(source)
         if not images:
             raise InpaintError(f"no images found in {source}")
         pairs = [(p, output / f"{p.stem}.png") for p in images]

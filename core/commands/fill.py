@@ -70,7 +70,7 @@ class Job:
 
 
 def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False) -> list[Job]:
-    from core.imageio import SUPPORTED_SUFFIXES
+    from core.imageio import list_images
 
     if auto and mask is not None:
         raise InpaintError("pass either --mask or --auto-mask, not both")
@@ -83,7 +83,7 @@ def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False)
             return [Job(source, None, output / source.name if output.is_dir() else output)]
         if output.exists() and not output.is_dir():
             raise InpaintError(f"INPUT is a folder, so OUTPUT must be a folder; {output} is a file")
-        found = sorted(p for p in source.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+        found = list_images(source)
         if not found:
             raise InpaintError(f"no images found in {source}")
         return [Job(path, None, output / path.name) for path in found]
@@ -99,18 +99,18 @@ def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False)
         raise InpaintError("INPUT is a folder, so --mask must be a folder of masks too")
     if output.exists() and not output.is_dir():
         raise InpaintError(f"INPUT is a folder, so OUTPUT must be a folder; {output} is a file")
-    images = sorted(p for p in source.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+    images = list_images(source)
     if not images:
         raise InpaintError(f"no images found in {source}")
     return [Job(path, _match_mask(path, mask), output / path.name) for path in images]
 
 
 def _match_mask(image: Path, folder: Path) -> Path:
-    from core.imageio import SUPPORTED_SUFFIXES
+    from core.imageio import is_image_file
 
     for stem in (image.stem, f"{image.stem}_mask", f"{image.stem}.mask"):
         for candidate in sorted(folder.glob(f"{stem}.*")):
-            if candidate.suffix.lower() in SUPPORTED_SUFFIXES:
+            if is_image_file(candidate):
                 return candidate
     raise InpaintError(f"no mask for {image.name} in {folder} (expected {image.stem}.png)")
 
@@ -139,13 +139,32 @@ def check_outputs(jobs: list[Job], variants: int, overwrite: bool) -> None:
                 raise InpaintError(f"{path} exists; pass --overwrite to replace it")
 
 
+def build_options(args: argparse.Namespace, method: str, device: str) -> object | None:
+    """The typed options of ``--refine`` and ``--direction`` (manifold method only)."""
+    directions = getattr(args, "direction", [])
+    if not (args.refine or directions):
+        return None
+    if method != "manifold":
+        raise InpaintError(f"--refine and --direction need the manifold method, not {method!r}")
+    from core.manifold.directions import directions_for
+    from core.manifold.options import ManifoldOptions, parse_directions
+    from core.registry import get_method
+
+    sliders: tuple[float, ...] = ()
+    if directions:
+        count = len(directions_for(get_method(method, device)))  # type: ignore[arg-type]
+        sliders = parse_directions(directions, count)
+    return ManifoldOptions(refine_steps=args.refine, sliders=sliders)
+
+
 def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> bool:
     """Fill one image and write its output(s); False when there was nothing to fill (no file
-    is written then: an unchanged copy would look like a restoration)."""
+    is written then: an unchanged copy would look like a restoration). Variants share one
+    plan and one encoding: each costs a render (a decoder pass per region)."""
     from core.imageio import read_image, write_image
-    from core.latent import direction_options
     from core.masks import load_mask
-    from core.pipeline import FillRequest, fill
+    from core.pipeline import FillSession
+    from core.registry import get_method
 
     max_pixels = _max_pixels(args.max_pixels)
     image = read_image(job.image, max_pixels=max_pixels)
@@ -159,16 +178,15 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> boo
         what = "no damage was detected" if job.mask is None else f"the mask {job.mask} is empty"
         print(f"nothing to fill in {job.image.name}: {what}; no output written", file=sys.stderr)
         return False
-    options = {"refine_steps": args.refine} if args.refine else {}
-    options.update(direction_options(getattr(args, "direction", []), method, device))
+    options = build_options(args, method, device)
+    outputs = list(_outputs(job, args.variants))
+    session = FillSession(
+        image.pixels, mask, get_method(method, device), options, keep=len(outputs) > 1
+    )
     job.output.parent.mkdir(parents=True, exist_ok=True)
-    for path, number in _outputs(job, args.variants):
-        seed = args.seed
-        if number is not None:
-            seed = (args.seed or 0) + number - 1
-        request_options = dict(options, sample=seed is not None)
-        request = FillRequest(image.pixels, mask, method, seed, device, request_options)
-        filled = fill(request)
+    for path, number in outputs:
+        seed = args.seed if number is None else (args.seed or 0) + number - 1
+        filled = session.compose(session.render(seed))
         write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
     return True
 
@@ -181,28 +199,18 @@ def _max_pixels(megapixels: float | None) -> int | None:
     return None if megapixels <= 0 else int(megapixels * 1_000_000)
 
 
-def _check_available(method: str) -> None:
-    """A method that cannot run here (e.g. damaged model weights) fails before any work."""
-    from core.methods import describe_methods
-
-    for info in describe_methods():
-        if info.name == method and not info.available:
-            raise InpaintError(f"the {method} method cannot run: {info.reason}")
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from core.device import resolve_device
-    from core.methods import default_method_name, method_class
+    from core.registry import default_method_name, require_available
 
     if args.variants < 0:
         raise InpaintError("--variants must be 0 or more")
     jobs = plan_jobs(args.input, args.mask, args.output, getattr(args, "auto_mask", False))
     check_outputs(jobs, args.variants, args.overwrite)
     method = args.method or default_method_name()
-    method_class(method)  # unknown names fail before any work
-    _check_available(method)
+    require_available(method)  # unknown names and damaged weights fail before any work
     device = resolve_device(args.device)
     if len(jobs) == 1:
         if run_job(jobs[0], args, method, device):

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
 
     import core
     from core.device import available_devices, resolve_device
-    from core.methods import default_method_name, describe_methods
+    from core.registry import default_method_name, describe_methods
 
     print(f"manifold-inpaint {core.__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from core.errors import InpaintError
 
     if args.export is not None:
-        from core.training.export import export_checkpoint
+        from core.manifold.export import export_checkpoint
 
         path = export_checkpoint(args.out / args.checkpoint, args.export)
         print(f"exported {path}")
@@ -113,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from core.device import resolve_device
-    from core.nets.manifold import NetConfig
-    from core.training.manifold import TrainConfig, train_steps
+    from core.manifold.net import NetConfig
+    from core.manifold.train import TrainConfig, train_steps
 
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name in _OPTIONS}
     config = TrainConfig(seed=args.seed, **{k: v for k, v in values.items() if v is not None})

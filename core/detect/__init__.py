@@ -107,7 +107,7 @@ def detect_steps(
     ``threshold=None`` uses the method's calibrated default. ``method="net"`` raises
     :class:`ModelError` when the weights are unusable; ``"auto"`` falls back instead.
     """
-    from core.pipeline import to_float_rgb
+    from core.pixels import to_float_rgb
 
     if method not in METHODS:
         raise InpaintError(

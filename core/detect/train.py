@@ -35,8 +35,8 @@ from core.detect.net import (
 )
 from core.detect.synth import synthesize
 from core.detect.tiling import EDGE_BORDER
+from core.imageio import list_images, read_rgb8
 from core.progress import run_to_end
-from core.training.data import list_images, load_rgb
 
 # Share of samples per damage mix; the rest are clean (grain and JPEG only).
 MIXES: tuple[tuple[tuple[str, ...], float], ...] = (
@@ -53,10 +53,10 @@ VISIBLE_REF = 0.25
 
 
 def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
-    files = [p for p in list_images(folder) if p.parent.name in parts]
+    files = [p for p in list_images(folder, recursive=True) if p.parent.name in parts]
     if not files:
         raise SystemExit(f"no images in {folder} / {parts}")
-    return [load_rgb(p) for p in files]
+    return [read_rgb8(p) for p in files]
 
 
 def sample(

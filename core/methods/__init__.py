@@ -1,24 +1,5 @@
-"""Fill methods and their registry."""
+"""Fill methods: the interface (``base``) and the classical fills (``classical``).
 
-from core.methods.base import CropContext, FillMethod
-from core.methods.registry import (
-    MethodInfo,
-    default_method_name,
-    describe_methods,
-    get_method,
-    method_class,
-    method_names,
-    register,
-)
-
-__all__ = [
-    "CropContext",
-    "FillMethod",
-    "MethodInfo",
-    "default_method_name",
-    "describe_methods",
-    "get_method",
-    "method_class",
-    "method_names",
-    "register",
-]
+The name -> method mapping is ``core.registry``; the learned method lives with the rest of the
+manifold model in ``core.manifold``.
+"""

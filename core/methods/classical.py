@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from core.methods.base import CropContext, FillMethod, downscale_known
-from core.methods.registry import register
+from core.pixels import opencv_inpaint
 
 
 class _OpenCVInpaint(FillMethod):
@@ -18,35 +18,24 @@ class _OpenCVInpaint(FillMethod):
     margin_factor = 0.1
 
     def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
-        # 16-bit keeps the precision of 16-bit photos; cv2.inpaint takes it one channel at a
-        # time. (Its float32 path returns values far outside the input range in OpenCV 5.)
         if hole.all():
             # No known pixel to spread inwards (cv2.inpaint would return black): flat grey.
             return np.full_like(crop, 0.5)
-        mask8 = hole.astype(np.uint8)
-        wide = np.rint(np.clip(crop, 0.0, 1.0) * 65535.0).astype(np.uint16)
-        channels = [
-            cv2.inpaint(np.ascontiguousarray(wide[..., c]), mask8, self.radius, self.flag)
-            for c in range(crop.shape[2])
-        ]
-        return np.stack(channels, axis=2).astype(np.float32) / 65535.0
+        return opencv_inpaint(crop, hole, self.radius, self.flag)
 
 
-@register
 class TeleaInpaint(_OpenCVInpaint):
     name = "telea"
     description = "OpenCV Telea fast marching (classical, instant)"
     flag = cv2.INPAINT_TELEA
 
 
-@register
 class NavierStokesInpaint(_OpenCVInpaint):
     name = "ns"
     description = "OpenCV Navier-Stokes (classical, instant)"
     flag = cv2.INPAINT_NS
 
 
-@register
 class BiharmonicInpaint(FillMethod):
     """scikit-image's biharmonic fill: the smoothest surface through the hole's border.
 

@@ -15,9 +15,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from app.main_window import MainWindow
+from core import registry
 from core.imageio import Image, write_image
 from core.masks import grow
-from core.methods import CropContext, FillMethod, method_names, register
+from core.methods.base import CropContext, FillMethod
 from core.pipeline import BLEND_BAND
 from core.progress import Progress
 from tests.app.driving import open_window
@@ -36,7 +37,8 @@ class SlowFill(FillMethod):
     def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
         return np.full_like(crop, 0.5)
 
-    def fill_steps(self, crop, hole, context):  # type: ignore[no-untyped-def]
+    def render_steps(self, prepared, context):  # type: ignore[no-untyped-def]
+        crop, hole = prepared
         for i in range(self.steps):
             SlowFill.threads.add(threading.get_ident())
             time.sleep(0.005)
@@ -53,8 +55,7 @@ class BrokenFill(FillMethod):
 
 
 for _cls in (SlowFill, BrokenFill):
-    if _cls.name not in method_names():  # the registry refuses a second registration
-        register(_cls)
+    registry.METHODS.setdefault(_cls.name, _cls)
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app import session as session_module
 from app.main_window import MainWindow
-from core import resources
+from core import registry, resources
 from core.imageio import Image, write_image
 from core.masks import save_mask
-from core.methods import CropContext, FillMethod, describe_methods, method_names, register
+from core.methods.base import CropContext, FillMethod
+from core.registry import describe_methods
 from tests.app.driving import open_window, paint_box
 from tests.bad_inputs import (
     BAD_FILES,
@@ -49,8 +50,7 @@ class DeviceFailingFill(FillMethod):
         return np.full_like(crop, 0.5)
 
 
-if DeviceFailingFill.name not in method_names():
-    register(DeviceFailingFill)
+registry.METHODS.setdefault(DeviceFailingFill.name, DeviceFailingFill)
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from app import latent_model
 from app.latent_worker import CoalescingRenderer
 from app.main_window import MainWindow
 from core.imageio import Image, write_image
-from core.latent import LatentSession, LatentSetting
+from core.manifold.latent import LatentSession, LatentSetting
+from core.manifold.method import ManifoldFill
 from core.masks import grow
-from core.methods.manifold import ManifoldFill
 from core.pipeline import BLEND_BAND
 from tests.app.driving import open_window
 from tests.conftest import synthetic_photo

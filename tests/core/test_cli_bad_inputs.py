@@ -15,8 +15,8 @@ import pytest
 from core import resources
 from core.imageio import Image, read_image, write_image
 from core.masks import grow, save_mask
-from core.methods import describe_methods
 from core.pipeline import BLEND_BAND
+from core.registry import describe_methods
 from main import main
 from tests.bad_inputs import (
     BAD_FILES,

@@ -1,24 +1,23 @@
-"""core.latent with a tiny random network: directions, exact parity with the pipeline (and so
-with the CLI), compositing limited to holes + band, determinism, fusion endpoints."""
+"""The manifold latent with a tiny random network: directions, exact parity with the pipeline
+(and so with the CLI), compositing limited to holes + band, determinism, fusion endpoints."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.latent import (
-    LatentSession,
-    LatentSetting,
+from core.errors import InpaintError
+from core.manifold.directions import (
     directions_for,
-    parse_directions,
+    probe_crops,
     response_directions,
-    seed_eps,
     sefa_directions,
-    slerp,
     z_weights,
 )
+from core.manifold.latent import LatentSession
+from core.manifold.method import ManifoldFill
+from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions, slerp
 from core.masks import grow
-from core.methods.manifold import ManifoldFill
 from core.pipeline import BLEND_BAND, FillRequest, fill
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net
@@ -38,15 +37,14 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
 
 
 def pipeline_fill(method, image, mask, setting: LatentSetting) -> np.ndarray:  # type: ignore[no-untyped-def]
-    offset = directions_for(method).offset(setting.sliders)
-    options = {"sample": setting.seed is not None, "z_offset": offset}
-    from core.methods import registry
+    options = ManifoldOptions(sliders=setting.sliders)
+    from core import registry
 
-    registry._INSTANCES[("manifold", "cpu")] = method  # the pipeline looks methods up by name
+    registry.LOADED[("manifold", "cpu")] = method  # the pipeline looks methods up by name
     try:
         return fill(FillRequest(image, mask, "manifold", setting.seed, "cpu", options))
     finally:
-        del registry._INSTANCES[("manifold", "cpu")]
+        del registry.LOADED[("manifold", "cpu")]
 
 
 def test_directions_are_orthonormal_and_ordered_by_strength(method: ManifoldFill) -> None:
@@ -69,7 +67,6 @@ def test_response_directions_are_orthonormal_and_ordered_by_measured_change(
     assert np.all(np.diff(d.strength) <= 1e-6) and d.strength[0] > 0
     # The order is the measured one: a step along direction 1 changes the probe holes more
     # than a step along the last direction.
-    from core.latent import probe_crops
 
     crop, hole = probe_crops()[0]
     cache = method.encode(crop, hole)
@@ -135,7 +132,8 @@ def test_blend_endpoints_are_the_variants(method: ManifoldFill, scene) -> None: 
 
 
 def test_slerp_keeps_the_norm_of_unit_codes() -> None:
-    a, b = seed_eps(1, 0, 64), seed_eps(2, 0, 64)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(64), rng.standard_normal(64)
     a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
     for t in (0.25, 0.5, 0.75):
         assert np.linalg.norm(slerp(a, b, t)) == pytest.approx(1.0, abs=1e-5)
@@ -154,21 +152,21 @@ def test_parse_directions() -> None:
     assert parse_directions(["1=1.5", "3=-2"], 4) == (1.5, 0.0, -2.0)
     assert parse_directions([], 4) == ()
     for bad in ("0=1", "5=1", "x", "1:2"):
-        with pytest.raises(ValueError):
+        with pytest.raises(InpaintError):
             parse_directions([bad], 4)
 
 
 def test_cli_direction_reproduces_the_slider_setting(
     method: ManifoldFill, scene, tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    from core import registry
     from core.imageio import Image, read_image, write_image
-    from core.methods import registry
     from main import main
 
     image, mask = scene
     write_image(Image(image), tmp_path / "photo.png")
     write_image(Image((mask * 255).astype(np.uint8)[..., None]), tmp_path / "mask.png")
-    monkeypatch.setitem(registry._INSTANCES, ("manifold", "cpu"), method)
+    monkeypatch.setitem(registry.LOADED, ("manifold", "cpu"), method)
     monkeypatch.setattr(ManifoldFill, "availability", classmethod(lambda cls: (True, "")))
     out = tmp_path / "out.png"
     args = ["fill", str(tmp_path / "photo.png"), "-m", str(tmp_path / "mask.png"), "-o", str(out)]

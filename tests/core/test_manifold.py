@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import ModelError
-from core.methods import CropContext, registry
-from core.methods.manifold import ManifoldFill, choose_internal_scale
-from core.nets.manifold import ManifoldNet, NetConfig, blur121
+from core import registry
+from core.errors import InpaintError, ModelError
+from core.manifold.directions import directions_for
+from core.manifold.method import ManifoldFill, choose_internal_scale
+from core.manifold.net import ManifoldNet, NetConfig, blur121
+from core.manifold.options import ManifoldOptions
+from core.methods.base import CropContext
 from core.pipeline import BLEND_BAND, FillRequest, fill
 from core.resources import MODELS_DIR
 from tests.conftest import drain, synthetic_photo
@@ -98,7 +101,7 @@ def test_up_blur_is_a_switch_on_the_same_weights() -> None:
     assert not torch.allclose(b, c) and not torch.allclose(a, c)
 
 
-def test_thin_holes_get_the_biharmonic_fill_unless_the_latent_is_asked_for(
+def test_thin_holes_get_the_biharmonic_fill_unless_thin_hole_px_is_0(
     method: ManifoldFill,
 ) -> None:
     from core.methods.classical import BiharmonicInpaint
@@ -109,10 +112,12 @@ def test_thin_holes_get_the_biharmonic_fill_unless_the_latent_is_asked_for(
     crack[20:23, 8:56] = True
     biharmonic = BiharmonicInpaint().fill(crop, crack, CropContext())
     np.testing.assert_array_equal(method.fill(crop, crack, CropContext(seed=3)), biharmonic)
-    assert method.batch_key(crop, crack, CropContext()) is None
-    for options in ({"thin_hole_px": 0}, {"z_offset": [0.0] * TINY.z_dim}):
-        net = method.fill(crop, crack, CropContext(options=options))
-        assert np.abs(net - biharmonic)[crack].max() > 1e-3
+    assert method.batch_key(crack, CropContext()) is None
+    # The sliders steer thick holes only: a crack keeps its biharmonic fill.
+    sliders = CropContext(seed=3, options=ManifoldOptions(sliders=(2.0, -1.0)))
+    np.testing.assert_array_equal(method.fill(crop, crack, sliders), biharmonic)
+    net = method.fill(crop, crack, CropContext(options=ManifoldOptions(thin_hole_px=0)))
+    assert np.abs(net - biharmonic)[crack].max() > 1e-3
     # A 14 x 20 hole is 7 px thick: the net's.
     thick_crop, thick = crop_and_hole()
     net = method.fill(thick_crop, thick, CropContext())
@@ -132,8 +137,7 @@ def test_fill_keeps_shape_and_known_pixels(method: ManifoldFill) -> None:
 def test_same_seed_same_pixels_other_seed_other_fill(method: ManifoldFill) -> None:
     crop, hole = crop_and_hole()
     a = method.fill(crop, hole, CropContext(seed=5))
-    method._cache.clear()
-    b = method.fill(crop, hole, CropContext(seed=5))
+    b = ManifoldFill.from_net(tiny_net()).fill(crop, hole, CropContext(seed=5))
     c = method.fill(crop, hole, CropContext(seed=6))
     mean = method.fill(crop, hole, CropContext())
     assert np.array_equal(a, b)
@@ -141,7 +145,7 @@ def test_same_seed_same_pixels_other_seed_other_fill(method: ManifoldFill) -> No
     assert np.abs(a - mean)[hole].mean() > 1e-4
     # sample=False keeps the prior mean even with a seed.
     assert np.array_equal(
-        method.fill(crop, hole, CropContext(seed=5, options={"sample": False})), mean
+        method.fill(crop, hole, CropContext(seed=5, options=ManifoldOptions(sample=False))), mean
     )
 
 
@@ -151,31 +155,50 @@ def test_encode_once_decode_many_matches_full_passes(method: ManifoldFill) -> No
     assert cache.prior_mean.shape == cache.prior_std.shape == (method.latent_dim,)
     zs = [method.sample_z(cache, seed) for seed in range(3)]
     decoded = [method.decode(cache, z) for z in zs]
-    for z, out in zip(zs, decoded, strict=True):
+    for seed, out in enumerate(decoded):
         fresh = ManifoldFill.from_net(tiny_net())
-        full = fresh.fill(crop, hole, CropContext(options={"z": z.tolist()}))
+        full = fresh.fill(crop, hole, CropContext(seed=seed))
         np.testing.assert_allclose(out, full, atol=1e-6)
-    # A second encode of the same crop is served from the cache.
-    assert method.encode(crop, hole) is cache
 
 
-def test_z_offset_moves_the_fill_in_prior_std_units(method: ManifoldFill) -> None:
+def test_sliders_move_the_fill_in_prior_std_units_along_the_directions(
+    method: ManifoldFill,
+) -> None:
     crop, hole = crop_and_hole()
-    offset = np.zeros(method.latent_dim, np.float32)
-    offset[0] = 1.0
     base = method.fill(crop, hole, CropContext())
-    moved = method.fill(crop, hole, CropContext(options={"z_offset": offset.tolist()}))
+    moved = method.fill(crop, hole, CropContext(options=ManifoldOptions(sliders=(1.0,))))
     cache = method.encode(crop, hole)
-    direct = method.decode(cache, cache.prior_mean + offset * cache.prior_std)
+    first = directions_for(method).vectors[0]
+    direct = method.decode(cache, cache.prior_mean + first * cache.prior_std)
     assert np.abs(moved - base)[hole].mean() > 1e-4
     np.testing.assert_allclose(moved, direct, atol=1e-6)
-    with pytest.raises(ModelError, match="z_offset"):
-        method.fill(crop, hole, CropContext(options={"z_offset": [1.0]}))
+    too_many = (0.0,) * TINY.z_dim + (1.0,)
+    with pytest.raises(InpaintError, match="slider"):
+        method.fill(crop, hole, CropContext(options=ManifoldOptions(sliders=too_many)))
+
+
+def test_bad_options_are_clear_errors() -> None:
+    for bad in (
+        {"temperature": -1.0},
+        {"refine_steps": 2.5},
+        {"max_hole_radius": 0.0},
+        {"thin_hole_px": float("nan")},
+        {"sliders": (1.0, float("inf"))},
+    ):
+        with pytest.raises(InpaintError):
+            ManifoldOptions(**bad)
+    with pytest.raises(TypeError):
+        ManifoldOptions(refine=3)  # type: ignore[call-arg]  # a misspelt option is no option
+    image = synthetic_photo(40, 40)
+    mask = np.zeros((40, 40), bool)
+    mask[10:20, 10:20] = True
+    with pytest.raises(InpaintError, match="telea"):
+        fill(FillRequest(image, mask, "telea", options=ManifoldOptions()))
 
 
 def test_refine_reports_progress_and_returns_a_fill(method: ManifoldFill) -> None:
     crop, hole = crop_and_hole()
-    steps = method.fill_steps(crop, hole, CropContext(options={"refine_steps": 3}))
+    steps = method.fill_steps(crop, hole, CropContext(options=ManifoldOptions(refine_steps=3)))
     events, out = drain(steps)
     assert len(events) >= 4
     assert [e.fraction for e in events] == sorted(e.fraction for e in events)
@@ -192,7 +215,7 @@ def test_internal_scale_follows_hole_thickness() -> None:
 
 
 def test_pipeline_leaves_known_pixels_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry._INSTANCES, ("manifold", "cpu"), ManifoldFill.from_net(tiny_net()))
+    monkeypatch.setitem(registry.LOADED, ("manifold", "cpu"), ManifoldFill.from_net(tiny_net()))
     image = synthetic_photo(120, 160)
     mask = np.zeros(image.shape[:2], bool)
     mask[30:70, 40:100] = True
@@ -207,8 +230,8 @@ def test_pipeline_leaves_known_pixels_alone(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def _export_tiny(models_dir: Path, tmp_path: Path) -> ManifoldNet:
-    from core.training.export import export_checkpoint
-    from core.training.manifold import TrainConfig, save_checkpoint
+    from core.manifold.export import export_checkpoint
+    from core.manifold.train import TrainConfig, save_checkpoint
 
     net = tiny_net()
     save_checkpoint(

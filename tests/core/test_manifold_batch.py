@@ -1,5 +1,5 @@
 """Small crops of the manifold method filled in batches: the same pixels as one by one, the
-same z per seed, never two crops that see each other in one batch, and cancellable."""
+same z per seed, never a crop that an earlier fill reaches in a batch, and cancellable."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from core.methods import CropContext, registry
-from core.methods.manifold import ManifoldFill
-from core.pipeline import FillRequest, fill, fill_steps, plan_regions
-from tests.conftest import drain, synthetic_photo
+from core import registry
+from core.manifold.method import ManifoldFill
+from core.manifold.options import ManifoldOptions
+from core.methods.base import CropContext
+from core.pipeline import BLEND_BAND, FillRequest, fill, fill_steps, plan_regions
+from tests.conftest import assert_batched_regions_see_original_pixels, drain, synthetic_photo
 from tests.core.test_manifold import tiny_net
 
 
@@ -20,9 +22,9 @@ from tests.core.test_manifold import tiny_net
 def method(monkeypatch: pytest.MonkeyPatch) -> ManifoldFill:
     """A tiny random net, registered as the pipeline's ``manifold``."""
     method = ManifoldFill.from_net(tiny_net())
-    monkeypatch.setitem(registry._INSTANCES, ("manifold", "cpu"), method)
+    monkeypatch.setitem(registry.LOADED, ("manifold", "cpu"), method)
     # These specks are thin enough for the biharmonic fill; here the net's batching is tested.
-    monkeypatch.setattr("core.methods.manifold.THIN_HOLE_PX", 0.0)
+    monkeypatch.setattr("core.manifold.method.DEFAULT_OPTIONS", ManifoldOptions(thin_hole_px=0))
     return method
 
 
@@ -37,15 +39,15 @@ def dust(height: int = 320, width: int = 480, count: int = 60, seed: int = 2) ->
 
 
 def record_batches(method: ManifoldFill, monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
-    """The contexts' seeds of every batch the net encodes (a list per ``fill_batch_steps``)."""
+    """The contexts' seeds of every batch the net decodes (a list per ``render_batch_steps``)."""
     batches: list[list[Any]] = []
-    original = method.fill_batch_steps
+    original = method.render_batch_steps
 
-    def recording(items):  # type: ignore[no-untyped-def]
-        batches.append([context.seed for _, _, context in items])
-        return (yield from original(items))
+    def recording(prepared, contexts):  # type: ignore[no-untyped-def]
+        batches.append([context.seed for context in contexts])
+        return (yield from original(prepared, contexts))
 
-    monkeypatch.setattr(method, "fill_batch_steps", recording)
+    monkeypatch.setattr(method, "render_batch_steps", recording)
     return batches
 
 
@@ -54,7 +56,6 @@ def one_by_one(
 ) -> np.ndarray:
     with monkeypatch.context() as patch:
         patch.setattr(method, "max_batch", 1)
-        method._cache.clear()
         return fill(request)
 
 
@@ -96,13 +97,11 @@ def test_a_batch_gives_each_crop_what_it_gives_alone(method: ManifoldFill) -> No
         hole[y : y + 4 + index, x : x + 6] = True
         crop[hole] = 0.0
         items.append((crop, hole, CropContext(seed=[None, 3, 4, 3][index])))
-    assert len({method.batch_key(*item) for item in items}) == 1
-    steps = method.fill_batch_steps(items)
-    events, results = drain(steps)
-    assert len(events) >= 2 and events[-1].fraction == 1.0
-    assert len(method._cache) == method.cache_size  # the batch's crops are cached as encode's
+    assert len({method.batch_key(hole, context) for _, hole, context in items}) == 1
+    prepare_events, prepared = drain(method.prepare_batch_steps(items))
+    events, results = drain(method.render_batch_steps(prepared, [c for _, _, c in items]))
+    assert prepare_events and events and events[-1].fraction == 1.0
     for (crop, hole, context), result in zip(items, results, strict=True):
-        method._cache.clear()
         alone = method.fill(crop, hole, context)
         assert np.array_equal(result[~hole], crop[~hole])
         # Stacked convolutions may round the last float bit differently from a lone crop.
@@ -115,45 +114,46 @@ def test_a_batch_gives_each_crop_what_it_gives_alone(method: ManifoldFill) -> No
 def test_batch_keys_group_plain_fills_of_one_padded_shape(method: ManifoldFill) -> None:
     hole = np.zeros((48, 64), bool)
     hole[20:24, 30:36] = True
-    crop = np.zeros((48, 64, 3), np.float32)
-    key = method.batch_key(crop, hole, CropContext(seed=1, options={"temperature": 0.5}))
+    key = method.batch_key(
+        hole, CropContext(seed=1, options=ManifoldOptions(temperature=0.5, thin_hole_px=0))
+    )
     assert key is not None
-    assert method.batch_key(crop[:45, :61], hole[:45, :61], CropContext()) == key
+    assert method.batch_key(hole[:45, :61], CropContext()) == key
     wide = np.zeros((48, 80), bool)
     wide[20:24, 30:36] = True
-    assert method.batch_key(np.zeros((48, 80, 3), np.float32), wide, CropContext()) != key
-    for options in ({"refine_steps": 2}, {"z_offset": [1.0, 0, 0, 0]}, {"z": [0.0] * 4}):
-        assert method.batch_key(crop, hole, CropContext(options=options)) is None
+    assert method.batch_key(wide, CropContext()) != key
+    # Latent settings are the render's: they batch like plain fills.
+    for options in (
+        ManifoldOptions(refine_steps=2, thin_hole_px=0),
+        ManifoldOptions(sliders=(1.0,), thin_hole_px=0),
+    ):
+        assert method.batch_key(hole, CropContext(options=options)) == key
     # A thick hole that the net runs at half scale is another key, as is a large crop.
-    assert method.batch_key(crop, hole, CropContext(options={"max_hole_radius": 1})) != key
+    assert (
+        method.batch_key(
+            hole, CropContext(options=ManifoldOptions(max_hole_radius=1, thin_hole_px=0))
+        )
+        != key
+    )
     big = np.zeros((128, 128), bool)
     big[60:64, 60:64] = True
-    assert method.batch_key(np.zeros((128, 128, 3), np.float32), big, CropContext()) is None
+    assert method.batch_key(big, CropContext()) is None
 
 
-def test_crops_that_overlap_are_never_in_one_batch(method, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_no_crop_in_a_batch_is_reached_by_an_earlier_fill(method, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     image = synthetic_photo(320, 480)
     mask = dust()
     batches = record_batches(method, monkeypatch)
     fill(FillRequest(image, mask, "manifold", seed=0))  # seed 0: a region's seed is its index
     plans = plan_regions(mask, method)
-    boxes = {plan.index: plan.box for plan in plans}
-
-    def overlap(a: int, b: int) -> bool:
-        (ay0, ay1, ax0, ax1), (by0, by1, bx0, bx1) = boxes[a], boxes[b]
-        return ay0 < by1 and by0 < ay1 and ax0 < bx1 and bx0 < ax1
-
-    assert sum(overlap(a, b) for a in boxes for b in boxes if a < b) > 20
     assert sum(len(seeds) for seeds in batches) > len(plans) // 3
-    for seeds in batches:
-        assert all(not overlap(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1 :])
+    assert_batched_regions_see_original_pixels(mask, plans, batches, BLEND_BAND)
 
 
 def test_seeded_batched_fills_are_reproducible(method: ManifoldFill) -> None:
     image = synthetic_photo(320, 480, seed=4)
     mask = dust(seed=5)
     a = fill(FillRequest(image, mask, "manifold", seed=7))
-    method._cache.clear()
     b = fill(FillRequest(image, mask, "manifold", seed=7))
     c = fill(FillRequest(image, mask, "manifold", seed=8))
     np.testing.assert_array_equal(a, b)

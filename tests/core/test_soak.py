@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.methods import describe_methods
 from core.pipeline import FillRequest, fill
+from core.registry import describe_methods
 from tests.conftest import synthetic_photo
 
 

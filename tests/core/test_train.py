@@ -15,9 +15,9 @@ import torch
 import torch.multiprocessing as mp
 
 from core.errors import InpaintError
-from core.nets.manifold import NetConfig
+from core.manifold.net import NetConfig
+from core.manifold.train import TrainConfig, load_checkpoint, train_steps
 from core.progress import run_to_end
-from core.training.manifold import TrainConfig, load_checkpoint, train_steps
 from tests.conftest import synthetic_photo
 
 TINY = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4)
@@ -113,7 +113,7 @@ def test_ddp_two_gloo_processes_stay_in_sync(data_dir: Path, tmp_path: Path) -> 
     assert all(r["step"] == 3 and r["ranks_in_sync"] for r in results)
     # The checkpoint (rank 0) moved away from the initial weights.
     torch.manual_seed(0)
-    from core.nets.manifold import ManifoldNet
+    from core.manifold.net import ManifoldNet
 
     initial = ManifoldNet(TINY).state_dict()
     trained = load_checkpoint(out / "last.pt")["model"]
@@ -122,7 +122,7 @@ def test_ddp_two_gloo_processes_stay_in_sync(data_dir: Path, tmp_path: Path) -> 
 
 def test_a_new_run_can_start_from_exported_weights(data_dir: Path, tmp_path: Path) -> None:
     """The shipped weights travel with the repo; a new machine continues from them."""
-    from core.training.export import export_checkpoint
+    from core.manifold.export import export_checkpoint
 
     _train(tiny_config(steps=2), data_dir, tmp_path / "first")
     models = tmp_path / "models"
@@ -158,8 +158,8 @@ def _quiet(_: str) -> None:
 
 
 def test_diversity_term_pushes_prior_samples_apart() -> None:
-    from core.nets.manifold import ManifoldNet
-    from core.training.manifold import TrainStep
+    from core.manifold.net import ManifoldNet
+    from core.manifold.train import TrainStep
 
     torch.manual_seed(0)
     net = ManifoldNet(TINY)
@@ -188,7 +188,7 @@ def test_diversity_term_pushes_prior_samples_apart() -> None:
 
 def _train_axis_terms(net, steps: int = 20, **weights: float) -> tuple[list, list]:
     """(axis change, squared cosine) per step of training ``net`` on the axis terms alone."""
-    from core.training.manifold import TrainStep
+    from core.manifold.train import TrainStep
 
     off = dict(w_l1=0.0, w_grad=0.0, w_fft=0.0, w_kl=0.0)
     step = TrainStep(net, tiny_config(**weights, **off))
@@ -211,7 +211,7 @@ def _train_axis_terms(net, steps: int = 20, **weights: float) -> tuple[list, lis
 
 
 def _noisy_tiny_net():
-    from core.nets.manifold import ManifoldNet
+    from core.manifold.net import ManifoldNet
 
     torch.manual_seed(0)
     net = ManifoldNet(TINY)

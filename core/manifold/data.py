@@ -14,26 +14,14 @@ import numpy as np
 
 from core import maskgen
 from core.errors import InpaintError
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def load_rgb(path: Path) -> np.ndarray:
-    """uint8 RGB; training reads 8-bit JPEGs, so OpenCV is enough here."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise InpaintError(f"cannot read training image {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+from core.imageio import list_images
+from core.pixels import initial_fill
 
 
 def split_files(folder: Path, val_count: int) -> tuple[list[Path], list[Path]]:
     """(train, validation): validation is a fixed set of ``val_count`` files, taken from a
     ``test/`` sub-folder when there is one, and never trained on."""
-    files = list_images(folder)
+    files = list_images(folder, recursive=True)
     if not files:
         raise InpaintError(f"no images found under {folder}")
     held = [p for p in files if p.parent.name == "test"] or files
@@ -42,11 +30,6 @@ def split_files(folder: Path, val_count: int) -> tuple[list[Path], list[Path]]:
     val = held[::step][:val_count]
     val_set = set(val)
     return [p for p in files if p not in val_set], val
-
-
-def classical_fill(image: np.ndarray, hole: np.ndarray, radius: float = 3.0) -> np.ndarray:
-    """Navier-Stokes fill of a uint8 RGB image: the net's initial fill."""
-    return cv2.inpaint(image, hole.astype(np.uint8), radius, cv2.INPAINT_NS)
 
 
 @dataclass
@@ -60,9 +43,10 @@ class Batch:
 
 
 def _to_batch(images: list[np.ndarray], holes: list[np.ndarray], kinds: list[str]) -> Batch:
-    inits = [classical_fill(im, h) for im, h in zip(images, holes, strict=True)]
-    img = np.stack(images).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
-    init = np.stack(inits).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+    floats = [im.astype(np.float32) / 255.0 for im in images]
+    inits = [initial_fill(im, h) for im, h in zip(floats, holes, strict=True)]
+    img = np.stack(floats).transpose(0, 3, 1, 2)
+    init = np.stack(inits).transpose(0, 3, 1, 2)
     hole = np.stack(holes).astype(np.float32)[:, None]
     return Batch(img, hole, init, kinds)
 

@@ -33,12 +33,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import maskgen
-from core.bench import gradient_ratio
 from core.cpu import tune_allocator
 from core.errors import InpaintError
-from core.nets.manifold import Encoded, ManifoldNet, NetConfig, count_parameters
+from core.imageio import read_rgb8
+from core.manifold.data import Batch, RandomCrops, split_files, validation_batches
+from core.manifold.net import Encoded, ManifoldNet, NetConfig, count_parameters
+from core.metrics import gradient_ratio, hole_psnr
 from core.progress import Progress, Steps
-from core.training.data import Batch, RandomCrops, load_rgb, split_files, validation_batches
 
 
 def _default_kinds() -> dict[str, float]:
@@ -298,13 +299,6 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array).contiguous(memory_format=torch.channels_last)
 
 
-def hole_psnr(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
-    """PSNR (dB, peak 1) over the hole pixels of one image; arrays (3,H,W) and (1,H,W)."""
-    sel = np.broadcast_to(hole > 0.5, fill.shape)
-    mse = float(np.mean((fill[sel] - truth[sel]) ** 2)) if sel.any() else 0.0
-    return 10.0 * math.log10(1.0 / max(mse, 1e-10))
-
-
 @torch.no_grad()
 def validate(net: ManifoldNet, batches: list[Batch], seed: int = 0) -> dict:
     """Hole-PSNR per mask class (prior-mean fill) next to the classical initial fill, and two
@@ -323,11 +317,11 @@ def validate(net: ManifoldNet, batches: list[Batch], seed: int = 0) -> dict:
         out = net.decode(enc, enc.prior_mu).clamp(0, 1)
         comp = (out * hole + image * (1 - hole)).numpy()
         for i, kind in enumerate(b.kinds):
-            per_kind[kind].append(hole_psnr(comp[i], b.image[i], b.hole[i]))
-            init_kind[kind].append(hole_psnr(b.init[i], b.image[i], b.hole[i]))
             hole_i = b.hole[i, 0] > 0.5
+            fill_i, truth_i = comp[i].transpose(1, 2, 0), b.image[i].transpose(1, 2, 0)
+            per_kind[kind].append(hole_psnr(fill_i, truth_i, hole_i))
+            init_kind[kind].append(hole_psnr(b.init[i].transpose(1, 2, 0), truth_i, hole_i))
             if hole_i.any():
-                fill_i, truth_i = comp[i].transpose(1, 2, 0), b.image[i].transpose(1, 2, 0)
                 detail[kind].append(gradient_ratio(fill_i, truth_i, hole_i))
         mu_q, logvar_q = net.posterior_stats(image, hole, enc)
         kls.append(kl_per_dim(mu_q, logvar_q, enc.prior_mu, enc.prior_logvar).sum(1).mean())
@@ -505,13 +499,13 @@ def train_steps(
             f"in training); {dist_info.world} process(es), batch {config.batch} each"
         )
     crops = RandomCrops(
-        [load_rgb(p) for p in train_files],
+        [read_rgb8(p) for p in train_files],
         config.crop,
         (config.scale_min, config.scale_max),
         config.kind_weights,
     )
     val_batches = (
-        validation_batches([load_rgb(p) for p in val_files], config.val_crop, seed=12345)
+        validation_batches([read_rgb8(p) for p in val_files], config.val_crop, seed=12345)
         if dist_info.main
         else []
     )

@@ -1,0 +1,97 @@
+"""The latent panel's engine: one image + mask, encoded once, rendered for any latent setting.
+
+A ``LatentSetting`` (seed + slider values) reproduces a fill exactly, and is what the CLI's
+``fill --seed S --direction i=V`` spells: both go through the same ``core.pipeline``
+``FillSession``, so the editor and the command line give the same pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from core.manifold.directions import Directions, directions_for
+from core.manifold.method import ManifoldFill
+from core.manifold.options import Blend, LatentSetting, ManifoldOptions
+from core.pipeline import FillSession
+from core.pixels import Box
+from core.progress import Steps, run_to_end
+
+
+class LatentSession:
+    """One image + mask, encoded once; ``render`` any latent setting by re-decoding only.
+
+    ``image`` and ``mask`` follow ``core``'s conventions and are not modified (the session keeps
+    a copy of the box around the holes). Thread use: one thread at a time (the editor's render
+    thread); ``render`` is deterministic. Only hole pixels and the blend band around them
+    change, and only the box around the holes (``box``) is computed, so a render's cost does
+    not grow with the photo.
+    """
+
+    def __init__(
+        self,
+        method: ManifoldFill,
+        image: np.ndarray,
+        mask: np.ndarray,
+        options: ManifoldOptions | None = None,
+    ) -> None:
+        self.method = method
+        self.options = options if options is not None else ManifoldOptions()
+        self._session = FillSession(image, mask, method, self.options, keep=True)
+
+    @property
+    def image(self) -> np.ndarray:
+        return self._session.image
+
+    @property
+    def box(self) -> Box:
+        return self._session.box
+
+    @property
+    def hole_box(self) -> Box:
+        return self._session.hole_box
+
+    @property
+    def directions(self) -> Directions:
+        return directions_for(self.method)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.method.latent_dim
+
+    @property
+    def region_count(self) -> int:
+        return self._session.region_count
+
+    @property
+    def encoded(self) -> bool:
+        return self._session.prepared
+
+    def encode_steps(self) -> Steps[None]:
+        """Encode every independent region (progress per batch; stop iterating to cancel)."""
+        return self._session.prepare_steps()
+
+    def encode(self) -> None:
+        run_to_end(self.encode_steps())
+
+    def _options_for(self, setting: LatentSetting) -> ManifoldOptions:
+        return replace(self.options, sample=True, sliders=setting.sliders, blend=None)
+
+    def render(self, setting: LatentSetting) -> np.ndarray:
+        """The box (``self.box``) of the filled image for ``setting``, in the image's dtype."""
+        return self._session.render(setting.seed, self._options_for(setting))
+
+    def render_blend(
+        self, a: LatentSetting, b: LatentSetting, t: float, spherical: bool = True
+    ) -> np.ndarray:
+        """Fusion: decode the code ``t`` of the way from ``a``'s to ``b``'s (per region)."""
+        options = replace(self._options_for(a), blend=Blend(b, min(1.0, max(0.0, t)), spherical))
+        return self._session.render(a.seed, options)
+
+    def compose(self, patch: np.ndarray) -> np.ndarray:
+        """The whole image with a rendered box pasted in (a new array)."""
+        return self._session.compose(patch)
+
+    def render_image(self, setting: LatentSetting) -> np.ndarray:
+        return self.compose(self.render(setting))

@@ -1,0 +1,473 @@
+"""The ``manifold`` fill method: the learned latent-variable model (``core.manifold.net``).
+
+A fill is ``decode(encode(crop, hole), z)``. ``prepare_steps`` runs the encoder - all the work
+that does not depend on the latent z - and ``render_steps`` picks z from the seed and the
+options and runs the decoder, so a new z (a variant, a slider move) costs one decoder pass.
+
+How z is chosen (``latent_for``), in the prior's whitened units per region:
+``z = mu_p + sigma_p * (temperature * eps + sum_i a_i d_i)`` with ``(mu_p, sigma_p)`` the
+crop's prior p(z | context), ``eps`` the region seed's standard normal draw (zero without a
+seed: the most likely fill), ``a_i`` the slider values and ``d_i`` the model's directions
+(``core.manifold.directions``); fusion blends two such codes (``ManifoldOptions.blend``).
+
+Holes at most ``thin_hole_px`` thick (dust specks, hairline cracks) get the biharmonic fill
+instead: it is better there, and a latent has nothing to vary in a 2-px crack. The sliders
+steer the thicker holes of the same mask.
+
+Small crops of one padded shape are prepared and rendered in batches (dense dust: many
+specks): one encoder and one decoder pass for all, each crop computed as it would be alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from core.errors import ModelError
+from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions, lerp, slerp
+from core.methods.base import CropContext, FillMethod, downscale_known, region_seed
+from core.methods.classical import BiharmonicInpaint
+from core.pixels import initial_fill
+from core.progress import Progress, Steps
+
+MODEL_NAME = "manifold"
+# Longest crop side the pipeline hands over (larger regions are scaled down first).
+MAX_SIDE = 768
+# Known pixels this far (px, working resolution) around the hole drive refinement.
+REFINE_BAND = 8
+# Below this many working pixels one thread is faster: for a dust speck's 56x56 crop, torch's
+# thread hand-offs cost more than the convolutions (8 ms vs 100 ms on a busy 2-core CPU).
+SINGLE_THREAD_PIXELS = 128 * 128
+DEFAULT_OPTIONS = ManifoldOptions()
+
+
+@dataclass
+class ManifoldCache:
+    """One encoded crop: what ``decode`` needs for any z."""
+
+    encoded: Any  # core.manifold.net.Encoded of this crop alone (views into ``batch``)
+    crop: np.ndarray  # float32 (h, w, 3), as given
+    hole: np.ndarray  # bool (h, w)
+    scale: float  # internal scale the net ran at
+    work_size: tuple[int, int]  # (h, w) at that scale, before padding
+    prior_mean: np.ndarray  # (latent_dim,)
+    prior_std: np.ndarray  # (latent_dim,)
+    # The batch it was encoded in and its place there: a batch rendered whole needs no copy.
+    batch: tuple[Any, int] | None = None
+
+
+@dataclass
+class ThinFill:
+    """A thin hole's prepared state: its biharmonic fill, the same for every z."""
+
+    fill: np.ndarray
+
+
+@dataclass
+class _NetInput:
+    """One crop as the net sees it: at its internal scale, padded to the net's multiple."""
+
+    masked: np.ndarray  # float32 (H, W, 3), holes zeroed
+    hole: np.ndarray  # bool (H, W)
+    init: np.ndarray  # float32 (H, W, 3): the Navier-Stokes fill
+    scale: float
+    work_size: tuple[int, int]  # (h, w) before padding
+
+
+def hole_thickness(hole: np.ndarray) -> float:
+    """Distance (px) from the hole's innermost pixel to the nearest known one; outside the
+    crop counts as known; 0 for no hole."""
+    if not hole.any():
+        return 0.0
+    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
+    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+
+
+def scale_for_thickness(thickness: float, max_radius: float = MAX_HOLE_RADIUS) -> float:
+    """1, 1/2, 1/4 or 1/8: the largest at which a hole ``thickness`` px thick is within
+    ``max_radius`` px of known pixels."""
+    scale = 1.0
+    while thickness * scale > max_radius and scale > 0.125:
+        scale /= 2
+    return scale
+
+
+def choose_internal_scale(hole: np.ndarray, max_radius: float = MAX_HOLE_RADIUS) -> float:
+    return scale_for_thickness(hole_thickness(hole), max_radius)
+
+
+def is_thin(thickness: float, options: ManifoldOptions) -> bool:
+    """Whether a hole this thick gets the classical fill (see ``thin_hole_px``)."""
+    return 0 < thickness <= options.thin_hole_px
+
+
+@contextmanager
+def _threads_for(sizes: Sequence[tuple[int, int]]) -> Iterator[None]:
+    """One torch thread when every crop (``sizes``: their (h, w)) is small. That holds for a
+    batch of them too: on the loaded 2-core CPU 16 stacked 64x64 crops took 3.8 ms per crop
+    on one thread and 490 ms on two (every op waits for the starved second thread)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if max(h * w for h, w in sizes) >= SINGLE_THREAD_PIXELS or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _scaled_size(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
+    """(h, w) of a crop of ``shape`` at ``scale``, rounded as ``downscale_known`` does."""
+    if scale >= 1.0:
+        return int(shape[0]), int(shape[1])
+    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+
+
+def _inference(net, device: str):
+    import torch
+
+    # Frozen: refinement optimises z only, and no gradient buffers should pile up.
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net.eval().to(device).to(memory_format=torch.channels_last)
+
+
+def _options(context: CropContext) -> ManifoldOptions:
+    return context.options if context.options is not None else DEFAULT_OPTIONS
+
+
+class ManifoldFill(FillMethod):
+    name = "manifold"
+    description = "learned latent manifold model (variants, latent sliders, refinement)"
+    options_type = ManifoldOptions
+    # The method pads internally (its internal scale depends on the hole), so the pipeline
+    # need not.
+    pad_multiple = 1
+    min_margin = 24
+    margin_factor = 0.5
+    # Crops per batch: 64x64 crops took 7.5 ms each alone, 3.8 ms in batches of 16 and of 32
+    # (one thread, loaded 2-core CPU).
+    max_batch: ClassVar[int] = 16
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        from core import resources
+        from core.models import model_status
+
+        try:
+            import safetensors  # noqa: F401
+            import torch  # noqa: F401
+        except ImportError as missing:
+            return False, f"{missing.name} is not installed"
+        # Looked up at call time, so that tests can point it at a copy of the folder.
+        return model_status(MODEL_NAME, resources.MODELS_DIR)
+
+    def __init__(self, device: str = "cpu", models_dir=None) -> None:
+        super().__init__(device)
+
+        from core.cpu import tune_allocator
+        from core.manifold.net import ManifoldNet, NetConfig
+        from core.models import load_model_files
+        from core.resources import MODELS_DIR
+
+        tune_allocator()
+        tensors, config = load_model_files(MODEL_NAME, models_dir or MODELS_DIR)
+        net = ManifoldNet(NetConfig.from_dict(config.get("net", {})))
+        expected = {k for k in net.state_dict() if not k.startswith("posterior")}
+        if set(tensors) != expected:
+            raise ModelError("the manifold model file does not match this version's network")
+        net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
+        self.net = _inference(net, device)
+        self.config = config
+
+    @classmethod
+    def from_net(cls, net, device: str = "cpu") -> ManifoldFill:
+        """Wrap an in-memory network (tests, training previews) without model files."""
+        self = cls.__new__(cls)
+        FillMethod.__init__(self, device)
+        self.net = _inference(net, device)
+        self.config = {"net": net.config.to_dict()}
+        return self
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.net.z_dim)
+
+    def working_scale(self, region_height: int, region_width: int) -> float:
+        # Bound the crop the net sees; the hole-dependent scale is chosen inside ``encode``.
+        return min(1.0, MAX_SIDE / max(region_height, region_width, 1))
+
+    def same_preparation(self, options: object, other: object) -> bool:
+        a = options if isinstance(options, ManifoldOptions) else DEFAULT_OPTIONS
+        b = other if isinstance(other, ManifoldOptions) else DEFAULT_OPTIONS
+        return a.preparation() == b.preparation()
+
+    # -- encode / decode ------------------------------------------------------------------
+
+    def encode(
+        self, crop: np.ndarray, hole: np.ndarray, max_radius: float = MAX_HOLE_RADIUS
+    ) -> ManifoldCache:
+        """Run everything that does not depend on z."""
+        return self._encode_many([(crop, hole, max_radius)])[0]
+
+    def _encode_many(
+        self, items: Sequence[tuple[np.ndarray, np.ndarray, float]]
+    ) -> list[ManifoldCache]:
+        """``encode`` for each ``(crop, hole, max_radius)`` in one pass of the net (they must
+        share one padded shape)."""
+        crops = [np.ascontiguousarray(crop[..., :3], np.float32) for crop, _, _ in items]
+        inputs = [
+            self._net_input(crop, hole, radius)
+            for crop, (_, hole, radius) in zip(crops, items, strict=True)
+        ]
+        encoded = self._run_encoder(inputs)
+        return [
+            self._cache_entry(encoded, j, inputs[j], crops[j], items[j][1])
+            for j in range(len(items))
+        ]
+
+    def _padded_shape(self, hole: np.ndarray, scale: float) -> tuple[float, int, int]:
+        """(internal scale, height, width) of the net's input for this crop."""
+        h, w = _scaled_size(hole.shape, scale)
+        multiple = int(self.net.config.multiple)
+        return scale, h + (-h) % multiple, w + (-w) % multiple
+
+    def _net_input(self, crop: np.ndarray, hole: np.ndarray, max_radius: float) -> _NetInput:
+        scale = choose_internal_scale(hole, max_radius)
+        if scale < 1.0:
+            small, small_hole = downscale_known(crop, hole, scale)
+        else:
+            small, small_hole = crop.copy(), hole.copy()
+            small[small_hole] = 0.0
+        init = initial_fill(small, small_hole)
+        h, w = small_hole.shape
+        multiple = int(self.net.config.multiple)
+        pad = ((0, (-h) % multiple), (0, (-w) % multiple))
+        mode = "reflect" if min(h, w) > max(pad[0][1], pad[1][1]) else "edge"
+        small = np.pad(small, (*pad, (0, 0)), mode=mode)
+        init = np.pad(init, (*pad, (0, 0)), mode=mode)
+        small_hole = np.pad(small_hole, pad, mode=mode)
+        return _NetInput(small, small_hole, init, scale, (h, w))
+
+    def _run_encoder(self, inputs: Sequence[_NetInput]) -> Any:
+        """``net.encode`` of same-shaped inputs in one batch."""
+        import torch
+
+        # no_grad, not inference_mode: refinement back-propagates through these tensors.
+        with torch.no_grad(), _threads_for([i.work_size for i in inputs]):
+            masked = self._tensor(np.stack([i.masked.transpose(2, 0, 1) for i in inputs]))
+            hole_t = self._tensor(np.stack([i.hole[None] for i in inputs]))
+            init_t = self._tensor(np.stack([i.init.transpose(2, 0, 1) for i in inputs]))
+            return self.net.encode(masked * (1 - hole_t), hole_t, init_t)
+
+    def _cache_entry(
+        self, encoded: Any, index: int, net_input: _NetInput, crop: np.ndarray, hole: np.ndarray
+    ) -> ManifoldCache:
+        one = encoded.take(slice(index, index + 1))
+        return ManifoldCache(
+            encoded=one,
+            crop=crop,
+            hole=hole.copy(),
+            scale=net_input.scale,
+            work_size=net_input.work_size,
+            prior_mean=one.prior_mu[0].float().cpu().numpy(),
+            prior_std=(0.5 * one.prior_logvar[0]).exp().float().cpu().numpy(),
+            batch=(encoded, index),
+        )
+
+    def _tensor(self, array: np.ndarray):
+        """(N, C, H, W) numpy -> float32 tensor on the device, channels last."""
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(array, np.float32))
+        return tensor.to(self.device).contiguous(memory_format=torch.channels_last)
+
+    def decode(self, cache: ManifoldCache, z: np.ndarray | None = None) -> np.ndarray:
+        """The filled crop (float32 (h, w, 3), known pixels as given) for latent ``z``
+        (default: the prior mean)."""
+        z = cache.prior_mean if z is None else z
+        return self._decode_many([cache], [z])[0]
+
+    def _decode_many(
+        self, caches: Sequence[ManifoldCache], zs: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """``decode`` of each cache with its z, in one pass of the decoder."""
+        import torch
+
+        with torch.inference_mode(), _threads_for([c.work_size for c in caches]):
+            z = np.stack([np.asarray(z, np.float32) for z in zs])
+            out = self.net.decode(_stacked(caches), torch.from_numpy(z).to(self.device))
+        return [self._finish(cache, out[i : i + 1]) for i, cache in enumerate(caches)]
+
+    def _finish(self, cache: ManifoldCache, out) -> np.ndarray:
+        h, w = cache.work_size
+        fill = out[0, :, :h, :w].clamp(0, 1).float().cpu().numpy().transpose(1, 2, 0)
+        if cache.scale < 1.0:
+            size = (cache.hole.shape[1], cache.hole.shape[0])
+            fill = np.clip(cv2.resize(fill, size, interpolation=cv2.INTER_CUBIC), 0, 1)
+        result = cache.crop.copy()
+        result[cache.hole] = fill[cache.hole]
+        return result
+
+    # -- the latent -----------------------------------------------------------------------
+
+    def seed_noise(self, seed: int | None) -> np.ndarray:
+        """The standard normal draw of a region seed (zeros for None)."""
+        if seed is None:
+            return np.zeros(self.latent_dim, np.float32)
+        return np.random.default_rng(seed).standard_normal(self.latent_dim).astype(np.float32)
+
+    def sample_z(self, cache: ManifoldCache, seed: int, temperature: float = 1.0) -> np.ndarray:
+        """A deterministic draw from the prior p(z | context)."""
+        return cache.prior_mean + temperature * cache.prior_std * self.seed_noise(seed)
+
+    def slider_offset(self, sliders: Sequence[float]) -> np.ndarray:
+        """``sum_i a_i d_i`` along the model's directions (computed once per loaded model)."""
+        from core.manifold.directions import directions_for
+
+        return directions_for(self).offset(sliders)
+
+    def region_code(self, seed: int | None, sliders: Sequence[float]) -> np.ndarray:
+        """The whitened code ``eps + sum_i a_i d_i`` of a region seed and slider values."""
+        return self.seed_noise(seed) + self.slider_offset(sliders)
+
+    def latent_for(self, cache: ManifoldCache, context: CropContext) -> np.ndarray:
+        """The z that ``context`` (its region seed and options) asks for."""
+        options = _options(context)
+        blend = options.blend
+        if blend is not None and 0.0 < blend.t < 1.0:
+            mix = slerp if blend.spherical else lerp
+            own = self.region_code(context.seed if options.sample else None, options.sliders)
+            toward = self.region_code(
+                region_seed(blend.toward.seed, context.index), blend.toward.sliders
+            )
+            code = mix(own, toward, blend.t)
+            return (cache.prior_mean + cache.prior_std * code).astype(np.float32)
+        seed, sliders, temperature = context.seed, options.sliders, options.temperature
+        if blend is not None and blend.t >= 1.0:
+            seed = region_seed(blend.toward.seed, context.index)
+            sliders, temperature = blend.toward.sliders, 1.0
+        elif not options.sample:
+            seed = None
+        z = cache.prior_mean.copy() if seed is None else self.sample_z(cache, seed, temperature)
+        if any(sliders):
+            z = z + self.slider_offset(sliders) * cache.prior_std
+        return z
+
+    # -- FillMethod -----------------------------------------------------------------------
+
+    def _thickness_and_scale(
+        self, hole: np.ndarray, options: ManifoldOptions
+    ) -> tuple[float, float]:
+        thickness = hole_thickness(hole)
+        return thickness, scale_for_thickness(thickness, options.max_hole_radius)
+
+    def prepare_steps(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> Steps[Any]:
+        options = _options(context)
+        if is_thin(hole_thickness(hole), options):
+            yield Progress(1.0, "thin hole: biharmonic fill")
+            return ThinFill(BiharmonicInpaint().fill(crop, hole, context))
+        cache = self.encode(crop, hole, options.max_hole_radius)
+        yield Progress(1.0, "encoded")
+        return cache
+
+    def render_steps(self, prepared: Any, context: CropContext) -> Steps[np.ndarray]:
+        if isinstance(prepared, ThinFill):
+            yield Progress(1.0)
+            return prepared.fill
+        z = self.latent_for(prepared, context)
+        steps = _options(context).refine_steps
+        if steps > 0:
+            z = yield from self.refine_steps(prepared, z, steps)
+        result = self.decode(prepared, z)
+        yield Progress(1.0)
+        return result
+
+    def batch_key(self, hole: np.ndarray, context: CropContext) -> Hashable | None:
+        """Small crops of one padded shape (and preparation options): stacked, each is computed
+        as it would be alone. Thin holes and large crops go alone."""
+        options = _options(context)
+        thickness, scale = self._thickness_and_scale(hole, options)
+        # Only small crops pay more in per-call overhead than in convolutions.
+        if is_thin(thickness, options) or hole.size >= SINGLE_THREAD_PIXELS:
+            return None
+        return (*self._padded_shape(hole, scale), options.preparation())
+
+    def prepare_batch_steps(
+        self, items: Sequence[tuple[np.ndarray, np.ndarray, CropContext]]
+    ) -> Steps[list[Any]]:
+        """One encoder pass for all ``items`` (one ``batch_key``)."""
+        keys = {self.batch_key(hole, context) for _, hole, context in items}
+        if len(items) < 2 or len(keys) > 1 or None in keys:
+            return (yield from super().prepare_batch_steps(items))
+        caches = self._encode_many(
+            [(crop, hole, _options(context).max_hole_radius) for crop, hole, context in items]
+        )
+        yield Progress(1.0, "encoded")
+        return caches
+
+    def render_batch_steps(
+        self, prepared: Sequence[Any], contexts: Sequence[CropContext]
+    ) -> Steps[list[np.ndarray]]:
+        """One decoder pass for all crops, each z chosen from its own context; refinement
+        optimises each crop's z on its own."""
+        plain = all(isinstance(p, ManifoldCache) for p in prepared)
+        if len(prepared) < 2 or not plain or any(_options(c).refine_steps for c in contexts):
+            return (yield from super().render_batch_steps(prepared, contexts))
+        zs = [self.latent_for(p, c) for p, c in zip(prepared, contexts, strict=True)]
+        results = self._decode_many(prepared, zs)
+        yield Progress(1.0)
+        return results
+
+    def refine_steps(self, cache: ManifoldCache, z: np.ndarray, steps: int) -> Steps[np.ndarray]:
+        """Optimise z so the decoded image matches the known pixels around the hole (the net
+        predicts the whole crop, so agreement there measures how well z fits the context)."""
+        import torch
+
+        enc = cache.encoded
+        hole = enc.hole
+        band = torch.nn.functional.max_pool2d(hole, 2 * REFINE_BAND + 1, 1, REFINE_BAND) - hole
+        # ``masked`` input = the known pixels; zero in the hole, so the band selects known ones.
+        target = enc.init
+        z_t = torch.from_numpy(np.ascontiguousarray(z, np.float32))[None].to(self.device)
+        z_t.requires_grad_(True)
+        optim = torch.optim.Adam([z_t], lr=0.05)
+        mean = torch.from_numpy(cache.prior_mean)[None].to(self.device)
+        std = torch.from_numpy(cache.prior_std)[None].to(self.device)
+        denom = band.sum().clamp_min(1.0) * 3
+        with torch.enable_grad():
+            for step in range(steps):
+                out = self.net.decode(enc, z_t)
+                fit = ((out - target).abs() * band).sum() / denom
+                # Stay where the prior puts mass: a weak pull towards the prior mean.
+                prior = 1e-3 * (((z_t - mean) / std) ** 2).mean()
+                loss = fit + prior
+                optim.zero_grad()
+                loss.backward()
+                optim.step()
+                yield Progress(0.05 + 0.9 * (step + 1) / steps, f"refine {step + 1}/{steps}")
+        return z_t.detach()[0].cpu().numpy()
+
+
+def _stacked(caches: Sequence[ManifoldCache]) -> Any:
+    """The caches' encodings stacked in order: the batch they were encoded in when they are
+    exactly that batch, else a copy."""
+    first = caches[0].batch
+    if first is not None and all(
+        c.batch is not None and c.batch[0] is first[0] and c.batch[1] == i
+        for i, c in enumerate(caches)
+    ):
+        whole = first[0]
+        if int(whole.prior_mu.shape[0]) == len(caches):
+            return whole
+    if len(caches) == 1:
+        return caches[0].encoded
+    return type(caches[0].encoded).cat([c.encoded for c in caches])

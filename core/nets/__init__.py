@@ -1,1 +1,0 @@
-"""PyTorch networks used by the learned fill methods (imported lazily: torch is heavy)."""
