@@ -21,6 +21,7 @@ boxes around the damage, never to the whole photo (only the bool mask is whole-i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -275,6 +276,7 @@ class _Region:
     independent: bool
     group: int = -1  # batch group of an independent region
     crop: PreparedCrop | None = None  # kept between renders by sessions that keep state
+    # What the method prepared; for a dependent region (key of the crop it came from, state).
     prepared: Any = None
 
 
@@ -411,8 +413,7 @@ class FillSession:
                 filled, crop = pending.pop(id(region)), region.crop
             else:
                 crop = extract_crop(out, remaining, region.plan, self.method.pad_multiple)
-                context = self._context(region, seed, options)
-                steps = self.method.fill_steps(crop.pixels, crop.hole, context)
+                steps = self._fill_dependent(region, crop, self._context(region, seed, options))
                 filled = yield from scaled(steps, start, end)
             assert crop is not None
             paste_crop(out, remaining, crop, filled)
@@ -422,6 +423,23 @@ class FillSession:
             remaining[c0:c1, c2:c3] = False
             yield Progress(end, f"filled region {number + 1} of {total}")
         return out
+
+    def _fill_dependent(
+        self, region: _Region, crop: PreparedCrop, context: CropContext
+    ) -> Steps[np.ndarray]:
+        """Prepare and render a region cut from the partly filled image. Its crop changes only
+        when an earlier fill that reaches it changes (a thick hole's, with the latent): a
+        session that keeps state reuses what it prepared for the same crop last time."""
+        key = _crop_key(crop) if self.keep else None
+        if key is None or region.prepared is None or region.prepared[0] != key:
+            plain = CropContext(None, context.scale, context.options, context.index)
+            prepared = yield from scaled(
+                self.method.prepare_steps(crop.pixels, crop.hole, plain), 0.0, 0.5
+            )
+            region.prepared = (key, prepared) if self.keep else None
+        else:
+            prepared = region.prepared[1]
+        return (yield from scaled(self.method.render_steps(prepared, context), 0.5, 1.0))
 
     def _render_group(
         self, members: list[_Region], seed: int | None, options: Any
@@ -446,6 +464,12 @@ class FillSession:
         y0, y1, x0, x1 = self.box
         out[y0:y1, x0:x1] = patch
         return out
+
+
+def _crop_key(crop: PreparedCrop) -> bytes:
+    return hashlib.blake2b(
+        crop.pixels.tobytes() + np.packbits(crop.hole).tobytes(), digest_size=16
+    ).digest()
 
 
 def _hole_extent(mask: np.ndarray) -> Box:

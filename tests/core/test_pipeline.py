@@ -16,6 +16,7 @@ from core.pipeline import (
     BLEND_BAND,
     MAX_TILE,
     FillRequest,
+    FillSession,
     fill,
     fill_steps,
     plan_regions,
@@ -347,3 +348,25 @@ def test_batched_fill_progress_rises_and_cancelling_mid_fill_changes_nothing(con
     steps.close()
     np.testing.assert_array_equal(image, image_before)
     np.testing.assert_array_equal(mask, mask_before)
+
+
+def test_a_session_prepares_once_and_renders_the_same_pixels(context_mean, monkeypatch):
+    """Regions cut from the partly filled image are prepared again only when their crop
+    changed: with a method whose fills never vary, a second render prepares nothing."""
+    image = synthetic_photo(300, 400)
+    mask = dense_specks(image.shape[:2], 120)
+    prepared: list[int | None] = []
+    original = ContextMeanMethod.prepare_steps
+
+    def counting(self, crop, hole, context):  # type: ignore[no-untyped-def]
+        prepared.append(context.index)
+        return (yield from original(self, crop, hole, context))
+
+    monkeypatch.setattr(ContextMeanMethod, "prepare_steps", counting)
+    session = FillSession(image, mask, get_method(context_mean.name), keep=True)
+    first = session.compose(session.render(seed=0))
+    assert len(prepared) == session.region_count
+    prepared.clear()
+    np.testing.assert_array_equal(session.compose(session.render(seed=0)), first)
+    assert prepared == []
+    np.testing.assert_array_equal(first, fill(FillRequest(image, mask, context_mean.name, seed=0)))
