@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 
 from core.errors import InpaintError
-from core.manifold.train import load_checkpoint
 from core.models import sha256_file, write_manifest_entry
+from core.training.loop import load_checkpoint
 
 MODEL_NAME = "manifold"
 # Weights are stored as float16 (half the size; the difference in the fill is far below

@@ -100,12 +100,14 @@ class SpectralBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.act(self.reduce(x))
         h, w = y.shape[-2:]
-        # FFT needs a plain float32 layout; the result is small (s/16).
-        spec = torch.fft.rfft2(y.float().contiguous(), norm="ortho")
-        spec = torch.cat([spec.real, spec.imag], dim=1)
-        spec = self.act(self.freq(spec))
-        real, imag = spec.chunk(2, dim=1)
-        y = torch.fft.irfft2(torch.complex(real, imag), s=(h, w), norm="ortho")
+        # FFT needs a plain float32 layout (torch.fft refuses bfloat16, so the frequency
+        # domain stays out of autocast); the result is small (s/16).
+        with torch.autocast(x.device.type, enabled=False):
+            spec = torch.fft.rfft2(y.float().contiguous(), norm="ortho")
+            spec = torch.cat([spec.real, spec.imag], dim=1)
+            spec = self.act(self.freq(spec))
+            real, imag = spec.chunk(2, dim=1)
+            y = torch.fft.irfft2(torch.complex(real, imag), s=(h, w), norm="ortho")
         y = self.expand(y.contiguous(memory_format=torch.channels_last))
         return x + self.act(self.local(x)) + y
 

@@ -231,7 +231,8 @@ def test_pipeline_leaves_known_pixels_alone(monkeypatch: pytest.MonkeyPatch) -> 
 
 def _export_tiny(models_dir: Path, tmp_path: Path) -> ManifoldNet:
     from core.manifold.export import export_checkpoint
-    from core.manifold.train import TrainConfig, save_checkpoint
+    from core.manifold.train import TrainConfig
+    from core.training.loop import save_checkpoint
 
     net = tiny_net()
     save_checkpoint(

@@ -16,8 +16,9 @@ import torch.multiprocessing as mp
 
 from core.errors import InpaintError
 from core.manifold.net import NetConfig
-from core.manifold.train import TrainConfig, load_checkpoint, train_steps
+from core.manifold.train import TrainConfig, train_steps
 from core.progress import run_to_end
+from core.training.loop import load_checkpoint
 from tests.conftest import synthetic_photo
 
 TINY = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4)
