@@ -6,13 +6,13 @@ Errors the user can fix are one line on stderr and a non-zero exit status, never
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from core.commands import bench, detect, fill, info, train
 from core.errors import InpaintError
 
-# Subcommand modules under core/commands, in the order ``--help`` lists them.
-COMMANDS = ["fill", "train", "bench", "detect", "info"]
+# Subcommand name -> module, in the order ``--help`` lists them.
+COMMANDS = {"fill": fill, "train": train, "bench": bench, "detect": detect, "info": info}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,13 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Photo restoration and inpainting. Run with no command to open the editor.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"core.commands.{name}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"core.commands.{name}":
-                raise
-            continue  # command not built yet
+    for module in COMMANDS.values():
         module.add_parser(sub)
     return parser
 

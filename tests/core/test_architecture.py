@@ -47,3 +47,87 @@ def test_importing_every_core_module_loads_no_qt():
         [sys.executable, "-c", code], cwd=CORE.parent, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the house's other rules (issue "One manifold, one pipeline, one trainer") ----------------
+
+ROOT = CORE.parent
+CODE = sorted([*CORE.rglob("*.py"), *(ROOT / "app").rglob("*.py"), ROOT / "main.py"])
+LONGEST_FUNCTION = 80
+
+
+def _trees() -> list[tuple[Path, ast.Module]]:
+    return [(path, ast.parse(path.read_text(), str(path))) for path in CODE]
+
+
+def test_no_function_is_longer_than_80_lines():
+    long = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
+        for path, tree in _trees()
+        if "app" not in path.relative_to(ROOT).parts
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION
+    ]
+    assert long == []
+
+
+def test_no_module_imports_another_ones_private_names():
+    private = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}"
+        for path, tree in _trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert private == []
+
+
+def test_imports_are_static():
+    dynamic = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, tree in _trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            getattr(node.func, "attr", None) == "import_module"
+            or getattr(node.func, "id", None) == "__import__"
+        )
+    ]
+    assert dynamic == []
+
+
+def test_no_import_circle_between_modules():
+    """Every import counts, also those inside functions; type-checking ones do not."""
+    import grimp
+
+    graph = grimp.build_graph("core", "app", exclude_type_checking_imports=True)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in graph.find_modules_directly_imported_by(module):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == module:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert circles == []
