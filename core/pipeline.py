@@ -313,6 +313,8 @@ class FillSession:
             if region.independent:
                 self._groups.setdefault(region.group, []).append(region)
         self._prepared = False
+        # How many regions the last render filled by each path (``FillMethod.describe``).
+        self.last_paths: dict[str, int] = {}
 
     @property
     def region_count(self) -> int:
@@ -401,6 +403,7 @@ class FillSession:
         if not self.method.same_preparation(self.options, options):
             raise InpaintError("these options change what was prepared: start a new session")
         out, remaining = self._base.copy(), self._mask.copy()
+        self.last_paths = {}
         pending: dict[int, np.ndarray] = {}  # fills of independent regions not pasted yet
         total = max(1, len(self._regions))
         for number, region in enumerate(self._regions):
@@ -439,12 +442,19 @@ class FillSession:
             region.prepared = (key, prepared) if self.keep else None
         else:
             prepared = region.prepared[1]
+        self._count_paths([prepared])
         return (yield from scaled(self.method.render_steps(prepared, context), 0.5, 1.0))
+
+    def _count_paths(self, prepared: list[Any]) -> None:
+        for state in prepared:
+            path = self.method.describe(state)
+            self.last_paths[path] = self.last_paths.get(path, 0) + 1
 
     def _render_group(
         self, members: list[_Region], seed: int | None, options: Any
     ) -> Steps[dict[int, np.ndarray]]:
         prepared = yield from scaled(self._prepare_group(members), 0.0, 0.5)
+        self._count_paths(prepared)
         contexts = [self._context(m, seed, options) for m in members]
         if len(members) == 1:
             filled = [

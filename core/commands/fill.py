@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--auto-mask",
         action="store_true",
         help="detect scratches, cracks and dust (as `detect` does) instead of reading --mask",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="with --auto-mask: the detector's probability threshold (default: its calibrated "
+        "one; lower finds more)",
     )
     parser.add_argument("-o", "--output", type=Path, required=True, help="output file or folder")
     parser.add_argument("--method", help="fill method (see `info`; default: the best available)")
@@ -157,29 +165,50 @@ def build_options(args: argparse.Namespace, method: str, device: str) -> object 
     return ManifoldOptions(refine_steps=args.refine, sliders=sliders)
 
 
-def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> bool:
-    """Fill one image and write its output(s); False when there was nothing to fill (no file
-    is written then: an unchanged copy would look like a restoration). Variants share one
-    plan and one encoding: each costs a render (a decoder pass per region)."""
+def _auto_mask(pixels, args: argparse.Namespace) -> tuple[object, str]:
+    """(the mask to fill, what detection found) for ``--auto-mask``."""
+    from core.detect import detect, fill_mask
+
+    started = time.perf_counter()
+    result = detect(pixels, threshold=getattr(args, "threshold", None))
+    seconds = time.perf_counter() - started
+    found = (
+        f"the detector ({result.method}, threshold {result.threshold:.3f}) looked for "
+        f"scratches, cracks and dust and flagged {result.mask.mean():.2%} of the photo in "
+        f"{seconds:.1f} s"
+    )
+    return fill_mask(result), found
+
+
+def _describe_fill(paths: dict[str, int], share: float, seconds: float) -> str:
+    regions = sum(paths.values())
+    how = ", ".join(f"{count} {path}" for path, count in sorted(paths.items()))
+    return f"filled {share:.2%} of the photo in {regions} regions ({how}) in {seconds:.1f} s"
+
+
+def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str | None:
+    """Fill one image and write its output(s); returns what was done, or None when there
+    was nothing to fill (no file is written then: an unchanged copy would look like a
+    restoration). Variants share one plan and one encoding: each costs a render (a decoder
+    pass per region)."""
     from core.imageio import read_image, write_image
     from core.masks import load_mask
     from core.pipeline import FillSession
     from core.registry import get_method
 
-    max_pixels = _max_pixels(args.max_pixels)
-    image = read_image(job.image, max_pixels=max_pixels)
+    image = read_image(job.image, max_pixels=_max_pixels(args.max_pixels))
+    found = ""
     if job.mask is None:
-        from core.detect import detect, fill_mask
-
-        mask = fill_mask(detect(image.pixels))
+        mask, found = _auto_mask(image.pixels, args)
     else:
         mask = load_mask(job.mask, image.pixels.shape[:2])
     if not mask.any():
-        what = "no damage was detected" if job.mask is None else f"the mask {job.mask} is empty"
+        what = found if job.mask is None else f"the mask {job.mask} is empty"
         print(f"nothing to fill in {job.image.name}: {what}; no output written", file=sys.stderr)
-        return False
+        return None
     options = build_options(args, method, device)
     outputs = list(_outputs(job, args.variants))
+    started = time.perf_counter()
     session = FillSession(
         image.pixels, mask, get_method(method, device), options, keep=len(outputs) > 1
     )
@@ -188,7 +217,8 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> boo
         seed = args.seed if number is None else (args.seed or 0) + number - 1
         filled = session.compose(session.render(seed))
         write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
-    return True
+    done = _describe_fill(session.last_paths, float(mask.mean()), time.perf_counter() - started)
+    return f"{found}; {done}" if found else done
 
 
 def _max_pixels(megapixels: float | None) -> int | None:
@@ -207,23 +237,31 @@ def run(args: argparse.Namespace) -> int:
 
     if args.variants < 0:
         raise InpaintError("--variants must be 0 or more")
+    if args.threshold is not None and not (args.auto_mask and 0.0 <= args.threshold <= 1.0):
+        raise InpaintError("--threshold goes with --auto-mask and must be between 0 and 1")
     jobs = plan_jobs(args.input, args.mask, args.output, getattr(args, "auto_mask", False))
     check_outputs(jobs, args.variants, args.overwrite)
     method = args.method or default_method_name()
     require_available(method)  # unknown names and damaged weights fail before any work
     device = resolve_device(args.device)
     if len(jobs) == 1:
-        if run_job(jobs[0], args, method, device):
+        report = run_job(jobs[0], args, method, device)
+        if report is not None:
             print(f"wrote {', '.join(str(p) for p, _ in _outputs(jobs[0], args.variants))}")
+            print(f"{method}: {report}")
         return 0
     failures = skipped = 0
     with tqdm(jobs, unit="image", desc=f"fill ({method})", file=sys.stderr) as bar:
         for job in bar:
             try:
-                skipped += not run_job(job, args, method, device)
+                report = run_job(job, args, method, device)
             except InpaintError as error:
                 failures += 1
                 tqdm.write(f"error: {job.image.name}: {error}", file=sys.stderr)
+                continue
+            skipped += report is None
+            if report is not None:
+                tqdm.write(f"{job.image.name}: {report}")
     done = len(jobs) - failures - skipped
     note = f" ({skipped} had nothing to fill)" if skipped else ""
     print(f"filled {done} of {len(jobs)} images into {args.output}{note}")

@@ -391,6 +391,9 @@ class ManifoldFill(FillMethod):
         yield Progress(1.0)
         return result
 
+    def describe(self, prepared: Any) -> str:
+        return "thin-hole biharmonic" if isinstance(prepared, ThinFill) else "net"
+
     def batch_key(self, hole: np.ndarray, context: CropContext) -> Hashable | None:
         """Small crops of one padded shape (and preparation options): stacked, each is computed
         as it would be alone. Thin holes and large crops go alone."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_png(path: Path, pixels: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     if pixels.ndim == 3:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
     assert cv2.imwrite(str(path), pixels)
@@ -175,3 +177,40 @@ def test_info_lists_methods_and_devices():
     )
     assert result.returncode == 0, result.stderr
     assert "telea" in result.stdout and "ns" in result.stdout and "devices: " in result.stdout
+
+
+def test_fill_says_what_it_filled_how_and_how_long(pair, tmp_path, capsys):
+    photo, mask = pair
+    out = tmp_path / "out.png"
+    assert main(["fill", str(photo), "--mask", str(mask), "-o", str(out), "--method", "telea"]) == 0
+    said = capsys.readouterr().out
+    assert re.search(
+        r"telea: filled \d+\.\d\d% of the photo in 1 regions \(1 telea\) in [\d.]+ s", said
+    )
+
+
+def test_auto_mask_that_finds_nothing_says_what_it_looked_for_and_at_what_threshold(
+    tmp_path, capsys
+):
+    photo = write_png(tmp_path / "clean.png", np.full((96, 128, 3), 128, np.uint8))
+    out = tmp_path / "out.png"
+    args = ["fill", str(photo), "--auto-mask", "-o", str(out), "--method", "telea"]
+    assert main([*args, "--threshold", "0.9"]) == 0
+    err = capsys.readouterr().err
+    assert "nothing to fill in clean.png" in err and "scratches, cracks and dust" in err
+    assert "threshold 0.900" in err and not out.exists()
+    assert main([*args[:2], "--mask", str(photo), "-o", str(out), "--threshold", "0.5"]) == 1
+    assert "--threshold goes with --auto-mask" in capsys.readouterr().err
+
+
+def test_a_folder_fill_reports_each_image(tmp_path, capsys):
+    src, masks, out = tmp_path / "in", tmp_path / "masks", tmp_path / "out"
+    for index in range(2):
+        write_png(src / f"p{index}.png", synthetic_photo(64, 80, seed=index))
+        mask = np.zeros((64, 80), np.uint8)
+        mask[10:20, 10 + 20 * index : 30 + 20 * index] = 255
+        write_png(masks / f"p{index}.png", mask)
+    assert main(["fill", str(src), "--mask", str(masks), "-o", str(out), "--method", "ns"]) == 0
+    said = capsys.readouterr().out
+    for index in range(2):
+        assert re.search(rf"p{index}\.png: filled 3\.91% of the photo in 1 regions \(1 ns\)", said)
