@@ -73,3 +73,51 @@ def gradient_ratio(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> f
     ours = float(gradient_magnitude(result)[hole].mean())
     theirs = float(gradient_magnitude(truth)[hole].mean())
     return ours / max(theirs, 1e-6)
+
+
+def ring(hole: np.ndarray, inner: int = 2, outer: int = 8) -> np.ndarray:
+    """Known pixels between ``inner`` and ``outer`` px from the hole: its surroundings."""
+    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    return ~hole & (distance > inner) & (distance <= outer)
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2LAB)
+
+
+def _regions(hole: np.ndarray, min_pixels: int) -> list[np.ndarray]:
+    count, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
+    regions = [labels == label for label in range(1, count)]
+    return [r for r in regions if r.sum() >= min_pixels]
+
+
+def colour_shift(result: np.ndarray, hole: np.ndarray, min_pixels: int = 20) -> np.ndarray:
+    """Mean CIELAB (L*, a*, b*) of the filled pixels minus that of the ring around them,
+    per connected region, averaged over the regions: a fill of the wrong hue shows here
+    (e.g. an olive cast on a sepia scan is a negative a*). No truth needed."""
+    lab = _lab(result)
+    shifts = [
+        lab[region].mean(axis=0) - lab[ring(region)].mean(axis=0)
+        for region in _regions(hole, min_pixels)
+        if ring(region).any()
+    ]
+    return np.mean(shifts, axis=0) if shifts else np.zeros(3)
+
+
+def grain(image: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """Fine texture: the gray image minus its Gaussian blur."""
+    gray = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY)
+    return gray - cv2.GaussianBlur(gray, (0, 0), sigma)
+
+
+def grain_ratio(result: np.ndarray, hole: np.ndarray, min_pixels: int = 20) -> float:
+    """Standard deviation of the fine texture inside the filled pixels over that of the ring
+    around them, averaged over regions: 1 = as grainy as the surroundings, a smooth fill
+    (a ghost band on a grainy scan) scores low."""
+    fine = grain(result)
+    ratios = [
+        float(fine[region].std()) / max(float(fine[ring(region)].std()), 1e-6)
+        for region in _regions(hole, min_pixels)
+        if ring(region).sum() > 1
+    ]
+    return float(np.mean(ratios)) if ratios else 1.0
