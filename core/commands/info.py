@@ -32,4 +32,22 @@ def run(args: argparse.Namespace) -> int:
         state = "ready" if info.available else f"unavailable: {info.reason}"
         marker = " (default)" if info.name == default else ""
         print(f"  {info.name:<10} {info.description}{marker} [{state}]")
+    _print_models()
     return 0
+
+
+def _print_models() -> None:
+    """Each shipped model's state: its files present, their sha256 checked against the manifest."""
+    from core import resources
+    from core.errors import ModelError
+    from core.models import model_status, read_manifest
+
+    print(f"models ({resources.MODELS_DIR}):")
+    try:
+        names = [str(m.get("name")) for m in read_manifest(resources.MODELS_DIR)["models"]]
+    except ModelError as error:
+        print(f"  none: {error}")
+        return
+    for name in names:
+        usable, reason = model_status(name, resources.MODELS_DIR)
+        print(f"  {name:<10} {'ready (sha256 checked)' if usable else f'unavailable: {reason}'}")
