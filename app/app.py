@@ -7,12 +7,19 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from app.icons import icon
+from app.platform_check import check_platform
 from app.settings import APPLICATION, ORGANIZATION
 
 
 def run_editor(path: str | None = None) -> int:
     """Open the editor window (on ``path``, or the sample photo on first launch) and run it."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
+    if app is None:
+        problem = check_platform()  # before Qt can abort on a missing system library
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        app = QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
