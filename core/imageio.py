@@ -30,7 +30,6 @@ import os
 import secrets
 import struct
 import threading
-import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +41,9 @@ import tifffile
 from PIL import Image as PILImage
 
 from core.errors import ImageReadError, ImageTooLargeError, ImageWriteError
+from core.quiet import c_stderr_captured, silence_libraries
+
+silence_libraries()  # a damaged file is our one message, not the decoders' warnings first
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -165,6 +167,14 @@ def decode_image(
     if not data:
         raise ImageReadError(f"{name} is empty (0 bytes)")
     fmt = _sniff(data, name)
+    with c_stderr_captured():  # libtiff, libpng... print about damaged files on fd 2
+        image = _decode(data, name, fmt, max_pixels)
+    image.pixels = _normalise_pixels(image.pixels, name)
+    image.format = fmt
+    return image
+
+
+def _decode(data: bytes, name: str, fmt: str, max_pixels: int | None) -> Image:
     try:
         if fmt == "PNG":
             image = _decode_png(data, name, max_pixels)
@@ -178,8 +188,6 @@ def decode_image(
         raise ImageReadError(f"not enough memory to open {name}") from None
     except Exception as exc:  # any decoder failure is a damaged file to the user
         raise ImageReadError(f"{name} is damaged or truncated ({_short(exc)})") from None
-    image.pixels = _normalise_pixels(image.pixels, name)
-    image.format = fmt
     return image
 
 
@@ -487,8 +495,7 @@ _TIFF_EXIF_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
 def _tiff_exif(data: bytes) -> bytes | None:
     """A TIFF's descriptive tags and EXIF/GPS sub-IFDs as an EXIF block (best effort)."""
     try:
-        with _pillow_unlimited(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _pillow_unlimited():
             source = PILImage.open(io.BytesIO(data)).getexif()
             exif = PILImage.Exif()
             for tag in _TIFF_EXIF_TAGS:
@@ -786,6 +793,10 @@ def _encode_tiff(pixels: np.ndarray, icc: bytes | None, exif: bytes | None) -> b
     if icc:
         options["iccprofile"] = icc
     extratags = _exif_as_tiff_tags(exif) if exif else []
+    # tifffile writes the Software tag itself (and logs a warning for a second one).
+    for tag in [t for t in extratags if t[0] == _SOFTWARE_TAG]:
+        options["software"] = tag[3]
+        extratags.remove(tag)
     if extratags:
         options["extratags"] = extratags
     data = pixels[..., 0] if channels == 1 else pixels
@@ -797,6 +808,7 @@ def _encode_tiff(pixels: np.ndarray, icc: bytes | None, exif: bytes | None) -> b
 # Descriptive IFD0 tags that are plain ASCII: kept in a written TIFF. (The EXIF sub-IFD with
 # camera settings has no simple place in tifffile's writer and is not kept in TIFF.)
 _TIFF_ASCII_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
+_SOFTWARE_TAG = 0x0131
 
 
 def _exif_as_tiff_tags(exif: bytes) -> list[tuple[int, str, int, str, bool]]:
