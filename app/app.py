@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.icons import icon
 from app.platform_check import check_platform
+from app.qt_log import route_qt_messages
 from app.settings import APPLICATION, ORGANIZATION
 
 
@@ -20,6 +21,7 @@ def run_editor(path: str | None = None) -> int:
             print(problem, file=sys.stderr)
             return 1
         app = QApplication(sys.argv[:1])
+        route_qt_messages()  # Qt's notes go to the log, not the terminal
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
