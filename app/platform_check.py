@@ -14,7 +14,6 @@ would have worked.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -120,17 +119,14 @@ def message(missing: list[str]) -> str:
 
 
 def xcb_plugin() -> Path | None:
-    """PySide6's ``libqxcb.so``, found without importing Qt (the import must not start it)."""
-    spec = importlib.util.find_spec("PySide6")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    roots = [os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "")]
-    roots += [
-        str(Path(p) / "Qt" / "plugins" / "platforms") for p in spec.submodule_search_locations
-    ]
-    for root in filter(None, roots):
+    """The ``libqxcb.so`` Qt will load: under ``QT_QPA_PLATFORM_PLUGIN_PATH`` if set, else in
+    Qt's plugin folder (PySide6's own Qt, or a system Qt). Importing QtCore starts no platform."""
+    from PySide6.QtCore import QLibraryInfo
+
+    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    for root in (os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", ""), str(plugins)):
         candidate = Path(root) / "libqxcb.so"
-        if candidate.is_file():
+        if root and candidate.is_file():
             return candidate
     return None
 
