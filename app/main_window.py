@@ -1,8 +1,10 @@
-"""The editor window: assembles the canvas, tool bars, menus and status bar around a Session.
+"""The editor window: assembles the view-models (``app.viewmodels``), the canvas, the dock
+panels (``app.widgets``), tool bars, menus and status bar.
 
-Little logic lives here: actions call the session (view-model) or the canvas, and widgets follow
-the session's signals. Automation contract (used by tests): ``open_path``, ``document()``,
-``fill_finished`` and the objectNames of the actions and of the canvas.
+Little logic lives here: actions call a view-model or the canvas, and widgets follow the
+view-models' signals. The panels see the window only as a ``PanelHost``. Automation contract
+(outside tests drive the window through it): ``open_path``, ``document()``, ``fill_finished``
+and the objectNames of the actions and of the canvas.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QSpinBox,
@@ -34,18 +38,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.autosave import Autosaver, restore
-from app.canvas import Canvas
 from app.icons import icon
-from app.panels.detect_panel import install_detect_panel
-from app.panels.latent_panel import install_latent_panel
-from app.session import Document, Session
 from app.settings import Settings
-from app.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
+from app.viewmodels.autosave import Autosaver, restore
+from app.viewmodels.detect import DetectViewModel
+from app.viewmodels.document import Document
+from app.viewmodels.fill import FillViewModel
+from app.viewmodels.latent import LatentViewModel
+from app.viewmodels.masks import MaskEditor
+from app.viewmodels.methods import LEARNED, MethodCatalog
+from app.viewmodels.session import Session
+from app.widgets.canvas import Canvas
+from app.widgets.detect_panel import DetectDock
+from app.widgets.latent_panel import LatentDock
+from app.widgets.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
+from app.worker import Workers
 from core import imageio
 from core.device import available_devices
 from core.recovery import RecoveredDocument, RecoveryStore
-from core.registry import default_method_name, describe_methods
 from core.resources import SAMPLE_IMAGE
 
 Button = QMessageBox.StandardButton
@@ -82,15 +92,13 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or Settings()
-        self.session = Session(self)
-        self.session.max_pixels = self.settings.max_pixels
-        self.autosaver = Autosaver(self.session, RecoveryStore(), self)
+        self._make_view_models()
         self._prompts: dict[str, QMessageBox] = {}
         self._recovered: list[RecoveredDocument] = []
         self._too_large_path = ""
         # Decides Save / Discard / Cancel for unsaved work on close; tests replace it.
         self.ask_unsaved: Callable[[list[str]], Button] = self._ask_unsaved
-        self.toolbox = ToolBox(self.session, self.settings.brush_size, self)
+        self.toolbox = ToolBox(self.masks, self.settings.brush_size, self)
         self.canvas = Canvas(self.session, self.toolbox, self)
         self.setCentralWidget(self.canvas)
         self.setAcceptDrops(True)
@@ -102,8 +110,7 @@ class MainWindow(QMainWindow):
         self._make_toolbars()
         self._make_status_bar()
         self._bind_session()
-        self.detect = install_detect_panel(self)  # right dock; Fill > Detect Damage (D)
-        self.latent = install_latent_panel(self)  # dock beside the canvas, View > Latent Panel
+        self._make_panels()
         self._set_icons()  # the panels' actions too
         self._update_enabled()
         self.resize(1200, 800)
@@ -117,14 +124,11 @@ class MainWindow(QMainWindow):
     # -- automation contract -----------------------------------------------------------------
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a photo (or switch back to it, with its mask and result); brush active, fitted."""
+        """Open a photo (or switch back to it, with its mask and result); brush active, fitted.
+        A photo over 4 MB is read in the background: True then means "opening", and the
+        session's ``document_changed`` says when it is there."""
         self.toolbox.set_tool("brush")
-        # Decoding a large scan takes a moment on this thread; say so.
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            return self.session.open_path(path)
-        finally:
-            QApplication.restoreOverrideCursor()
+        return self.session.open_path(path)
 
     def open_neighbour(self, step: int) -> bool:
         """The next (``step`` > 0) or previous photo in the current one's folder."""
@@ -142,6 +146,59 @@ class MainWindow(QMainWindow):
         return self.session.open_sample()
 
     # -- construction ------------------------------------------------------------------------
+
+    def _make_view_models(self) -> None:
+        self.workers = Workers(self)
+        self.methods = MethodCatalog(self)
+        self.session = Session(self.workers.files, self)
+        self.session.max_pixels = self.settings.max_pixels
+        self.masks = MaskEditor(self.session, self)
+        self.fill = FillViewModel(self.session, self.methods, self.workers.model, self)
+        self.detect = DetectViewModel(
+            self.session, self.masks, self.fill, self.workers.detect, self
+        )
+        self.latent = LatentViewModel(
+            self.session, self.fill, self.methods, self.workers.model, parent=self
+        )
+        self.autosaver = Autosaver(self.session, RecoveryStore(), self.workers.files, self)
+
+    def _make_panels(self) -> None:
+        """The dock panels at the right; they reach the window only as a ``PanelHost``."""
+        detect = DetectDock(self, self.detect)  # Fill > Detect Damage (D)
+        self.detect_dock, self.detect_panel = detect, detect.panel
+        self.detect_actions = detect.actions
+        self.detect.proposal_changed.connect(self.canvas.set_proposal)
+        latent = LatentDock(self, self.latent)  # View > Latent Panel
+        self.latent_dock, self.latent_panel = latent, latent.panel
+        self.latent.preview_changed.connect(
+            lambda p: (
+                self.canvas.set_preview(None)
+                if p is None
+                else self.canvas.set_preview(p.patch, p.box, p.frame)
+            )
+        )
+
+    # -- PanelHost ---------------------------------------------------------------------------
+
+    def add_panel(self, dock: QDockWidget, toggle_name: str, toggle_text: str) -> None:
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        toggle = dock.toggleViewAction()
+        toggle.setObjectName(toggle_name)
+        toggle.setText(toggle_text)
+        self._menus["view"].addSeparator()
+        self._menus["view"].addAction(toggle)
+
+    def add_shortcut_action(self, action: QAction) -> None:
+        self.addAction(action)
+
+    def menu(self, key: str) -> QMenu:
+        return self._menus[key]
+
+    def toolbar(self, key: str) -> QToolBar:
+        return self._toolbars[key]
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
     def _action(
         self,
@@ -166,7 +223,18 @@ class MainWindow(QMainWindow):
         return action
 
     def _make_actions(self) -> None:
-        s, canvas = self.session, self.canvas
+        self._make_file_actions()
+        self._make_edit_actions()
+        self._make_view_actions()
+        short = {self.action_previous: "< Prev", self.action_next: "Next >",
+                 self.action_fit: "Fit", self.action_actual: "100 %",
+                 self.action_clear_mask: "Clear", self.action_invert_mask: "Invert",
+                 self.action_grow_mask: "Grow", self.action_shrink_mask: "Shrink",
+                 self.action_show_mask: "Show mask", self.action_cancel: "Cancel"}  # fmt: skip
+        for action, text in short.items():
+            action.setIconText(text)
+
+    def _make_file_actions(self) -> None:
         Key = QKeySequence.StandardKey
         self.action_open = self._action("action_open", "&Open...", self._open_dialog, Key.Open)
         self.action_save = self._action("action_save", "&Save", self.save, Key.Save)
@@ -189,6 +257,9 @@ class MainWindow(QMainWindow):
             "action_load_mask", "Load &Mask...", self._load_mask_dialog, None,
             "Replace the mask by a mask image (any non-black pixel is damage)",
         )  # fmt: skip
+
+    def _make_edit_actions(self) -> None:
+        s, m, Key = self.session, self.masks, QKeySequence.StandardKey
         self.action_undo = s.undo_group.createUndoAction(self, "&Undo")
         self.action_undo.setObjectName("action_undo")
         self.action_undo.setShortcut(Key.Undo)
@@ -199,18 +270,18 @@ class MainWindow(QMainWindow):
         self.action_redo.setIconText("Redo")
         self.addActions([self.action_undo, self.action_redo])
         self.action_clear_mask = self._action(
-            "action_clear_mask", "&Clear Mask", s.clear_mask, "Del", "Remove the whole mask"
+            "action_clear_mask", "&Clear Mask", m.clear, "Del", "Remove the whole mask"
         )
         self.action_invert_mask = self._action(
-            "action_invert_mask", "&Invert Mask", s.invert_mask, "Ctrl+I"
+            "action_invert_mask", "&Invert Mask", m.invert, "Ctrl+I"
         )
         self.action_grow_mask = self._action(
-            "action_grow_mask", "&Grow Mask", s.grow_mask, "G",
-            f"Widen the mask by {s.grow_step} px",
+            "action_grow_mask", "&Grow Mask", m.grow, "G",
+            f"Widen the mask by {m.grow_step} px",
         )  # fmt: skip
         self.action_shrink_mask = self._action(
-            "action_shrink_mask", "S&hrink Mask", s.shrink_mask, "Shift+G",
-            f"Narrow the mask by {s.grow_step} px",
+            "action_shrink_mask", "S&hrink Mask", m.shrink, "Shift+G",
+            f"Narrow the mask by {m.grow_step} px",
         )  # fmt: skip
         self.action_show_mask = self._action(
             "action_show_mask", "Show &Mask", None, "M", "Show or hide the mask overlay"
@@ -219,12 +290,15 @@ class MainWindow(QMainWindow):
         self.action_show_mask.setChecked(True)
         self.action_show_mask.toggled.connect(s.set_mask_visible)
         self.action_fill = self._action(
-            "action_fill", "&Fill", s.start_fill, ["F", "Ctrl+Return"],
+            "action_fill", "&Fill", self.fill.start, ["F", "Ctrl+Return"],
             "Fill the masked damage with the selected method (F)",
         )  # fmt: skip
         self.action_cancel = self._action(
-            "action_cancel", "&Cancel Fill", s.cancel_fill, "Esc", "Stop the running fill"
+            "action_cancel", "&Cancel Fill", self.fill.cancel, "Esc", "Stop the running fill"
         )
+
+    def _make_view_actions(self) -> None:
+        canvas, Key = self.canvas, QKeySequence.StandardKey
         self.action_fit = self._action("action_zoom_fit", "&Fit to Window", canvas.fit_to_window,
                                        "Ctrl+0")  # fmt: skip
         self.action_actual = self._action("action_zoom_100", "&100 %", canvas.zoom_actual, "Ctrl+1")
@@ -241,13 +315,6 @@ class MainWindow(QMainWindow):
             "action_brush_smaller", "&Smaller Brush",
             lambda: self.toolbox.step_brush_size(False), "[",
         )  # fmt: skip
-        short = {self.action_previous: "< Prev", self.action_next: "Next >",
-                 self.action_fit: "Fit", self.action_actual: "100 %",
-                 self.action_clear_mask: "Clear", self.action_invert_mask: "Invert",
-                 self.action_grow_mask: "Grow", self.action_shrink_mask: "Shrink",
-                 self.action_show_mask: "Show mask", self.action_cancel: "Cancel"}  # fmt: skip
-        for action, text in short.items():
-            action.setIconText(text)
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
         for name, tool in self.toolbox.tools.items():
@@ -296,6 +363,7 @@ class MainWindow(QMainWindow):
         tools.addActions([self.action_bigger, self.action_smaller])
         fill = bar.addMenu("F&ill")
         fill.addActions([self.action_fill, self.action_cancel])
+        self._menus = {"view": view, "fill": fill}
 
     def _make_toolbars(self) -> None:
         main = self._toolbar("toolbar_main", "Main")
@@ -341,6 +409,7 @@ class MainWindow(QMainWindow):
         tools.addActions([self.action_clear_mask, self.action_invert_mask, self.action_grow_mask,
                           self.action_shrink_mask, self.action_show_mask])  # fmt: skip
         self.toolbox.tool_changed.connect(lambda name: self.tool_actions[name].setChecked(True))
+        self._toolbars = {"main": main, "fill": fill, "mask": tools}
 
     def _toolbar(self, name: str, title: str) -> QToolBar:
         bar = QToolBar(title, self)
@@ -353,7 +422,7 @@ class MainWindow(QMainWindow):
         combo = QComboBox()
         combo.setObjectName("method_combo")
         combo.setToolTip("Fill method")
-        infos = describe_methods()
+        infos = self.methods.infos()
         for info in infos:
             combo.addItem(info.name, info.name)  # the text is the name, as the CLI spells it
             index = combo.count() - 1
@@ -361,16 +430,15 @@ class MainWindow(QMainWindow):
             combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
             if not info.available:
                 combo.model().item(index).setEnabled(False)
-        usable = [i.name for i in infos if i.available]
         wanted = self.settings.method
-        choice = wanted if wanted in usable else default_method_name()
+        choice = wanted if self.methods.available(wanted) else self.methods.default()
         combo.setCurrentIndex(max(0, combo.findData(choice)))
-        self.session.method = combo.currentData() or choice
+        self.fill.method = combo.currentData() or choice
         combo.currentIndexChanged.connect(lambda _i: self._method_chosen(combo.currentData()))
         return combo
 
     def _method_chosen(self, name: str) -> None:
-        self.session.method = name
+        self.fill.method = name
         self.settings.method = name
         self.canvas.setFocus()  # hand the keys back (space to pan, backslash to compare)
 
@@ -381,12 +449,12 @@ class MainWindow(QMainWindow):
         combo.addItems(["auto", *available_devices()])
         index = combo.findText(self.settings.device)
         combo.setCurrentIndex(max(0, index))
-        self.session.device = combo.currentText()
+        self.fill.device = combo.currentText()
         combo.currentTextChanged.connect(self._device_chosen)
         return combo
 
     def _device_chosen(self, name: str) -> None:
-        self.session.device = name
+        self.fill.device = name
         self.settings.device = name
         self.canvas.setFocus()
 
@@ -409,25 +477,26 @@ class MainWindow(QMainWindow):
         self.canvas.view_changed.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
 
     def _bind_session(self) -> None:
-        s = self.session
+        s, fill = self.session, self.fill
         s.document_changed.connect(self._on_document)
-        s.busy_changed.connect(lambda _b: self._update_enabled())
-        s.progress_changed.connect(self._on_progress)
-        s.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        s.error.connect(self.show_error)
-        s.fill_finished.connect(self.fill_finished)
+        fill.busy_changed.connect(lambda _b: self._update_enabled())
+        fill.progress_changed.connect(self._on_progress)
+        for source in (s, fill):
+            source.message.connect(self.show_status)
+            source.error.connect(self.show_error)
+        fill.finished.connect(self.fill_finished)
         s.mask_visible_changed.connect(self.action_show_mask.setChecked)
         s.opened.connect(self._remember_opened)
         s.too_large.connect(self._offer_open_anyway)
         s.loading_changed.connect(self._on_loading)
-        self.autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.autosaver.failed.connect(self.show_status)
         s.undo_group.cleanChanged.connect(self._update_title)
 
     # -- reactions ---------------------------------------------------------------------------
 
     def _update_enabled(self) -> None:
         has_doc = self.session.document is not None
-        busy = self.session.busy
+        busy = self.fill.busy
         loading = self.session.loading
         self.action_open.setEnabled(not loading)
         for action in (self.action_save, self.action_save_as, self.action_load_mask,
@@ -509,7 +578,7 @@ class MainWindow(QMainWindow):
         start = str(doc.path.parent) if doc and doc.path else self.settings.last_folder
         path, _ = QFileDialog.getOpenFileName(self, "Load mask", start, _file_filter())
         if path:
-            self.session.load_mask_file(path)
+            self.masks.load_file(path)
 
     def save(self) -> bool:
         """Save; the first Save of a photo opened from a file asks where (Save As)."""
@@ -548,8 +617,12 @@ class MainWindow(QMainWindow):
         return None
 
     def _on_loading(self, loading: bool) -> None:
-        # Indeterminate bar while a large photo decodes off this thread.
+        # Indeterminate bar and a busy pointer while a large photo decodes off this thread.
         self.progress_bar.setRange(0, 0 if loading else 1000)
+        if loading:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        else:
+            QApplication.restoreOverrideCursor()
         self._update_enabled()
 
     # -- prompts (non-modal: never block the event loop; tests answer through methods) ------
@@ -598,12 +671,11 @@ class MainWindow(QMainWindow):
         return self.session.open_path(self._too_large_path, unlimited=True)
 
     def _report_unavailable_methods(self) -> None:
-        for info in describe_methods():
-            if info.name == "manifold" and not info.available:
-                self.statusBar().showMessage(
-                    f"The manifold model is unavailable ({info.reason}); using "
-                    f"{self.session.method} instead."
-                )
+        why_not = self.methods.why_not(LEARNED)
+        if why_not:
+            self.statusBar().showMessage(
+                f"The manifold model is unavailable ({why_not}); using {self.fill.method} instead."
+            )
 
     # -- crash recovery ----------------------------------------------------------------------
 
@@ -626,7 +698,7 @@ class MainWindow(QMainWindow):
         """Restore (or discard) what ``offer_recovery`` found; returns documents restored."""
         self._close_prompt("recovery_prompt")
         entries, self._recovered = self._recovered, []
-        restored, problems = restore(self.session, entries) if restore_work else (0, [])
+        restored, problems = restore(self.session, self.masks, entries) if restore_work else (0, [])
         self.autosaver.store.remove_orphans(entries)  # ours now: autosaved again in our folder
         if problems:
             self.show_error("; ".join(problems))
@@ -637,17 +709,15 @@ class MainWindow(QMainWindow):
     # -- closing -----------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.session.loading:  # open_path is still on the stack, in its event loop
+        if self.session.loading:  # the photo would arrive in a window that is going away
             self.statusBar().showMessage("Still opening a photo; close again in a moment.")
             event.ignore()
             return
         if not self._confirm_close():
             event.ignore()
             return
-        self.session.shutdown()  # no fill thread outlives the window
-        self.latent.shutdown()  # nor the latent render thread
-        self.detect.shutdown()  # nor a damage detection
         self.autosaver.shutdown(discard=True)  # a clean exit leaves no recovery files
+        self.workers.shutdown()  # no fill, render, detection or read outlives the window
         for box in list(self._prompts.values()):
             box.close()
         self.settings.geometry = self.saveGeometry()

@@ -37,7 +37,7 @@ def detect(folder: str = "docs") -> int:
     window.resize(1280, 820)
     window.show()
     window.open_sample()
-    window.session.clear_mask()
+    window.masks.clear()
     window.session.document.undo_stack.clear()  # type: ignore[union-attr]
     window.detect_actions["detect"].trigger()
     deadline = time.monotonic() + 120
@@ -73,7 +73,7 @@ def main(folder: str = "docs") -> int:
     window.fill_finished.connect(lambda: done.append(True))
     window.action_fill.trigger()
     deadline = time.monotonic() + 60
-    while not done and window.session.busy and time.monotonic() < deadline:
+    while not done and window.fill.busy and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
     QTest.mouseMove(canvas, QPoint(-10, -10))

@@ -122,6 +122,9 @@ def main() -> None:
     with StallMeter() as stall:
         start = time.perf_counter()
         assert window.open_path(path)
+        while window.document() is None:  # a large file is read on the files worker
+            app.processEvents()
+            time.sleep(0.005)
         app.processEvents()
         canvas.repaint()
         opened = time.perf_counter() - start
@@ -152,12 +155,12 @@ def main() -> None:
     dabs = []
     for i in range(10):
         start = time.perf_counter()
-        target = session.begin_mask_edit()
+        target = window.masks.begin_stroke()
         y, x = h // 2 + 7 * i, w // 2 + 11 * i
         box = (y - 12, y + 13, x - 12, x + 13)
         target[box[0] : box[1], box[2] : box[3]] = True
-        session.mask_edited(box)
-        session.end_mask_edit("Paint mask")
+        window.masks.stroke_drawn(box)
+        window.masks.end_stroke("Paint mask")
         canvas.repaint(canvas._widget_rect(box))
         dabs.append(time.perf_counter() - start)
     print(f"brush dab (mask edit + repaint of its rectangle) at fit: "
@@ -166,14 +169,14 @@ def main() -> None:
     doc = window.document()
     doc.mask[:] = mask
     session.mask_changed.emit(None)
-    session.method = "telea"
+    window.fill.method = "telea"
     loop = QEventLoop()
     window.fill_finished.connect(loop.quit)
-    session.error.connect(lambda text: (print("fill error:", text), loop.quit()))
+    window.fill.error.connect(lambda text: (print("fill error:", text), loop.quit()))
     QTimer.singleShot(600_000, loop.quit)
     with StallMeter() as stall:
         start = time.perf_counter()
-        assert session.start_fill()
+        assert window.fill.start()
         loop.exec()
         filled = time.perf_counter() - start
     hole_mp = mask.sum() / 1e6

@@ -51,7 +51,7 @@ def main(folder: str = "docs") -> int:
     hole = (70, 170, 60, 170)  # y0, y1, x0, x1: the leaves at the top left
     mask = np.zeros_like(doc.mask)
     mask[hole[0] : hole[1], hole[2] : hole[3]] = True
-    window.session._replace_mask(mask, "Paint mask")
+    window.masks.replace(mask, "Paint mask")
     window.method_combo.setCurrentIndex(window.method_combo.findData("manifold"))
     controller, panel = window.latent, window.latent_panel
     panel.labels[0].setText("darker")  # what direction 1 does on these weights (measured)
@@ -62,7 +62,7 @@ def main(folder: str = "docs") -> int:
     panel.seed_spin.setValue(controller.variants[2].setting.seed or 1)
     panel.sliders[0].setValue(2.5)
     panel.sliders[1].setValue(-1.0)
-    wait(app, lambda: controller.preview is not None and not controller.renderer.busy())
+    wait(app, lambda: controller.settled())
     window.canvas.fit_to_window()
     window.statusBar().showMessage(panel.status_label.text())
     app.processEvents()

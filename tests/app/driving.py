@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.main_window import MainWindow
-from app.session import Session
+from app.viewmodels.masks import MaskEditor
 
 
 def open_window(qtbot, path: Path, size: tuple[int, int] | None = None) -> MainWindow:  # type: ignore[no-untyped-def]
@@ -21,12 +21,12 @@ def open_window(qtbot, path: Path, size: tuple[int, int] | None = None) -> MainW
     return win
 
 
-def paint_box(session: Session, box: tuple[int, int, int, int]) -> None:
+def paint_box(editor: MaskEditor, box: tuple[int, int, int, int]) -> None:
     """Mask ``box`` (y0, y1, x0, x1) as one stroke, through the calls the brush makes: one
     undo step."""
-    mask = session.begin_mask_edit()
+    mask = editor.begin_stroke()
     assert mask is not None, "no document is open"
     y0, y1, x0, x1 = box
     mask[y0:y1, x0:x1] = True
-    session.mask_edited(box)
-    session.end_mask_edit("Paint mask")
+    editor.stroke_drawn(box)
+    editor.end_stroke("Paint mask")

@@ -44,12 +44,11 @@ def main() -> None:
     window.show()
     window.autosaver.delay_ms = 20
     assert window.open_path(photo)
-    session = window.session
-    paint_box(session, FIRST)
-    session.method = "telea"
-    session.start_fill()
-    wait_for(session.fill_finished)
-    paint_box(session, SECOND)
+    paint_box(window.masks, FIRST)
+    window.fill.method = "telea"
+    window.fill.start()
+    wait_for(window.fill_finished)
+    paint_box(window.masks, SECOND)
     while True:  # the autosave of the last change has been written
         wait_for(window.autosaver.saved, 2000)
         if not window.autosaver._pending and not window.autosaver._timer.isActive():

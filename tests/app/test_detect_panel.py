@@ -14,9 +14,9 @@ import pytest
 from PySide6.QtCore import QPointF, QTimer
 
 import core.detect as detection
-from app.detect_model import DetectController
 from app.main_window import MainWindow
-from app.session import FillCommand
+from app.viewmodels.commands import FillCommand
+from app.viewmodels.detect import DetectViewModel
 from core.imageio import Image, write_image
 from core.progress import Progress
 from tests.app.driving import open_window
@@ -53,7 +53,7 @@ def window(qtbot, damaged: Path) -> Iterator[MainWindow]:  # type: ignore[no-unt
     win.close()
 
 
-def detect(qtbot, win: MainWindow) -> DetectController:  # type: ignore[no-untyped-def]
+def detect(qtbot, win: MainWindow) -> DetectViewModel:  # type: ignore[no-untyped-def]
     controller = win.detect
     with qtbot.waitSignal(
         controller.busy_changed, timeout=TIMEOUT_MS, check_params_cb=lambda b: not b

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from app.main_window import MainWindow
+from app.worker import THREAD_PREFIX
 from core import registry
 from core.imageio import Image, write_image
 from core.masks import grow
@@ -85,7 +86,7 @@ def action(win: MainWindow, name: str) -> QAction:
 
 def choose_method(win: MainWindow, name: str) -> None:
     win.method_combo.setCurrentIndex(win.method_combo.findData(name))
-    assert win.session.method == name
+    assert win.fill.method == name
 
 
 def widget_pos(canvas, x: float, y: float) -> QPoint:  # type: ignore[no-untyped-def]
@@ -171,7 +172,7 @@ def test_cancel_stops_quickly_and_leaves_the_document_unchanged(qtbot, window) -
         assert action(window, "action_cancel").isEnabled()
         start = time.monotonic()
         action(window, "action_cancel").trigger()
-        qtbot.waitUntil(lambda: not window.session.busy, timeout=2000)
+        qtbot.waitUntil(lambda: not window.fill.busy, timeout=2000)
         assert time.monotonic() - start < 0.5
     np.testing.assert_array_equal(doc.image, before)
     np.testing.assert_array_equal(doc.mask, mask)
@@ -184,9 +185,9 @@ def test_a_failing_method_shows_a_message_and_changes_nothing(qtbot, window) -> 
     doc.mask[10:30, 10:30] = True
     before = doc.image.copy()
     choose_method(window, "test-broken")
-    with qtbot.waitSignal(window.session.error, timeout=FILL_TIMEOUT_MS):
+    with qtbot.waitSignal(window.fill.error, timeout=FILL_TIMEOUT_MS):
         action(window, "action_fill").trigger()
-    qtbot.waitUntil(lambda: not window.session.busy)
+    qtbot.waitUntil(lambda: not window.fill.busy)
     box = window.findChild(QWidget, "error_message")
     assert box is not None and box.isVisible()
     assert "the model exploded" in box.text()
@@ -223,9 +224,9 @@ def test_a_fill_started_on_a_stale_mask_is_discarded(qtbot, window, monkeypatch)
     canvas = window.findChild(QWidget, "canvas")
     with qtbot.assertNotEmitted(window.fill_finished, wait=100):
         action(window, "action_fill").trigger()
-        assert window.session.busy
+        assert window.fill.busy
         drag(qtbot, canvas, [widget_pos(canvas, 100, 100), widget_pos(canvas, 120, 100)])
-        qtbot.waitUntil(lambda: not window.session.busy, timeout=FILL_TIMEOUT_MS)
+        qtbot.waitUntil(lambda: not window.fill.busy, timeout=FILL_TIMEOUT_MS)
     np.testing.assert_array_equal(doc.image, before)
     assert doc.mask[100, 110]  # the new stroke is kept
     assert "dropped" in window.statusBar().currentMessage()
@@ -239,4 +240,4 @@ def test_closing_the_window_stops_the_fill_thread(qtbot, window) -> None:
     start = time.monotonic()
     window.close()
     assert time.monotonic() - start < 1.0
-    assert not [t for t in threading.enumerate() if t.name.startswith("fill-job")]
+    assert not [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]

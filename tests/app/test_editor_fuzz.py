@@ -25,7 +25,7 @@ def test_damaged_files_open_or_are_a_message_and_the_open_work_stays(
     photo = tmp_path / "scan.png"
     write_image(Image(np.random.default_rng(3).integers(0, 256, (40, 60, 3), np.uint8)), photo)
     win = open_window(qtbot, photo)
-    paint_box(win.session, (5, 15, 5, 25))
+    paint_box(win.masks, (5, 15, 5, 25))
     doc = win.document()
     image, mask, steps = doc.image.copy(), doc.mask.copy(), doc.undo_stack.count()
     folder = tmp_path / "fuzz"
@@ -56,7 +56,7 @@ def test_damaged_files_open_or_are_a_message_and_the_open_work_stays(
         assert win.document() is doc, item.name
         np.testing.assert_array_equal(doc.image, image)
         np.testing.assert_array_equal(doc.mask, mask)
-        assert doc.undo_stack.count() == steps and not win.session.busy
+        assert doc.undo_stack.count() == steps and not win.fill.busy
         assert path.read_bytes() == item.data
     assert opened > 0.2 * COUNT and refused > 0.2 * COUNT
     assert capfd.readouterr().err == ""  # no decoder chatter on the terminal

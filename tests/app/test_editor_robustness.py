@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import torch
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app import session as session_module
 from app.main_window import MainWindow
-from core import registry, resources
+from app.viewmodels import fill as fill_module
+from app.viewmodels import session as session_module
+from core import imageio, registry, resources
 from core.imageio import Image, write_image
 from core.masks import save_mask
 from core.methods.base import CropContext, FillMethod
@@ -82,7 +84,7 @@ def action(win: MainWindow, name: str) -> QAction:
 
 def choose_method(win: MainWindow, name: str) -> None:
     win.method_combo.setCurrentIndex(win.method_combo.findData(name))
-    assert win.session.method == name
+    assert win.fill.method == name
 
 
 # -- opening -----------------------------------------------------------------------------------
@@ -93,7 +95,7 @@ def choose_method(win: MainWindow, name: str) -> None:
 def test_a_bad_file_is_a_message_and_the_open_work_stays(
     window: MainWindow, tmp_path: Path, case: BadFile
 ) -> None:
-    paint_box(window.session, (5, 15, 5, 25))
+    paint_box(window.masks, (5, 15, 5, 25))
     doc = window.document()
     image, mask, steps = doc.image, doc.mask.copy(), doc.undo_stack.count()
     bad = write(tmp_path, case)
@@ -102,7 +104,7 @@ def test_a_bad_file_is_a_message_and_the_open_work_stays(
     assert all(word in text for word in case.words)
     assert window.document() is doc and doc.image is image
     np.testing.assert_array_equal(doc.mask, mask)
-    assert doc.undo_stack.count() == steps and not window.session.busy
+    assert doc.undo_stack.count() == steps and not window.fill.busy
     assert window.prompt("too_large_prompt") is None
 
 
@@ -143,18 +145,26 @@ def test_the_pixel_limit_is_a_setting(qtbot, tmp_path: Path) -> None:  # type: i
     win.close()
 
 
-def test_closing_while_a_photo_decodes_waits(qtbot, window: MainWindow, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    closed: list[bool] = []
+def test_closing_while_a_photo_decodes_waits(
+    qtbot, window: MainWindow, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "big.png"
+    write_image(Image(np.full((30, 40, 3), 5, np.uint8)), big)
+    monkeypatch.setattr(session_module, "BACKGROUND_READ_BYTES", 0)  # read in the background
+    gate = threading.Event()
+    real_read = imageio.read_image
 
-    def read_and_close(path: Path, limit: int | None):  # type: ignore[no-untyped-def]
-        window.session.loading = True  # as during a background decode
-        closed.append(window.close())
-        window.session.loading = False
-        raise session_module.InpaintError("stopped here")
+    def slow_read(*args, **kwargs):  # type: ignore[no-untyped-def]
+        gate.wait(10)
+        return real_read(*args, **kwargs)
 
-    monkeypatch.setattr(window.session, "_read", read_and_close)
-    assert not window.open_path("elsewhere.png")
-    assert closed == [False] and window.isVisible()
+    monkeypatch.setattr(imageio, "read_image", slow_read)
+    assert window.open_path(big) and window.session.loading
+    assert not window.close() and window.isVisible()
+    assert "Still opening" in window.statusBar().currentMessage()
+    gate.set()
+    qtbot.waitUntil(lambda: not window.session.loading, timeout=10_000)
+    assert window.document().path == big.resolve()
 
 
 @pytest.mark.parametrize("case", ODD_FILES, ids=lambda c: c.name)
@@ -165,10 +175,10 @@ def test_odd_files_open_draw_and_fill_keeping_their_depth(
     doc = window.document()
     assert doc.image.shape == case.shape and doc.image.dtype == case.dtype
     window.canvas.grab()  # draws without error
-    paint_box(window.session, (10, 14, 5, 30))
+    paint_box(window.masks, (10, 14, 5, 30))
     choose_method(window, "telea")
     with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
-        assert window.session.start_fill()
+        assert window.fill.start()
     assert doc.image.shape == case.shape and doc.image.dtype == case.dtype
 
 
@@ -178,24 +188,24 @@ def test_odd_files_open_draw_and_fill_keeping_their_depth(
 def test_a_mask_of_the_wrong_size_is_a_message_and_a_no_op(
     window: MainWindow, tmp_path: Path
 ) -> None:
-    paint_box(window.session, (5, 15, 5, 25))
+    paint_box(window.masks, (5, 15, 5, 25))
     doc = window.document()
     mask, steps = doc.mask.copy(), doc.undo_stack.count()
     wrong = tmp_path / "wrong.png"
     save_mask(np.ones((10, 10), bool), wrong)
-    assert not window.session.load_mask_file(wrong)
+    assert not window.masks.load_file(wrong)
     assert "10x10" in error_text(window) and "same size" in error_text(window)
     np.testing.assert_array_equal(doc.mask, mask)
     assert doc.undo_stack.count() == steps
 
 
 def test_an_empty_mask_file_is_a_message_and_a_no_op(window: MainWindow, tmp_path: Path) -> None:
-    paint_box(window.session, (5, 15, 5, 25))
+    paint_box(window.masks, (5, 15, 5, 25))
     doc = window.document()
     mask, steps = doc.mask.copy(), doc.undo_stack.count()
     empty = tmp_path / "empty_mask.png"
     save_mask(np.zeros((40, 60), bool), empty)
-    assert not window.session.load_mask_file(empty)
+    assert not window.masks.load_file(empty)
     assert "marks no damage" in window.statusBar().currentMessage()
     np.testing.assert_array_equal(doc.mask, mask)
     assert doc.undo_stack.count() == steps
@@ -208,7 +218,7 @@ def test_a_good_mask_file_replaces_the_mask_as_one_undo_step(
     wanted[20:25, :] = True
     path = tmp_path / "m.png"
     save_mask(wanted, path)
-    assert window.session.load_mask_file(path)
+    assert window.masks.load_file(path)
     np.testing.assert_array_equal(window.document().mask, wanted)
     action(window, "action_undo").trigger()
     assert not window.document().mask.any()
@@ -216,9 +226,9 @@ def test_a_good_mask_file_replaces_the_mask_as_one_undo_step(
 
 def test_fill_with_an_empty_mask_starts_no_worker(window: MainWindow) -> None:
     doc = window.document()
-    assert not window.session.start_fill()
+    assert not window.fill.start()
     assert "Nothing to fill" in window.statusBar().currentMessage()
-    assert not window.session.busy and not window.session._runner.is_running()
+    assert not window.fill.busy and not window.workers.model.busy()
     assert doc.undo_stack.count() == 0
 
 
@@ -226,11 +236,11 @@ def test_fill_with_an_empty_mask_starts_no_worker(window: MainWindow) -> None:
 def test_a_mask_covering_everything_fills_flat(qtbot, window: MainWindow, method: str) -> None:  # type: ignore[no-untyped-def]
     doc = window.document()
     before = doc.image
-    window.session.invert_mask()
+    window.masks.invert()
     assert doc.mask.all()
     choose_method(window, method)
     with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
-        assert window.session.start_fill()
+        assert window.fill.start()
     assert np.ptp(doc.image) == 0 and 100 < doc.image.mean() < 156
     action(window, "action_undo").trigger()
     assert doc.image is before
@@ -242,10 +252,10 @@ def test_a_mask_covering_everything_is_generated_by_the_manifold(qtbot, window: 
     ):
         pytest.skip("the shipped manifold weights are not usable here")
     doc = window.document()
-    window.session.invert_mask()
+    window.masks.invert()
     choose_method(window, "manifold")
     with qtbot.waitSignal(window.fill_finished, timeout=60_000):
-        assert window.session.start_fill()
+        assert window.fill.start()
     assert doc.image.mean() > 60 and doc.image.shape == (40, 60, 3)  # generated, not black
 
 
@@ -261,10 +271,10 @@ def test_a_failed_save_keeps_the_document_open_dirty_and_the_old_file_intact(
 ) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "saved" / "restored.png"
     out.parent.mkdir()
-    paint_box(window.session, (5, 15, 5, 25))
+    paint_box(window.masks, (5, 15, 5, 25))
     assert window.session.save(out)  # the first save picks the file
     saved, original = out.read_bytes(), photo.read_bytes()
-    paint_box(window.session, (20, 30, 30, 50))
+    paint_box(window.masks, (20, 30, 30, 50))
     doc = window.document()
     assert doc.modified
 
@@ -298,7 +308,7 @@ def test_broken_model_files_leave_a_working_editor_on_a_classical_method(
     index = combo.findData("manifold")
     assert not combo.model().item(index).isEnabled()
     assert BROKEN[how] in combo.itemData(index, 3)  # ToolTipRole: the reason
-    assert win.session.method in ("telea", "ns")
+    assert win.fill.method in ("telea", "ns")
     assert "manifold model is unavailable" in win.statusBar().currentMessage()
     win.close()
 
@@ -313,16 +323,16 @@ def test_a_device_error_is_a_message_and_the_next_fill_runs_on_the_cpu(
     qtbot, window: MainWindow, monkeypatch, error: BaseException
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(DeviceFailingFill, "error", error)
-    monkeypatch.setattr(session_module, "resolve_device", lambda name: "cuda:0")
-    paint_box(window.session, (5, 15, 5, 25))
+    monkeypatch.setattr(fill_module, "resolve_device", lambda name: "cuda:0")
+    paint_box(window.masks, (5, 15, 5, 25))
     doc = window.document()
     before = doc.image
     choose_method(window, DeviceFailingFill.name)
-    with qtbot.waitSignal(window.session.error, timeout=FILL_TIMEOUT_MS):
-        assert window.session.start_fill()
-    qtbot.waitUntil(lambda: not window.session.busy)
+    with qtbot.waitSignal(window.fill.error, timeout=FILL_TIMEOUT_MS):
+        assert window.fill.start()
+    qtbot.waitUntil(lambda: not window.fill.busy)
     assert "next fill runs on the CPU" in error_text(window)
-    assert doc.image is before and window.session.cpu_fallback
+    assert doc.image is before and window.fill.cpu_fallback
     with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
-        assert window.session.start_fill()
+        assert window.fill.start()
     assert (doc.image[5:15, 5:25] != before[5:15, 5:25]).any()

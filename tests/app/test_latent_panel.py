@@ -4,7 +4,6 @@ variants, fusion, generation."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +12,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app import latent_model
-from app.latent_worker import CoalescingRenderer
 from app.main_window import MainWindow
+from app.viewmodels import latent as latent_model
 from core.imageio import Image, write_image
 from core.manifold.latent import LatentSession, LatentSetting
 from core.manifold.method import ManifoldFill
@@ -55,12 +53,7 @@ def window(qtbot, photo: Path, tiny: ManifoldFill) -> Iterator[MainWindow]:  # t
 def settle(qtbot, win: MainWindow) -> latent_model.Preview:  # type: ignore[no-untyped-def]
     """Wait until the newest request is on screen."""
     c = win.latent
-    qtbot.waitUntil(
-        lambda: (
-            not c.renderer.busy() and c.preview is not None and c._shown == c._latest["preview"]
-        ),
-        timeout=TIMEOUT_MS,
-    )
+    qtbot.waitUntil(c.settled, timeout=TIMEOUT_MS)
     assert c.preview is not None
     return c.preview
 
@@ -155,7 +148,7 @@ def test_apply_during_a_drag_commits_the_newest_setting_as_one_step(qtbot, windo
     assert time.monotonic() - start < 1.0  # the GUI thread never waited for a decode
     with qtbot.waitSignal(window.latent.applied, timeout=TIMEOUT_MS):
         window.latent.apply()  # the newest decode may still be running: it commits on arrival
-    assert window.latent.renderer.dropped > 0
+    assert window.latent.worker.dropped > 0
     expected = LatentSession(tiny, before, doc.mask.copy()).render_image(
         LatentSetting(None, (3.0,))
     )
@@ -182,30 +175,3 @@ def test_panel_is_disabled_without_the_manifold_model(qtbot, window) -> None:  #
     panel = window.latent_panel
     assert not panel.sliders[0].isEnabled() and not panel.generate_button.isEnabled()
     assert "no weights" in panel.status_label.text()
-
-
-def test_coalescing_drops_stale_requests_and_runs_the_latest(qtbot) -> None:  # type: ignore[no-untyped-def]
-    renderer = CoalescingRenderer(("preview",))
-    release = threading.Event()
-    ran: list[int] = []
-    done: list[int] = []
-    renderer.done.connect(lambda _slot, request, value: done.append(value))
-
-    def job(n: int):  # type: ignore[no-untyped-def]
-        def run() -> int:
-            release.wait(5)
-            ran.append(n)
-            return n
-
-        return run
-
-    renderer.submit("preview", job(0))
-    qtbot.waitUntil(lambda: renderer.busy() and not renderer._pending, timeout=2000)
-    for n in range(1, 21):
-        renderer.submit("preview", job(n))
-    renderer.submit("gallery", job(100))  # another slot is never dropped by previews
-    release.set()
-    qtbot.waitUntil(lambda: not renderer.busy() and len(done) == 3, timeout=5000)
-    assert ran == [0, 20, 100]  # the first, then only the newest preview, then the gallery
-    assert renderer.dropped == 19
-    assert renderer.shutdown(2.0)

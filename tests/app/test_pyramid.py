@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from app import session as session_module
 from app.main_window import MainWindow
 from app.pyramid import SMALLEST_SIDE, Pyramid
 from app.qimage import qimage_to_array, to_display_uint8
+from app.viewmodels import session as session_module
 from core import imageio
 
 FILL_TIMEOUT_MS = 20_000
@@ -87,7 +87,10 @@ def test_a_large_photo_is_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monk
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start(10)
-    assert win.open_path(path)
+    assert win.open_path(path)  # returns at once: the photo is read on the files worker
+    assert win.document() is None and states == [True]
+    with qtbot.waitSignal(win.session.document_changed, timeout=10_000):
+        pass
     timer.stop()
     assert readers and threading.get_ident() not in readers
     assert states == [True, False]
@@ -108,9 +111,9 @@ def test_after_a_fill_the_canvas_updates_only_the_changed_box(qtbot, tmp_path: P
     assert win.open_path(path)
     photo = win.canvas._photo
     win.document().mask[50:60, 100:180] = True
-    win.session.method = "telea"
+    win.fill.method = "telea"
     with qtbot.waitSignal(win.fill_finished, timeout=FILL_TIMEOUT_MS):
-        win.session.start_fill()
+        win.fill.start()
     assert win.canvas._photo is photo  # updated in place, not rebuilt
     boxes = win.session.image_change_boxes
     assert boxes and all(y0 >= 50 - 20 and y1 <= 60 + 20 for y0, y1, _, _ in boxes)

@@ -66,19 +66,19 @@ def entries(win: MainWindow) -> list[Path]:
 
 
 def test_autosave_keeps_the_mask_and_the_image_only_once_filled(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    paint_box(window.session, (5, 15, 5, 30))
+    paint_box(window.masks, (5, 15, 5, 30))
     autosaved(qtbot, window)
     folder = entries(window)[0].parent
     assert sorted(p.suffix for p in folder.iterdir()) == [".json", ".png"]  # no image yet
-    window.session.method = "telea"
+    window.fill.method = "telea"
     with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
-        window.session.start_fill()
+        window.fill.start()
     autosaved(qtbot, window)
     assert sorted(p.suffix for p in folder.iterdir()) == [".json", ".png", ".tif"]
 
 
 def test_saving_removes_the_recovery_files(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    paint_box(window.session, (5, 15, 5, 30))
+    paint_box(window.masks, (5, 15, 5, 30))
     autosaved(qtbot, window)
     assert entries(window)
     assert window.session.save(tmp_path / "restored.png")
@@ -87,7 +87,7 @@ def test_saving_removes_the_recovery_files(qtbot, window, tmp_path: Path) -> Non
 
 
 def test_close_cancel_keeps_the_window_and_the_work(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    paint_box(window.session, (5, 15, 5, 30))
+    paint_box(window.masks, (5, 15, 5, 30))
     autosaved(qtbot, window)
     asked: list[list[str]] = []
     window.ask_unsaved = lambda titles: asked.append(titles) or Button.Cancel
@@ -97,7 +97,7 @@ def test_close_cancel_keeps_the_window_and_the_work(qtbot, window) -> None:  # t
 
 
 def test_close_discard_is_a_clean_exit_without_recovery_files(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    paint_box(window.session, (5, 15, 5, 30))
+    paint_box(window.masks, (5, 15, 5, 30))
     autosaved(qtbot, window)
     folder = window.autosaver.store.folder
     assert folder.is_dir()
@@ -108,11 +108,11 @@ def test_close_discard_is_a_clean_exit_without_recovery_files(qtbot, window) -> 
 
 def test_close_save_writes_the_chosen_file_then_closes(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "restored.png"
-    paint_box(window.session, (5, 15, 5, 30))
+    paint_box(window.masks, (5, 15, 5, 30))
     assert window.session.save(out)
-    window.session.method = "telea"
+    window.fill.method = "telea"
     with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
-        window.session.start_fill()
+        window.fill.start()
     before = out.read_bytes()
     window.ask_unsaved = lambda titles: Button.Save
     assert window.close()
@@ -219,10 +219,10 @@ def test_a_failing_autosave_is_a_status_message_not_a_crash(qtbot, window) -> No
 
     window.autosaver.store.save = full_disk  # type: ignore[method-assign]
     with qtbot.waitSignal(window.autosaver.failed, timeout=10_000):
-        paint_box(window.session, (5, 15, 5, 30))
+        paint_box(window.masks, (5, 15, 5, 30))
     assert "Autosave of scan.png failed" in window.statusBar().currentMessage()
     assert window.document().modified and window.isVisible()
     del window.autosaver.store.save  # the class's method again
-    paint_box(window.session, (20, 25, 5, 30))  # the next change tries again, and works
+    paint_box(window.masks, (20, 25, 5, 30))  # the next change tries again, and works
     autosaved(qtbot, window)
     assert entries(window)

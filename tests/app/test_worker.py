@@ -1,54 +1,59 @@
-"""JobSlot: one background job at a time, with signals of any other job dropped."""
+"""Worker: tasks run off the GUI thread one at a time; their callbacks come back on the GUI
+thread in a fixed order; cancel, errors, coalescing, priority and shutdown."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.worker import Job, JobSlot
+from app.worker import THREAD_PREFIX, Failure, Task, Worker, call
 from core.errors import InpaintError
 from core.progress import Progress
 
 
-@dataclass
-class _Task(Job):
-    name: str = ""
-
-
 class _Recorder:
-    """Every signal of a slot, in order; ``idle_at_end`` notes whether the slot had already
-    ended the job when its outcome arrived."""
+    """Every callback of the tasks submitted through it, in order, with whether the task had
+    already ended when its outcome arrived, and on which thread each ran."""
 
-    def __init__(self, slot: JobSlot[_Task]) -> None:
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
         self.events: list[tuple[Any, ...]] = []
-        self.idle_at_end: list[bool] = []
-        self._slot = slot
-        slot.busy_changed.connect(lambda busy: self.events.append(("busy", busy)))
-        slot.progressed.connect(lambda f, text: self.events.append(("progress", f, text)))
-        slot.device_failed.connect(lambda job: self.events.append(("device_failed", job)))
-        slot.returned.connect(lambda job, value: self._end("returned", job, value))
-        slot.errored.connect(lambda job, text: self._end("errored", job, text))
-        slot.aborted.connect(lambda job: self._end("aborted", job))
+        self.ended_at_outcome: list[bool] = []
+        self.threads: set[int] = set()
 
-    def _end(self, *event: Any) -> None:
-        self.idle_at_end.append(not self._slot.busy and self._slot.current is None)
-        self.events.append(event)
+    def submit(self, name: str, steps: Any, **options: Any) -> Task:
+        task: Task | None = None
+
+        def outcome(*event: Any) -> None:
+            self.threads.add(threading.get_ident())
+            self.ended_at_outcome.append(task is not None and task.ended)
+            self.events.append(event)
+
+        task = self.worker.submit(
+            steps,
+            on_progress=lambda f, text: self.events.append((name, "progress", f, text)),
+            on_done=lambda value: outcome(name, "done", value),
+            on_error=lambda failure: outcome(name, "error", failure),
+            on_abort=lambda: outcome(name, "abort"),
+            **options,
+        )
+        return task
 
     def kinds(self) -> list[str]:
-        return [event[0] for event in self.events]
+        return [event[1] for event in self.events]
 
 
 @pytest.fixture
-def slot() -> Iterator[JobSlot[_Task]]:
-    job_slot: JobSlot[_Task] = JobSlot()
-    yield job_slot
-    assert job_slot.shutdown(5.0), "a job thread outlived the test"
+def worker() -> Iterator[Worker]:
+    w = Worker("test")
+    yield w
+    assert w.shutdown(5.0), "a worker thread outlived the test"
+    assert not [t for t in threading.enumerate() if t.name == f"{THREAD_PREFIX}test"]
 
 
 def _blocked(gate: threading.Event, value: object = "done") -> Generator[Progress, None, object]:
@@ -66,85 +71,68 @@ def _until_cancelled() -> Generator[Progress, None, object]:
     return "never cancelled"
 
 
-def _at_once() -> Generator[Progress, None, str]:
-    yield Progress(1.0, "at once")
-    return "again"
-
-
-def test_result_arrives_after_the_job_ended(qtbot: QtBot, slot: JobSlot[_Task]) -> None:
-    rec = _Recorder(slot)
+def test_result_arrives_on_the_gui_thread_after_the_task_ended(
+    qtbot: QtBot, worker: Worker
+) -> None:
+    rec = _Recorder(worker)
+    ran_on: list[int] = []
 
     def steps() -> Generator[Progress, None, int]:
+        ran_on.append(threading.get_ident())
         yield Progress(0.5, "half")
         yield Progress(1.0, "all")
         return 42
 
-    job = slot.start(_Task(name="a"), steps)
-    assert slot.busy and slot.current is job and job.id > 0
-    qtbot.waitUntil(lambda: "returned" in rec.kinds(), timeout=5000)
-    assert rec.events == [
-        ("busy", True),
-        ("progress", 0.5, "half"),
-        ("progress", 1.0, "all"),
-        ("busy", False),
-        ("returned", job, 42),
-    ]
-    assert rec.idle_at_end == [True]  # a listener may start the next job right away
+    task = rec.submit("a", steps)
+    assert worker.busy() and not task.ended
+    with qtbot.waitSignal(worker.idle, timeout=5000):
+        pass
+    assert rec.events == [("a", "progress", 0.5, "half"), ("a", "progress", 1.0, "all"),
+                          ("a", "done", 42)]  # fmt: skip
+    assert rec.ended_at_outcome == [True]  # a callback may submit the next task right away
+    assert rec.threads == {threading.get_ident()} and ran_on[0] != threading.get_ident()
+    assert not worker.busy()
 
 
-def test_signals_of_other_jobs_are_dropped(qtbot: QtBot, slot: JobSlot[_Task]) -> None:
-    rec = _Recorder(slot)
-    gate = threading.Event()
-    job = slot.start(_Task(), lambda: _blocked(gate))
-    runner, other = slot.runner, job.id + 1
-    runner.progressed.emit(other, 0.5, "other")
-    runner.device_failed.emit(other)
-    runner.errored.emit(other, "other failed")
-    runner.aborted.emit(other)
-    runner.returned.emit(other, "other result")
-    assert rec.events == [("busy", True)] and slot.current is job
-
-    with qtbot.waitSignal(runner.finished, timeout=5000):
-        gate.set()
-    assert rec.kinds() == ["busy", "progress", "busy", "returned"]
-    # The job has ended: a late signal carrying its id is stale too.
-    runner.errored.emit(job.id, "late")
-    runner.aborted.emit(job.id)
-    assert rec.kinds() == ["busy", "progress", "busy", "returned"]
-
-
-def test_cancel_ends_on_the_aborted_path(qtbot: QtBot, slot: JobSlot[_Task]) -> None:
-    rec = _Recorder(slot)
-    job = slot.start(_Task(), _until_cancelled)
+def test_cancel_ends_on_the_aborted_path(qtbot: QtBot, worker: Worker) -> None:
+    rec = _Recorder(worker)
+    task = rec.submit("a", _until_cancelled)
     qtbot.waitUntil(lambda: "progress" in rec.kinds(), timeout=5000)
-    assert slot.cancel() is True
-    assert slot.cancel() is False  # already asked: the caller shows "Cancelling..." once
-    assert job.cancelled and slot.busy  # the job ends when the thread says it stopped
+    assert task.cancel() is True
+    assert task.cancel() is False  # already asked: the caller shows "Cancelling..." once
+    assert task.cancelled and not task.ended  # it ends when the thread says it stopped
     seen = len(rec.events)
-    slot.runner.progressed.emit(job.id, 0.9, "after cancel")  # a cancelled job is not reported
-
-    qtbot.waitUntil(lambda: "aborted" in rec.kinds(), timeout=5000)
-    qtbot.waitUntil(lambda: not slot.runner.is_running(), timeout=5000)
-    qtbot.wait(20)  # any signal the thread sent last is delivered, and must have been dropped
-    assert rec.events[seen:] == [("busy", False), ("aborted", job)]
-    assert rec.kinds().count("busy") == 2 and "returned" not in rec.kinds()
-    assert slot.cancel() is False  # nothing left to cancel
+    worker._report.emit(task, "progress", (0.9, "after cancel"))  # not reported any more
+    qtbot.waitUntil(lambda: "abort" in rec.kinds(), timeout=5000)
+    qtbot.wait(20)  # anything the thread sent last is delivered, and must have been dropped
+    assert rec.events[seen:] == [("a", "abort")] and task.ended
+    assert task.cancel() is False  # nothing left to cancel
 
 
-def test_a_result_landing_after_cancel_counts_as_aborted(
-    qtbot: QtBot, slot: JobSlot[_Task]
-) -> None:
-    rec = _Recorder(slot)
+def test_a_waiting_task_cancelled_ends_at_once(qtbot: QtBot, worker: Worker) -> None:
+    rec = _Recorder(worker)
     gate = threading.Event()
-    job = slot.start(_Task(), lambda: _blocked(gate))
-    slot.cancel()
-    # As if the thread had returned just before the cancel reached it.
-    slot.runner.returned.emit(job.id, "unwanted")
-    assert rec.events == [("busy", True), ("busy", False), ("aborted", job)]
+    first = rec.submit("first", lambda: _blocked(gate))
+    second = rec.submit("second", lambda: _blocked(gate))
+    assert second.cancel() and second.ended
+    assert rec.events == [("second", "abort")]
+    gate.set()
+    qtbot.waitUntil(lambda: first.ended, timeout=5000)
+    assert rec.kinds() == ["abort", "progress", "done"]
 
-    with qtbot.waitSignal(slot.runner.finished, timeout=5000):
-        gate.set()  # the thread's own aborted now belongs to an ended job
-    assert rec.kinds() == ["busy", "busy", "aborted"]
+
+def test_a_result_landing_after_cancel_counts_as_aborted(qtbot: QtBot, worker: Worker) -> None:
+    rec = _Recorder(worker)
+    gate = threading.Event()
+    task = rec.submit("a", lambda: _blocked(gate))
+    qtbot.waitUntil(lambda: not worker._waiting, timeout=5000)  # it is running
+    task.cancel()
+    worker._report.emit(task, "returned", "unwanted")  # as if it returned just before
+    qtbot.waitUntil(lambda: bool(rec.events), timeout=5000)  # queued to the GUI thread
+    assert rec.events == [("a", "abort")]
+    gate.set()  # the thread's own report now belongs to an ended task
+    qtbot.wait(50)
+    assert rec.events == [("a", "abort")]
 
 
 @pytest.mark.parametrize(
@@ -152,56 +140,69 @@ def test_a_result_landing_after_cancel_counts_as_aborted(
     [
         (InpaintError("the mask marks nothing"), "the mask marks nothing"),
         (ValueError("bad shape"), "ValueError: bad shape"),
+        (RuntimeError("CUDA error: out of memory"), "RuntimeError: CUDA error: out of memory"),
     ],
 )
-def test_errors_arrive_as_text(
-    qtbot: QtBot, slot: JobSlot[_Task], error: Exception, text: str
+def test_errors_arrive_as_text_saying_whether_the_device_failed(
+    qtbot: QtBot, worker: Worker, error: Exception, text: str
 ) -> None:
-    rec = _Recorder(slot)
+    rec = _Recorder(worker)
 
     def steps() -> Generator[Progress, None, None]:
         yield Progress(0.2, "start")
         raise error
 
-    job = slot.start(_Task(), steps)
-    qtbot.waitUntil(lambda: "errored" in rec.kinds(), timeout=5000)
-    assert rec.events[-2:] == [("busy", False), ("errored", job, text)]
-    assert rec.idle_at_end == [True] and "device_failed" not in rec.kinds()
+    rec.submit("a", steps)
+    qtbot.waitUntil(lambda: "error" in rec.kinds(), timeout=5000)
+    assert rec.events[-1] == ("a", "error", Failure(text, device="CUDA" in text))
+    assert rec.ended_at_outcome == [True]
 
 
-def test_device_failure_is_told_while_the_job_is_current(
-    qtbot: QtBot, slot: JobSlot[_Task]
+def test_a_newer_keyed_task_supersedes_a_waiting_one_and_priority_runs_first(
+    qtbot: QtBot, worker: Worker
 ) -> None:
-    rec = _Recorder(slot)
-    current_then: list[object] = []
-    slot.device_failed.connect(lambda _job: current_then.append(slot.current))
+    rec = _Recorder(worker)
+    release = threading.Event()
+    ran: list[int] = []
 
-    def steps() -> Generator[Progress, None, None]:
-        yield Progress(0.2, "start")
-        raise RuntimeError("CUDA error: out of memory")
+    def job(n: int):  # type: ignore[no-untyped-def]
+        def run() -> int:
+            release.wait(5)
+            ran.append(n)
+            return n
 
-    job = slot.start(_Task(), steps)
-    qtbot.waitUntil(lambda: "errored" in rec.kinds(), timeout=5000)
-    assert rec.kinds()[-3:] == ["device_failed", "busy", "errored"]
-    assert current_then == [job]  # so the listener can mark the job before the error shows
-    assert rec.events[-1] == ("errored", job, "RuntimeError: CUDA error: out of memory")
+        return call(run)
+
+    rec.submit("p0", job(0), key="preview", priority=1)
+    qtbot.waitUntil(lambda: not worker._waiting, timeout=2000)  # p0 is running
+    rec.submit("gallery", job(100), key="gallery")
+    for n in range(1, 21):
+        rec.submit(f"p{n}", job(n), key="preview", priority=1)
+    assert worker.dropped == 19
+    release.set()
+    qtbot.waitUntil(lambda: not worker.busy(), timeout=5000)
+    # The running one, then the newest preview (before the gallery: it is what the user
+    # watches), then the gallery; the superseded previews were aborted, never run.
+    assert ran == [0, 20, 100]
+    done = [e[0] for e in rec.events if e[1] == "done"]
+    assert done == ["p0", "p20", "gallery"]
+    assert sorted(e[0] for e in rec.events if e[1] == "abort") == sorted(
+        f"p{n}" for n in range(1, 20)
+    )
 
 
-def test_shutdown_ends_the_job_once(qtbot: QtBot, slot: JobSlot[_Task]) -> None:
-    rec = _Recorder(slot)
-    job = slot.start(_Task(name="first"), _until_cancelled)
-    with pytest.raises(RuntimeError):
-        slot.start(_Task(name="second"), _until_cancelled)
-    assert slot.current is job
-
-    assert slot.shutdown(5.0) is True
-    assert job.cancelled and not slot.busy and slot.current is None
-    qtbot.wait(50)  # the thread's late signals, if any, are delivered and dropped
-    assert slot.shutdown(5.0) is True
-    assert rec.events[0] == ("busy", True)
-    assert [e for e in rec.events if e[0] != "progress"] == [("busy", True), ("busy", False)]
-
-    # The slot is usable again.
-    again = slot.start(_Task(name="again"), _at_once)
-    qtbot.waitUntil(lambda: "returned" in rec.kinds(), timeout=5000)
-    assert rec.events[-1] == ("returned", again, "again")
+def test_shutdown_ends_tasks_without_callbacks_and_the_worker_starts_again(
+    qtbot: QtBot, worker: Worker
+) -> None:
+    rec = _Recorder(worker)
+    first = rec.submit("first", _until_cancelled)
+    waiting = rec.submit("waiting", _until_cancelled)
+    qtbot.waitUntil(lambda: "progress" in rec.kinds(), timeout=5000)
+    assert worker.shutdown(5.0) is True
+    assert first.ended and waiting.ended and first.cancelled and not worker.busy()
+    assert not [t for t in threading.enumerate() if t.name == f"{THREAD_PREFIX}test"]
+    qtbot.wait(50)  # the thread's late reports, if any, are delivered and dropped
+    assert set(rec.kinds()) == {"progress"}
+    again = rec.submit("again", call(lambda: "again"))
+    qtbot.waitUntil(lambda: again.ended, timeout=5000)
+    assert rec.events[-1] == ("again", "done", "again")

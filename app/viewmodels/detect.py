@@ -1,7 +1,7 @@
 """View-model of "Detect damage": the background detection, the proposed mask and its slider.
 
-``DetectController`` runs ``core.detect`` in its own ``JobSlot`` from a snapshot of the
-current photo, keeps the returned probability and re-thresholds it on every slider move (no
+``DetectViewModel`` runs ``core.detect`` on the detect worker from a snapshot of the current
+photo, keeps the returned probability and re-thresholds it on every slider move (no
 re-run). The proposal is never written into the document: ``accept`` merges it into the mask as
 one undo step, ``discard`` drops it. A result whose photo changed meanwhile (another document,
 a fill, an undo of a fill) is stale and dropped. Widgets bind to the signals; nothing here draws.
@@ -18,8 +18,11 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 import core.detect as detection
-from app.session import Document, Session
-from app.worker import Job, JobSlot
+from app.viewmodels.document import Document
+from app.viewmodels.fill import FillViewModel
+from app.viewmodels.masks import MaskEditor
+from app.viewmodels.session import Session
+from app.worker import Failure, Task, Worker
 from core.progress import Progress
 
 DEFAULT_SENSITIVITY = 0.5  # the slider's middle: the method's calibrated default threshold
@@ -67,40 +70,58 @@ def _detect_and_grow(
 
 
 @dataclass
-class _DetectJob(Job):
+class _DetectJob:
     doc: Document
     image: np.ndarray
+    task: Task | None = None
 
 
-class DetectController(QObject):
+class DetectViewModel(QObject):
     busy_changed = Signal(bool)  # a detection is running
     progress = Signal(float, str)
     proposal_changed = Signal(object)  # the proposed bool mask (HxW), or None when there is none
     status = Signal(str)  # a passing note for the panel and the status bar
     error = Signal(str)  # the detection failed; nothing changed
+    changed = Signal()  # what can be done now (``can_start``, ``proposal``) may have changed
 
-    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        mask_editor: MaskEditor,
+        fill: FillViewModel,
+        worker: Worker,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.session = session
+        self.session, self._masks, self._fill, self._worker = session, mask_editor, fill, worker
         # "auto": the shipped net, or the classical detector when its weights are unusable.
         self.method = "auto"
         self.sensitivity = DEFAULT_SENSITIVITY
         self._proposal: Proposal | None = None
         self._mask: np.ndarray | None = None
-        self._detection: JobSlot[_DetectJob] = JobSlot(self)
-        self._detection.busy_changed.connect(self.busy_changed)
-        self._detection.progressed.connect(self.progress)
-        self._detection.returned.connect(self._on_returned)
-        self._detection.errored.connect(self._on_errored)
-        self._detection.aborted.connect(self._on_aborted)
+        self._job: _DetectJob | None = None
         session.document_changed.connect(self._on_document)
         session.image_changed.connect(self._on_image)
+        for signal in (session.document_changed, session.loading_changed, fill.busy_changed,
+                       self.busy_changed, self.proposal_changed):  # fmt: skip
+            signal.connect(lambda *_args: self.changed.emit())
 
     # -- state -------------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
-        return self._detection.busy
+        return self._job is not None
+
+    @property
+    def can_start(self) -> bool:
+        """A photo is shown and nothing would make the proposal stale at once: not while a fill
+        runs (its result replaces the photo) nor while a photo is opening."""
+        return (
+            self.session.document is not None
+            and not self.busy
+            and not self._fill.busy
+            and not self.session.loading
+        )
 
     @property
     def proposal(self) -> Proposal | None:
@@ -116,16 +137,26 @@ class DetectController(QObject):
     def start(self) -> bool:
         """Detect damage in the current photo in the background; False if it can't start."""
         doc = self.session.document
-        if doc is None or self._detection.busy or self.session.loading:
+        if doc is None or self.busy or self.session.loading:
             return False
         self._set_proposal(None)
         image = doc.image  # replaced, never written in place: the reference is the snapshot
-        self._detection.start(_DetectJob(doc, image), lambda: _detect_and_grow(image, self.method))
+        job = _DetectJob(doc, image)
+        method = self.method
+        job.task = self._worker.submit(
+            lambda: _detect_and_grow(image, method),
+            on_progress=self.progress.emit,
+            on_done=lambda outcome: self._done(job, outcome),
+            on_error=lambda failure: self._failed(job, failure),
+            on_abort=lambda: self._aborted(job),
+        )
+        self._job = job
+        self.busy_changed.emit(True)
         self.progress.emit(0.0, "Detecting damage...")
         return True
 
     def cancel(self) -> None:
-        if self._detection.cancel():
+        if self._job is not None and self._job.task is not None and self._job.task.cancel():
             self.progress.emit(0.0, "Cancelling the detection...")
 
     def set_sensitivity(self, sensitivity: float) -> None:
@@ -142,7 +173,7 @@ class DetectController(QObject):
         if proposal is None or mask is None or proposal.doc is not self.session.document:
             return False
         self._set_proposal(None)
-        if not self.session.add_to_mask(mask, "Accept detected damage"):
+        if not self._masks.add(mask, "Accept detected damage"):
             self.status.emit("The proposal adds nothing to the mask.")
             return False
         self.status.emit("Detected damage added to the mask: edit it, then Fill (F).")
@@ -152,10 +183,6 @@ class DetectController(QObject):
         if self._proposal is not None:
             self._set_proposal(None)
             self.status.emit("Proposal discarded; the mask is unchanged.")
-
-    def shutdown(self, timeout_s: float = 5.0) -> bool:
-        """Stop a running detection and wait for its thread (before the window goes away)."""
-        return self._detection.shutdown(timeout_s)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -190,11 +217,17 @@ class DetectController(QObject):
             self._set_proposal(None)
             self.status.emit("The photo changed, so the proposal was dropped. Detect again.")
 
-    # The slot has ended the job before these arrive, and drops signals of any other job.
+    def _end(self, job: _DetectJob) -> bool:
+        """End ``job``; False when it is not the current one (the window was closing)."""
+        if self._job is not job:
+            return False
+        self._job = None
+        self.busy_changed.emit(False)
+        return True
 
-    def _on_returned(
-        self, job: _DetectJob, outcome: tuple[detection.DamageResult, np.ndarray]
-    ) -> None:
+    def _done(self, job: _DetectJob, outcome: tuple[detection.DamageResult, np.ndarray]) -> None:
+        if not self._end(job):
+            return
         doc = self.session.document
         if doc is not job.doc or doc.image is not job.image:
             self.status.emit("The photo changed while detecting, so that result was dropped.")
@@ -203,8 +236,10 @@ class DetectController(QObject):
         self._set_proposal(Proposal(job.doc, job.image, result, grown))
         self.status.emit(self._describe())
 
-    def _on_errored(self, _job: _DetectJob, text: str) -> None:
-        self.error.emit(f"Damage detection failed: {text}")
+    def _failed(self, job: _DetectJob, failure: Failure) -> None:
+        if self._end(job):
+            self.error.emit(f"Damage detection failed: {failure.text}")
 
-    def _on_aborted(self, _job: _DetectJob) -> None:
-        self.status.emit("Detection cancelled.")
+    def _aborted(self, job: _DetectJob) -> None:
+        if self._end(job):
+            self.status.emit("Detection cancelled.")

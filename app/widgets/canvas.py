@@ -28,8 +28,9 @@ from PySide6.QtWidgets import QWidget
 
 from app.pyramid import Pyramid
 from app.qimage import MaskOverlay, array_to_qimage
-from app.session import Box, Session
-from app.tools import ToolBox
+from app.viewmodels.document import Box
+from app.viewmodels.session import Session
+from app.widgets.tools import ToolBox
 
 MASK_COLOR = QColor(255, 40, 80, 130)
 # Detected damage not yet accepted: cyan, far from the mask's red, so the two never read alike.

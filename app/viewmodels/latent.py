@@ -1,13 +1,15 @@
 """View-model of latent navigation: slider setting, live preview, variants, fusion, generation.
 
-The panel widgets bind to ``LatentController``; it never draws. Every decode runs on the
-``CoalescingRenderer`` thread from a snapshot (document image, mask, setting), so the GUI never
-waits and stale requests are dropped. The preview is shown on the canvas but never written into
+The panel widgets bind to ``LatentViewModel``; it never draws. Every decode runs on the model
+worker from a snapshot (document image, mask, setting), so the GUI never waits; a slider move
+supersedes a render still waiting (the worker's coalescing), and results for a photo or mask
+that changed meanwhile are dropped. The preview is shown on the canvas but never written into
 the document; ``apply`` commits the shown fill as one undo step (``FillCommand``).
 
-The model and the ``LatentSession`` (the encoded holes) live on the render thread only
-(``_Engines``): the first request after the mask or photo changes re-encodes, every later one
-only decodes.
+The encoded holes (a ``LatentSession``, made in ``_encode``, the editor's one call into
+``core.latent`` for it) live on the worker only (``_Engines``): the first request after the mask
+or photo changes re-encodes, every later one only decodes. The network is the one Fill uses
+(``methods.loaded_method``): one copy of the weights; the model worker runs one task at a time.
 """
 
 from __future__ import annotations
@@ -15,31 +17,41 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.latent_worker import CoalescingRenderer
 from app.qimage import to_display_uint8
-from app.session import Box, Document, FillCommand, Session
-from core.device import resolve_device
+from app.viewmodels.commands import FillCommand
+from app.viewmodels.document import Box, Document
+from app.viewmodels.fill import FillViewModel
+from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
+from app.viewmodels.session import Session
+from app.worker import Failure, Task, Worker, call
 from core.errors import InpaintError
 from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
-from core.manifold.options import DEFAULT_SLIDERS, LatentSetting
-from core.registry import describe_methods
+from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
+
+__all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Variant"]
 
 DEFAULT_VARIANTS = 6
 THUMBNAIL = 112  # px, longest side of a gallery thumbnail
 GENERATE_SIZE = (256, 256)  # (h, w) of "New from manifold"
+PREVIEW, GALLERY = "preview", "gallery"  # the worker keys: a newer request supersedes a waiting one
 MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
 
 
 def _load_method(device: str) -> ManifoldFill:
-    # A private instance, not the registry's: the fill command may use that one at the same time
-    # on another thread, and ManifoldFill's encode cache is not thread-safe.
-    return ManifoldFill(device=device)
+    return cast(ManifoldFill, loaded_method(LEARNED, device))
+
+
+def _encode(method: ManifoldFill, image: np.ndarray, mask: np.ndarray) -> LatentSession:
+    session = LatentSession(method, image, mask)
+    session.encode()
+    return session
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,15 @@ class Preview:
     def box(self) -> Box:
         return self.engine.box
 
+    @property
+    def frame(self) -> Box:
+        """The holes' own box: what the canvas frames as "not applied yet"."""
+        return self.engine.hole_box
+
+    @property
+    def direction_count(self) -> int:
+        return len(self.engine.directions)
+
     def image(self) -> np.ndarray:
         return self.engine.compose(self.patch)
 
@@ -66,9 +87,9 @@ class Variant:
 
 
 class _Engines:
-    """The model and the encoded holes; touched only by jobs on the render thread."""
+    """The model and the encoded holes; touched only by tasks on the model worker."""
 
-    def __init__(self, factory: MethodFactory) -> None:
+    def __init__(self, factory: Callable[[], MethodFactory]) -> None:
         self._factory = factory
         self._method: ManifoldFill | None = None
         self._device = ""
@@ -77,11 +98,10 @@ class _Engines:
 
     def get(self, device: str, image: np.ndarray, mask: np.ndarray, version: int) -> LatentSession:
         if self._method is None or device != self._device:
-            self._method, self._device, self._engine = self._factory(device), device, None
+            self._method, self._device, self._engine = self._factory()(device), device, None
         engine = self._engine
         if engine is None or engine.image is not image or self._version != version:
-            engine = LatentSession(self._method, image, mask)
-            engine.encode()
+            engine = _encode(self._method, image, mask)
             self._engine, self._version = engine, version
         return engine
 
@@ -95,7 +115,7 @@ class _Snapshot:
     device: str
 
 
-class LatentController(QObject):
+class LatentViewModel(QObject):
     setting_changed = Signal(object)  # LatentSetting now shown by the sliders and seed field
     preview_changed = Signal(object)  # Preview, or None: the canvas shows the document again
     variants_changed = Signal(list)  # list[Variant]
@@ -106,49 +126,54 @@ class LatentController(QObject):
     def __init__(
         self,
         session: Session,
-        factory: MethodFactory | None = None,
+        fill: FillViewModel,
+        methods: MethodCatalog,
+        worker: Worker,
         sliders: int = DEFAULT_SLIDERS,
         variants: int = DEFAULT_VARIANTS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._session = session
+        self._session, self._fill, self._methods, self._worker = session, fill, methods, worker
         self.slider_count = sliders
         self.variant_count = variants
         self.setting = LatentSetting(None, (0.0,) * sliders)
         self.preview: Preview | None = None
         self.variants: list[Variant] = []
         # Looked up at call time, so tests can substitute a tiny network.
-        self._engines = _Engines(factory or (lambda device: _load_method(device)))
-        self._renderer = CoalescingRenderer(("preview",), self)
-        self._renderer.done.connect(self._on_done)
-        self._renderer.failed.connect(self._on_failed)
+        self._engines = _Engines(lambda: _load_method)
         self._version = 0  # bumped whenever the mask or document changes
         self._mask_copy: tuple[int, np.ndarray] | None = None
-        self._latest = {"preview": 0, "gallery": 0}
-        self._shown = 0
+        self._tasks: dict[str, Task | None] = {PREVIEW: None, GALLERY: None}
+        self._requested = 0  # preview requests so far; each result carries its number
+        self._latest = 0  # the newest preview request
+        self._shown = 0  # the preview on screen (requests up to it are old news)
         self._apply_when_ready = False
         self._applying = False
         # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
-        self.available, self.reason = self._check_available()
         session.document_changed.connect(self._on_document)
         session.mask_changed.connect(self._on_mask)
         session.image_changed.connect(self._on_image)
+        methods.changed.connect(self._on_methods)
 
     # -- availability --------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_available() -> tuple[bool, str]:
-        for info in describe_methods():
-            if info.name == "manifold":
-                return info.available, info.reason
-        return False, "the manifold method is not installed"
+    @property
+    def available(self) -> bool:
+        return self._methods.available(LEARNED)
+
+    @property
+    def reason(self) -> str:
+        return self._methods.why_not(LEARNED)
 
     def set_available(self, available: bool, reason: str = "") -> None:
         """Tests and the method picker may override the check made at start."""
-        self.available, self.reason = available, reason
-        self.available_changed.emit(available, reason)
+        self._methods.set_available(LEARNED, available, reason)
+
+    def _on_methods(self, name: str) -> None:
+        if name == LEARNED:
+            self.available_changed.emit(self.available, self.reason)
 
     # -- the setting ---------------------------------------------------------------------------
 
@@ -198,19 +223,31 @@ class LatentController(QObject):
             self.status.emit("Paint over the damage first: the sliders move the fill of the mask.")
             return None
         try:
-            device = "cpu" if self._session.cpu_fallback else resolve_device(self._session.device)
-        except (InpaintError, AttributeError):
+            device = self._fill.job_device()
+        except InpaintError:
             device = "cpu"
         return _Snapshot(doc, doc.image, mask, self._version, device)
 
-    def _submit(self, slot: str, snap: _Snapshot, job: Callable[[LatentSession], object]) -> None:
+    def _submit(
+        self, key: str, snap: _Snapshot, job: Callable[[LatentSession], object], number: int = 0
+    ) -> None:
         engines = self._engines
 
-        def run() -> tuple[_Snapshot, object]:
-            engine = engines.get(snap.device, snap.image, snap.mask, snap.version)
-            return snap, job(engine)
+        def run() -> object:
+            return job(engines.get(snap.device, snap.image, snap.mask, snap.version))
 
-        self._latest[slot] = self._renderer.submit(slot, run)
+        done = self._preview_done if key == PREVIEW else self._gallery_done
+        task = self._worker.submit(
+            call(run), key=key, priority=1 if key == PREVIEW else 0,
+            on_done=lambda result: done(snap, number, result),
+            on_error=lambda failure: self._failed(key, task, failure),
+        )  # fmt: skip
+        self._tasks[key] = task
+
+    def _request(self, snap: _Snapshot, job: Callable[[LatentSession], Preview]) -> None:
+        self._requested += 1
+        self._latest = self._requested
+        self._submit(PREVIEW, snap, job, self._requested)
 
     def request_preview(self) -> None:
         snap = self._snapshot()
@@ -222,7 +259,7 @@ class LatentController(QObject):
             usable = _fit(setting, len(engine.directions))
             return Preview(engine, engine.render(usable), usable.describe(), usable)
 
-        self._submit("preview", snap, job)
+        self._request(snap, job)
 
     def blend(self, a: LatentSetting, b: LatentSetting, t: float) -> None:
         """Fusion: preview the code ``t`` of the way from variant ``a`` to variant ``b``."""
@@ -236,7 +273,7 @@ class LatentController(QObject):
             return Preview(engine, engine.render_blend(_fit(a, count), _fit(b, count), t), text,
                            None)  # fmt: skip
 
-        self._submit("preview", snap, job)
+        self._request(snap, job)
 
     def make_variants(self, more: bool = False) -> None:
         """A gallery of ``variant_count`` sampled fills (new seeds, current sliders); ``more``
@@ -255,38 +292,44 @@ class LatentController(QObject):
             return keep + [Variant(s, _thumbnail(engine.render(s))) for s in fitted]
 
         self.status.emit("Sampling variants...")
-        self._submit("gallery", snap, job)
+        self._submit(GALLERY, snap, job)
 
     def clear_preview(self) -> None:
         self._apply_when_ready = False
-        self._renderer.discard("preview")
-        # Ids grow with every request: anything asked for before now is ignored when it lands.
-        self._latest["preview"] = self._shown = self._renderer.submitted
+        task = self._tasks[PREVIEW]
+        if task is not None:
+            task.cancel()
+        self._latest = self._shown = self._requested  # anything asked for before now is old
         if self.preview is not None:
             self.preview = None
             self.preview_changed.emit(None)
 
-    def _on_done(self, slot: str, request: int, outcome: tuple[_Snapshot, object]) -> None:
-        snap, result = outcome
+    def rendering(self) -> bool:
+        """Whether a preview or gallery render has not ended yet."""
+        return any(task is not None and not task.ended for task in self._tasks.values())
+
+    def settled(self) -> bool:
+        """The newest preview asked for is on screen and nothing is rendering."""
+        return not self.rendering() and self.preview is not None and self._shown == self._latest
+
+    def _gallery_done(self, snap: _Snapshot, _number: int, result: object) -> None:
         if not self._current(snap):
             return  # the photo or mask changed since it was asked for
-        if slot == "gallery":
-            if request != self._latest["gallery"]:
-                return  # a newer gallery was asked for
-            assert isinstance(result, list)
-            self.variants = result
-            self.variants_changed.emit(result)
-            self.status.emit(f"{len(result)} variants: click to preview, double-click to apply")
+        assert isinstance(result, list)
+        self.variants = result
+        self.variants_changed.emit(result)
+        self.status.emit(f"{len(result)} variants: click to preview, double-click to apply")
+
+    def _preview_done(self, snap: _Snapshot, number: int, result: object) -> None:
+        # Intermediate results of a drag are shown (they are newer than what is on screen);
+        # only those asked for before the one shown (or before a clear) are dropped.
+        if not self._current(snap) or number <= self._shown:
             return
         assert isinstance(result, Preview)
-        # Intermediate results of a drag are shown (they are newer than what is on screen);
-        # only those older than the one shown are dropped.
-        if request <= self._shown:
-            return
-        self._shown = request
+        self._shown = number
         self.preview = result
         self.preview_changed.emit(result)
-        if request == self._latest["preview"]:
+        if number == self._latest:
             self.status.emit(f"Preview: {result.text} - Apply to keep it")
             if self._apply_when_ready:
                 self.apply()
@@ -295,13 +338,9 @@ class LatentController(QObject):
         doc = self._session.document
         return doc is snap.doc and doc.image is snap.image and snap.version == self._version
 
-    def _valid_preview(self, preview: Preview) -> bool:
-        doc = self._session.document
-        return doc is not None and doc.image is preview.engine.image
-
-    def _on_failed(self, slot: str, request: int, text: str) -> None:
-        if request == self._latest.get(slot):
-            self.status.emit(f"Latent {slot} failed: {text}")
+    def _failed(self, key: str, task: Task, failure: Failure) -> None:
+        if task is self._tasks.get(key):
+            self.status.emit(f"Latent {key} failed: {failure.text}")
             self._apply_when_ready = False
 
     # -- committing ----------------------------------------------------------------------------
@@ -310,14 +349,15 @@ class LatentController(QObject):
         """Commit the previewed fill as one undo step; if the newest request is still being
         decoded, commit it as soon as it arrives (the GUI does not wait)."""
         preview = self.preview
-        if self._shown != self._latest["preview"] or preview is None:
-            if self._renderer.busy():
+        if self._shown != self._latest or preview is None:
+            task = self._tasks[PREVIEW]
+            if task is not None and not task.ended:
                 self._apply_when_ready = True
                 return False
             if preview is None:
                 return False
         doc = self._session.document
-        if doc is None or not self._valid_preview(preview):
+        if doc is None or doc.image is not preview.engine.image:
             return False
         self._apply_when_ready = False
         self._applying = True
@@ -359,12 +399,9 @@ class LatentController(QObject):
         if not self._applying:
             self.clear_preview()
 
-    def shutdown(self, timeout_s: float = 5.0) -> bool:
-        return self._renderer.shutdown(timeout_s)
-
     @property
-    def renderer(self) -> CoalescingRenderer:
-        return self._renderer
+    def worker(self) -> Worker:
+        return self._worker
 
 
 def _fit(setting: LatentSetting, directions: int) -> LatentSetting:

@@ -1,7 +1,8 @@
 """Mask tools: brush, eraser, rectangle and lasso.
 
 Tools receive positions in image coordinates (floats; pixel ``(row, col)`` covers
-``[col, col+1) x [row, row+1)``) from the canvas and draw into the session's mask. Drawing is
+``[col, col+1) x [row, row+1)``) from the canvas and draw into the current mask through the
+``MaskEditor`` (one stroke, one undo step). Drawing is
 done on a small patch around each segment, so a stroke costs its footprint, not the photo.
 """
 
@@ -14,7 +15,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPolygonF
 
-from app.session import Box, Session
+from app.viewmodels.document import Box
+from app.viewmodels.masks import MaskEditor
 
 MIN_BRUSH, MAX_BRUSH = 1, 1000
 _SHIFT = 4  # OpenCV fixed-point bits: sub-pixel precise strokes
@@ -103,8 +105,8 @@ class Tool:
     tip = ""
     shows_footprint = False
 
-    def __init__(self, box: ToolBox, session: Session) -> None:
-        self._toolbox, self._session = box, session
+    def __init__(self, box: ToolBox, editor: MaskEditor) -> None:
+        self._toolbox, self._editor = box, editor
         self._mask: np.ndarray | None = None
 
     @property
@@ -112,7 +114,7 @@ class Tool:
         return self._mask is not None
 
     def press(self, pos: QPointF, modifiers: Qt.KeyboardModifier) -> None:
-        self._mask = self._session.begin_mask_edit()
+        self._mask = self._editor.begin_stroke()
         self._value = not bool(modifiers & Qt.KeyboardModifier.AltModifier)
         if self._mask is not None:
             self._start(pos)
@@ -127,7 +129,7 @@ class Tool:
         self._drag(pos)
         self._finish()
         self._mask = None
-        self._session.end_mask_edit(self.label)
+        self._editor.end_stroke(self.label)
 
     def preview(self) -> QPolygonF | None:
         """Outline to draw while dragging, in image coordinates."""
@@ -159,7 +161,7 @@ class BrushTool(Tool):
         assert self._mask is not None
         value = not self.erase
         box = paint_line(self._mask, a, b, self._toolbox.brush_size, value)
-        self._session.mask_edited(box)
+        self._editor.stroke_drawn(box)
 
 
 class EraserTool(BrushTool):
@@ -181,7 +183,7 @@ class RectTool(Tool):
 
     def _finish(self) -> None:
         assert self._mask is not None
-        self._session.mask_edited(paint_rect(self._mask, self._a, self._b, self._value))
+        self._editor.stroke_drawn(paint_rect(self._mask, self._a, self._b, self._value))
         self._toolbox.preview_changed.emit()
 
     def preview(self) -> QPolygonF | None:
@@ -202,7 +204,7 @@ class LassoTool(Tool):
 
     def _finish(self) -> None:
         assert self._mask is not None
-        self._session.mask_edited(paint_polygon(self._mask, self._points, self._value))
+        self._editor.stroke_drawn(paint_polygon(self._mask, self._points, self._value))
         self._toolbox.preview_changed.emit()
 
     def preview(self) -> QPolygonF | None:
@@ -216,10 +218,10 @@ class ToolBox(QObject):
     brush_size_changed = Signal(int)
     preview_changed = Signal()  # a rectangle / lasso outline moved
 
-    def __init__(self, session: Session, brush_size: int, parent: QObject | None = None) -> None:
+    def __init__(self, editor: MaskEditor, brush_size: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.tools: dict[str, Tool] = {
-            cls.name: cls(self, session) for cls in (BrushTool, EraserTool, RectTool, LassoTool)
+            cls.name: cls(self, editor) for cls in (BrushTool, EraserTool, RectTool, LassoTool)
         }
         self._current = self.tools["brush"]
         self._brush_size = int(np.clip(brush_size, MIN_BRUSH, MAX_BRUSH))

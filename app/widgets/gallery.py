@@ -6,9 +6,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
-from app.latent_model import THUMBNAIL, Variant
 from app.qimage import array_to_qimage
-from core.manifold.options import LatentSetting
+from app.viewmodels.latent import THUMBNAIL, LatentSetting, Variant
 
 SETTING_ROLE = Qt.ItemDataRole.UserRole
 

@@ -1,10 +1,11 @@
 """The latent panel: sliders along the model's principal directions, seed, variants, fusion and
-generation, docked beside the canvas. Widgets only: all state lives in ``LatentController``."""
+generation, docked beside the canvas. Widgets only: all state lives in ``LatentViewModel``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMainWindow,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from app.latent_model import LatentController, Preview, Variant
-from app.panels.gallery import VariantGallery
-from core.manifold.options import SLIDER_RANGE, LatentSetting
+from app.viewmodels.latent import SLIDER_RANGE, LatentSetting, LatentViewModel, Preview, Variant
+from app.widgets.gallery import VariantGallery
+from app.widgets.host import PanelHost
 
 LABELS_KEY = "latent/labels"
 NO_SEED = -1  # the seed field's "most likely" value
@@ -36,7 +36,7 @@ GENERATION_NOTE = (
 
 
 class LatentPanel(QWidget):
-    def __init__(self, controller: LatentController, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: LatentViewModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("latent_panel")
         self.controller = controller
@@ -92,7 +92,9 @@ class LatentPanel(QWidget):
         row.addWidget(self.reset_button)
         return row
 
-    def _button(self, text: str, name: str, slot, tip: str = "") -> QPushButton:  # type: ignore[no-untyped-def]
+    def _button(
+        self, text: str, name: str, slot: Callable[[], object], tip: str = ""
+    ) -> QPushButton:
         button = QPushButton(text)
         button.setObjectName(name)
         button.setToolTip(tip)
@@ -250,7 +252,7 @@ class LatentPanel(QWidget):
         if preview is not None:
             # A model with fewer directions than sliders: the extra ones would do nothing.
             for index, slider in enumerate(self.sliders):
-                slider.setEnabled(index < len(preview.engine.directions))
+                slider.setEnabled(index < preview.direction_count)
 
     def _update_apply(self, preview: Preview | None) -> None:
         has = preview is not None and self.controller.available
@@ -261,35 +263,17 @@ class LatentPanel(QWidget):
         QSettings().setValue(LABELS_KEY, [label.text() for label in self.labels])
 
 
-def install_latent_panel(window: QMainWindow) -> LatentController:
-    """Dock the panel at the window's right, bind it to the window's session and canvas, and
-    add View > Latent Panel. Returns the controller (its ``shutdown`` joins the render thread)."""
-    controller = LatentController(window.session, parent=window)  # type: ignore[attr-defined]
-    panel = LatentPanel(controller)
-    scroll = QScrollArea()
-    scroll.setWidget(panel)
-    scroll.setWidgetResizable(True)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    dock = QDockWidget("Latent", window)
-    dock.setObjectName("dock_latent")  # saveState needs it
-    dock.setWidget(scroll)
-    dock.setMinimumWidth(330)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    canvas = window.canvas  # type: ignore[attr-defined]
-    controller.preview_changed.connect(
-        lambda p: (
-            canvas.set_preview(None)
-            if p is None
-            else canvas.set_preview(p.patch, p.box, p.engine.hole_box)
-        )
-    )
-    toggle: QAction = dock.toggleViewAction()
-    toggle.setObjectName("action_latent_panel")
-    toggle.setText("&Latent Panel")
-    for menu_action in window.menuBar().actions():
-        if menu_action.menu() is not None and menu_action.text() == "&View":
-            menu_action.menu().addSeparator()
-            menu_action.menu().addAction(toggle)
-    window.latent_panel = panel  # type: ignore[attr-defined]
-    window.latent_dock = dock  # type: ignore[attr-defined]
-    return controller
+class LatentDock(QDockWidget):
+    """The panel in a scroll area, docked at the window's right; View > Latent Panel."""
+
+    def __init__(self, host: PanelHost, controller: LatentViewModel) -> None:
+        super().__init__("Latent")
+        self.setObjectName("dock_latent")  # saveState needs it
+        self.panel = LatentPanel(controller)
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(scroll)
+        self.setMinimumWidth(330)
+        host.add_panel(self, "action_latent_panel", "&Latent Panel")

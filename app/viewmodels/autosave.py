@@ -1,6 +1,6 @@
 """Autosave for crash recovery: after each change, a debounced timer snapshots the changed
 documents on the GUI thread (a mask copy; the image array is never modified in place, so its
-reference is a snapshot) and a worker thread writes them with ``core.recovery``.
+reference is a snapshot) and the files worker writes them with ``core.recovery``.
 
 A document that becomes clean again (saved, or undone to where it was opened) has its recovery
 files removed. ``shutdown(discard=True)`` on a clean exit removes this editor's folder.
@@ -17,7 +17,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.session import Box, Document, Session
+from app.viewmodels.commands import FillCommand
+from app.viewmodels.document import Box, Document
+from app.viewmodels.masks import MaskEditor
+from app.viewmodels.session import Session
+from app.worker import Task, Worker, call
 from core.errors import InpaintError
 from core.recovery import RecoveredDocument, RecoveryStore, SourceStamp, diff_patches
 
@@ -43,13 +47,15 @@ class Autosaver(QObject):
     failed = Signal(str)  # a write failed; the next change tries again
 
     def __init__(
-        self, session: Session, store: RecoveryStore, parent: QObject | None = None
+        self, session: Session, store: RecoveryStore, worker: Worker, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self.session, self.store = session, store
+        self.session, self.store, self._worker = session, store, worker
         self._pending: dict[int, Document] = {}
         self._stamps: dict[int, SourceStamp] = {}
-        self._thread: threading.Thread | None = None
+        self._task: Task | None = None
+        self._written = threading.Event()  # set while no round of writes is in flight
+        self._written.set()
         # Per source path, the image last written (weakly: the undo stack owns the arrays).
         self._saved_image: dict[str, weakref.ref] = {}
         self._timer = QTimer(self)
@@ -89,15 +95,17 @@ class Autosaver(QObject):
         """Snapshot the pending documents now and write them on the worker thread."""
         if not self._pending:
             return
-        if self._thread is not None and self._thread.is_alive():
+        if self._task is not None and not self._task.ended:
             self._timer.start()  # the previous round is still writing; try again later
             return
         snapshots = [self._snapshot(doc) for doc in self._pending.values()]
         self._pending.clear()
-        self._thread = threading.Thread(
-            target=self._write, args=(snapshots,), name="autosave", daemon=True
+        self._written.clear()
+        self._task = self._worker.submit(
+            call(lambda: self._write(snapshots)),
+            on_done=self._round_done,
+            on_abort=self._written.set,
         )
-        self._thread.start()
 
     def _snapshot(self, doc: Document) -> _Snapshot:
         stamp = self._stamps[id(doc)]
@@ -121,7 +129,14 @@ class Autosaver(QObject):
             return []
         return diff_patches(snap.original, snap.image)
 
-    def _write(self, snapshots: list[_Snapshot]) -> None:
+    def _write(self, snapshots: list[_Snapshot]) -> str:
+        """On the files worker: write each snapshot; returns what went wrong, if anything."""
+        try:
+            return self._write_all(snapshots)
+        finally:
+            self._written.set()
+
+    def _write_all(self, snapshots: list[_Snapshot]) -> str:
         problem = ""
         for snap in snapshots:
             try:
@@ -138,17 +153,16 @@ class Autosaver(QObject):
             except Exception as error:  # a full disk must not take the editor down
                 log.warning("autosave of %s failed: %s", snap.title, error)
                 problem = f"Autosave of {snap.title} failed: {error}"
-        try:
-            if problem:
-                self.failed.emit(problem)
-            self.saved.emit()
-        except RuntimeError:
-            pass  # the window (and this object) went away meanwhile
+        return problem
+
+    def _round_done(self, problem: str) -> None:
+        if problem:
+            self.failed.emit(problem)
+        self.saved.emit()
 
     def wait(self, timeout_s: float = 30.0) -> None:
         """Block until the current round of writes is done."""
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._written.wait(timeout_s)
 
     def shutdown(self, *, discard: bool) -> None:
         """Stop autosaving; ``discard`` removes this editor's recovery files (clean exit)."""
@@ -159,15 +173,18 @@ class Autosaver(QObject):
             self.store.discard_all()
 
 
-def restore(session: Session, entries: list[RecoveredDocument]) -> tuple[int, list[str]]:
+def restore(
+    session: Session, mask_editor: MaskEditor, entries: list[RecoveredDocument]
+) -> tuple[int, list[str]]:
     """Open each entry's photo and re-apply its mask and fill as undo steps (so the document
-    is unsaved again). Returns (restored count, problems for the user)."""
+    is unsaved again). Returns (restored count, problems for the user). The photos are read
+    on the GUI thread: this runs once, at start-up, before the user works in the window."""
     restored, problems = 0, []
     for entry in entries:
         if not entry.source.unchanged():
             problems.append(f"{entry.title} changed or moved since; its work was not restored")
             continue
-        if not session.open_path(entry.source.path, unlimited=True):
+        if not session.open_path(entry.source.path, unlimited=True, background=False):
             problems.append(f"{entry.title} could not be opened")
             continue
         doc = session.document
@@ -177,6 +194,21 @@ def restore(session: Session, entries: list[RecoveredDocument]) -> tuple[int, li
         except InpaintError as error:
             problems.append(f"{entry.title}: {error}")
             continue
-        session.apply_recovered(mask, image)
+        _apply_recovered(session, mask_editor, doc, mask, image)
         restored += 1
     return restored, problems
+
+
+def _apply_recovered(
+    session: Session,
+    mask_editor: MaskEditor,
+    doc: Document,
+    mask: np.ndarray,
+    image: np.ndarray | None,
+) -> None:
+    """Put autosaved work back into ``doc`` (the current document), as undo steps."""
+    if mask.shape != doc.mask.shape:
+        return
+    if image is not None and image.shape == doc.image.shape and image.dtype == doc.image.dtype:
+        doc.undo_stack.push(FillCommand(session, doc, image, "recovered"))
+    mask_editor.replace(mask, "Recovered mask")

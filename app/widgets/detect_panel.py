@@ -1,7 +1,8 @@
 """The damage panel: Detect, its progress and Cancel, the sensitivity slider, Accept / Discard.
 
-Docked beside the canvas. Widgets and actions only: all state lives in ``DetectController``;
-the proposal is drawn by the canvas (``Canvas.set_proposal``) in its own colour.
+Docked beside the canvas. Widgets and actions only: all state lives in ``DetectViewModel``;
+the proposal is drawn by the canvas (``Canvas.set_proposal``, bound by the window) in its own
+colour.
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
-    QMenu,
     QProgressBar,
     QSlider,
-    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.detect_model import DEFAULT_SENSITIVITY, DetectController
+from app.viewmodels.detect import DEFAULT_SENSITIVITY, DetectViewModel
+from app.widgets.host import PanelHost
 
 SLIDER_STEPS = 100  # slider positions; the controller takes sensitivity in [0, 1]
 HINT = (
@@ -40,7 +39,7 @@ def _tool_button(action: QAction) -> QToolButton:
 
 class DetectPanel(QWidget):
     def __init__(
-        self, controller: DetectController, actions: dict[str, QAction], parent: QWidget | None
+        self, controller: DetectViewModel, actions: dict[str, QAction], parent: QWidget | None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("detect_panel")
@@ -110,7 +109,7 @@ class DetectPanel(QWidget):
             self.status_label.setText(text)
 
 
-def _make_actions(window: QMainWindow, controller: DetectController) -> dict[str, QAction]:
+def _make_actions(host: PanelHost, controller: DetectViewModel) -> dict[str, QAction]:
     specs = {
         "detect": ("&Detect Damage", controller.start, "D",
                    "Propose a mask of scratches, cracks and dust (D)"),
@@ -122,13 +121,13 @@ def _make_actions(window: QMainWindow, controller: DetectController) -> dict[str
     }  # fmt: skip
     actions: dict[str, QAction] = {}
     for key, (text, slot, shortcut, tip) in specs.items():
-        action = QAction(text, window)
+        action = QAction(text, controller)
         action.setObjectName(f"action_detect_{key}" if key != "detect" else "action_detect")
         action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(tip)
         action.setStatusTip(tip)
         action.triggered.connect(lambda _checked=False, slot=slot: slot())
-        window.addAction(action)  # shortcuts work wherever the focus is in the window
+        host.add_shortcut_action(action)
         actions[key] = action
     actions["accept"].setIconText("Accept")
     actions["discard"].setIconText("Discard")
@@ -136,72 +135,40 @@ def _make_actions(window: QMainWindow, controller: DetectController) -> dict[str
     return actions
 
 
-def _bind_enabled(window: QMainWindow, controller: DetectController, actions: dict) -> None:
-    session = window.session  # type: ignore[attr-defined]
-
+def _bind_enabled(controller: DetectViewModel, actions: dict[str, QAction]) -> None:
     def update() -> None:
-        has_doc = session.document is not None
-        # Not while a fill runs: its result replaces the photo and would make the proposal stale.
-        actions["detect"].setEnabled(
-            has_doc and not controller.busy and not session.busy and not session.loading
-        )
+        actions["detect"].setEnabled(controller.can_start)
         actions["cancel"].setEnabled(controller.busy)
         has_proposal = controller.proposal is not None
         actions["accept"].setEnabled(has_proposal)
         actions["discard"].setEnabled(has_proposal)
 
-    for signal in (session.document_changed, session.busy_changed, session.loading_changed,
-                   controller.busy_changed, controller.proposal_changed):  # fmt: skip
-        signal.connect(lambda *_args: update())
+    controller.changed.connect(update)
     update()
 
 
-def _menu(window: QMainWindow, title: str) -> QMenu | None:
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text() == title:
-            return action.menu()  # type: ignore[return-value]
-    return None
+class DetectDock(QDockWidget):
+    """The panel in its dock, with its actions (``actions[key]``, key in detect, accept,
+    discard, cancel)."""
 
-
-def install_detect_panel(window: QMainWindow) -> DetectController:
-    """Dock the damage panel at the window's right, bind it to the session and canvas, add the
-    actions to the Fill menu and the Mask tool bar. Returns the controller (``shutdown`` joins
-    its thread)."""
-    controller = DetectController(window.session, parent=window)  # type: ignore[attr-defined]
-    actions = _make_actions(window, controller)
-    panel = DetectPanel(controller, actions, None)
-    dock = QDockWidget("Damage Detection", window)
-    dock.setObjectName("dock_detect")  # saveState needs it
-    dock.setWidget(panel)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    canvas = window.canvas  # type: ignore[attr-defined]
-    controller.proposal_changed.connect(canvas.set_proposal)
-    # The first line only: the second points at the panel's tooltip, which the bar lacks.
-    controller.status.connect(
-        lambda text: window.statusBar().showMessage(text.split("\n")[0], 8000)
-    )
-    controller.error.connect(window.show_error)  # type: ignore[attr-defined]
-    # Detect shows the panel (it may have been closed): the slider and Accept live there.
-    actions["detect"].triggered.connect(lambda _checked=False: dock.show())
-    fill_menu = _menu(window, "F&ill")
-    if fill_menu is not None:
+    def __init__(self, host: PanelHost, controller: DetectViewModel) -> None:
+        super().__init__("Damage Detection")
+        self.setObjectName("dock_detect")  # saveState needs it
+        self.actions = _make_actions(host, controller)
+        self.panel = DetectPanel(controller, self.actions, None)
+        self.setWidget(self.panel)
+        host.add_panel(self, "action_detect_panel", "&Damage Detection Panel")
+        # The first line only: the second points at the panel's tooltip, which the bar lacks.
+        controller.status.connect(lambda text: host.show_status(text.split("\n")[0]))
+        controller.error.connect(host.show_error)
+        # Detect shows the panel (it may have been closed): the slider and Accept live there.
+        self.actions["detect"].triggered.connect(lambda _checked=False: self.show())
+        fill_menu = host.menu("fill")
         first = fill_menu.actions()[0] if fill_menu.actions() else None
-        fill_menu.insertActions(first, [actions[k] for k in ("detect", "accept", "discard")])
+        fill_menu.insertActions(first, [self.actions[k] for k in ("detect", "accept", "discard")])
         fill_menu.insertSeparator(first)
-        fill_menu.addAction(actions["cancel"])
-    bar = window.findChild(QToolBar, "toolbar_mask")
-    if bar is not None:
+        fill_menu.addAction(self.actions["cancel"])
+        bar = host.toolbar("mask")
         bar.addSeparator()
-        bar.addAction(actions["detect"])
-    view_menu = _menu(window, "&View")
-    if view_menu is not None:
-        toggle = dock.toggleViewAction()
-        toggle.setObjectName("action_detect_panel")
-        toggle.setText("&Damage Detection Panel")
-        view_menu.addSeparator()
-        view_menu.addAction(toggle)
-    _bind_enabled(window, controller, actions)
-    window.detect_panel = panel  # type: ignore[attr-defined]
-    window.detect_dock = dock  # type: ignore[attr-defined]
-    window.detect_actions = actions  # type: ignore[attr-defined]
-    return controller
+        bar.addAction(self.actions["detect"])
+        _bind_enabled(controller, self.actions)

@@ -1,0 +1,153 @@
+"""View-model of Fill: the chosen method and device, the background fill job, its progress,
+cancel, errors and the CPU fallback after an accelerator failure.
+
+A fill is a snapshot ``FillRequest`` (made in ``make_request``, the one place the editor builds
+one) run on the model worker; its result is applied as one undo step only if the document still
+holds the image and mask the fill started from (else it is stale and dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.viewmodels.commands import FillCommand
+from app.viewmodels.document import Box, Document
+from app.viewmodels.methods import MethodCatalog
+from app.viewmodels.session import Session
+from app.worker import Failure, Task, Worker
+from core import masks, pipeline
+from core.device import resolve_device
+from core.errors import InpaintError
+from core.progress import Progress
+
+
+def make_request(
+    image: np.ndarray, mask: np.ndarray, method: str, device: str
+) -> pipeline.FillRequest:
+    """The engine's request for a fill of ``mask`` in ``image`` (a snapshot: ``mask`` is a copy
+    the user no longer edits)."""
+    return pipeline.FillRequest(image, mask, method, device=device)
+
+
+def fill_steps(
+    request: pipeline.FillRequest,
+) -> Generator[Progress, None, tuple[np.ndarray, list[Box]]]:
+    """The fill, plus boxes holding every pixel it may have changed (a fill changes nothing
+    beyond the blend band around the holes), found on the worker thread: the canvas then
+    redraws only those, not a 50 MP photo."""
+    # Looked up at call time so that tests (and future hooks) can substitute the pipeline.
+    result = yield from pipeline.fill_steps(request)
+    return result, masks.hole_boxes(request.mask, pipeline.BLEND_BAND + 1)
+
+
+@dataclass
+class _FillJob:
+    doc: Document
+    request: pipeline.FillRequest
+    task: Task | None = None
+
+
+class FillViewModel(QObject):
+    busy_changed = Signal(bool)
+    progress_changed = Signal(float, str)
+    finished = Signal()  # a fill result was applied to its document
+    message = Signal(str)
+    error = Signal(str)
+
+    def __init__(
+        self,
+        session: Session,
+        methods: MethodCatalog,
+        worker: Worker,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session, self.methods, self._worker = session, methods, worker
+        self.method = methods.default()
+        self.device = "auto"
+        # After an accelerator error (out of memory, CUDA failure) model work runs on the CPU.
+        self.cpu_fallback = False
+        self._job: _FillJob | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def job_device(self) -> str:
+        """The device model work runs on now (raises InpaintError for an unusable choice)."""
+        return "cpu" if self.cpu_fallback else resolve_device(self.device)
+
+    def start(self) -> bool:
+        """Fill the current mask in the background; False (with a message) if it can't start."""
+        doc = self.session.document
+        if doc is None or self._job is not None:
+            return False
+        if not doc.mask.any():
+            self.message.emit("Nothing to fill: paint over the damage first.")
+            return False
+        why_not = self.methods.why_not(self.method)
+        if why_not:
+            self.error.emit(f"{self.method} cannot run here: {why_not}")
+            return False
+        try:
+            device = self.job_device()
+        except InpaintError as error:
+            self.error.emit(str(error))
+            return False
+        # A snapshot: the user keeps painting into doc.mask while this runs.
+        job = _FillJob(doc, make_request(doc.image, doc.mask.copy(), self.method, device))
+        job.task = self._worker.submit(
+            lambda: fill_steps(job.request),
+            on_progress=self.progress_changed.emit,
+            on_done=lambda outcome: self._done(job, outcome),
+            on_error=lambda failure: self._failed(job, failure),
+            on_abort=lambda: self._aborted(job),
+        )
+        self._job = job
+        self.busy_changed.emit(True)
+        self.progress_changed.emit(0.0, f"Filling with {self.method}...")
+        return True
+
+    def cancel(self) -> None:
+        if self._job is not None and self._job.task is not None and self._job.task.cancel():
+            self.progress_changed.emit(0.0, "Cancelling...")
+
+    def _end(self, job: _FillJob) -> bool:
+        """End ``job``; False when it is not the current one (the window was closing)."""
+        if self._job is not job:
+            return False
+        self._job = None
+        self.busy_changed.emit(False)
+        return True
+
+    def _done(self, job: _FillJob, outcome: tuple[np.ndarray, list[Box]]) -> None:
+        if not self._end(job):
+            return
+        result, boxes = outcome
+        doc, request = job.doc, job.request
+        if doc.image is not request.image or not np.array_equal(doc.mask, request.mask):
+            self.message.emit(
+                "The mask or photo changed while filling, so that result was dropped. "
+                "Press Fill again."
+            )
+            return
+        doc.undo_stack.push(FillCommand(self.session, doc, result, request.method, boxes))
+        self.message.emit(f"Filled with {request.method}.")
+        self.finished.emit()
+
+    def _failed(self, job: _FillJob, failure: Failure) -> None:
+        if not self._end(job):
+            return
+        text = failure.text
+        if failure.device and job.request.device != "cpu":
+            self.cpu_fallback = True
+            text += f". The {job.request.device} device failed: the next fill runs on the CPU"
+        self.error.emit(f"The fill failed: {text}")
+
+    def _aborted(self, job: _FillJob) -> None:
+        if self._end(job):
+            self.message.emit("Fill cancelled; the photo is unchanged.")
