@@ -1,19 +1,22 @@
 """View-model of "Detect damage": the background detection, the proposed mask and its slider.
 
 ``DetectViewModel`` runs ``core.detect`` on the detect worker from a snapshot of the current
-photo, keeps the returned probability and re-thresholds it on every slider move (no
-re-run). The proposal is never written into the document: ``accept`` merges it into the mask as
-one undo step, ``discard`` drops it. A result whose photo changed meanwhile (another document,
-a fill, an undo of a fill) is stale and dropped. Widgets bind to the signals; nothing here draws.
+photo, keeps the returned probability and re-thresholds it on every slider move (no re-run).
+The proposal is never written into the document: ``accept`` merges it into the mask as one undo
+step, ``discard`` drops it. The proposed mask is ``core.detect.fill_mask`` of the detection at
+the slider's threshold, the very mask the command line's ``detect`` and ``fill --auto-mask``
+use. Each photo keeps its own proposal and sensitivity: going back to a photo finds them as
+they were; a photo never detected starts from the default. A result whose photo changed
+meanwhile (a fill, an undo of a fill) is stale and dropped. Nothing here draws.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -26,47 +29,46 @@ from app.worker import Failure, Task, Worker
 from core.progress import Progress
 
 DEFAULT_SENSITIVITY = 0.5  # the slider's middle: the method's calibrated default threshold
+HINT = (
+    "Detect proposes scratches, cracks and dust in cyan. Move Sensitivity to flag more or "
+    "less, then Accept to add it to the (red) mask - or Discard."
+)
 
 
 @dataclass(frozen=True)
 class Proposal:
-    """A finished detection of ``image`` (the document's array at the time, by identity).
-
-    ``grown`` is the probability max-filtered over a disk of ``FILL_GROW`` px: thresholding it
-    gives the detected mask already grown as a fill needs it (a mark's blurred fringe is damage
-    too), so the slider costs one comparison and no morphology.
-    """
+    """A finished detection of ``image`` (the document's array at the time, by identity)."""
 
     doc: Document
     image: np.ndarray
-    result: detection.DamageResult  # its probability and mask dropped: ``grown`` replaces them
-    grown: np.ndarray
+    result: detection.DamageResult
+    seconds: float  # how long the detection took
+
+    def threshold(self, sensitivity: float) -> float:
+        return detection.threshold_for_sensitivity(sensitivity, self.result.threshold)
 
     def mask(self, sensitivity: float) -> np.ndarray:
-        threshold = detection.threshold_for_sensitivity(sensitivity, self.result.threshold)
-        return detection.threshold_mask(self.grown, threshold)
+        """The mask Accept adds at ``sensitivity``: the detection's fill mask (grown as
+        ``core.detect`` defines it for a fill) at that threshold."""
+        threshold = self.threshold(sensitivity)
+        mask = detection.threshold_mask(self.result.probability, threshold)
+        return detection.fill_mask(dataclasses.replace(self.result, mask=mask, threshold=threshold))
 
 
-def grow_probability(probability: np.ndarray, pixels: int) -> np.ndarray:
-    """Max of ``probability`` over a disk of radius ``pixels``: ``grown >= t`` equals the mask
-    ``probability >= t`` dilated by that disk, for every ``t``."""
-    if pixels <= 0:
-        return probability
-    size = 2 * pixels + 1
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    return cv2.dilate(probability, disk, borderType=cv2.BORDER_REPLICATE)
+@dataclass
+class _PhotoState:
+    """What the panel shows for one photo."""
+
+    sensitivity: float = DEFAULT_SENSITIVITY
+    proposal: Proposal | None = None
+    mask: np.ndarray | None = None  # the proposal's mask at ``sensitivity``
 
 
-def _detect_and_grow(
-    image: np.ndarray, method: str
-) -> Generator[Progress, None, tuple[detection.DamageResult, np.ndarray]]:
+def _detect(image: np.ndarray, method: str) -> Generator[Progress, None, detection.DamageResult]:
     # Looked up at call time so that tests can substitute a slow or counting detector.
     result = yield from detection.detect_steps(image, method=method)
-    yield Progress(1.0, "preparing the proposal")
-    grown = grow_probability(result.probability, detection.FILL_GROW)
-    # Keep only what the slider needs: on a 24 MP scan each full-size array is ~100 MB.
-    empty = np.zeros((0, 0), np.float32)
-    return dataclasses.replace(result, probability=empty, mask=empty.astype(bool)), grown
+    # The slider re-thresholds the probability; the mask at the default is made again then.
+    return dataclasses.replace(result, mask=np.zeros((0, 0), bool))
 
 
 @dataclass
@@ -74,12 +76,14 @@ class _DetectJob:
     doc: Document
     image: np.ndarray
     task: Task | None = None
+    started: float = field(default_factory=time.monotonic)
 
 
 class DetectViewModel(QObject):
     busy_changed = Signal(bool)  # a detection is running
     progress = Signal(float, str)
     proposal_changed = Signal(object)  # the proposed bool mask (HxW), or None when there is none
+    sensitivity_changed = Signal(float)  # another photo brought its own sensitivity
     status = Signal(str)  # a passing note for the panel and the status bar
     error = Signal(str)  # the detection failed; nothing changed
     changed = Signal()  # what can be done now (``can_start``, ``proposal``) may have changed
@@ -96,9 +100,8 @@ class DetectViewModel(QObject):
         self.session, self._masks, self._fill, self._worker = session, mask_editor, fill, worker
         # "auto": the shipped net, or the classical detector when its weights are unusable.
         self.method = "auto"
-        self.sensitivity = DEFAULT_SENSITIVITY
-        self._proposal: Proposal | None = None
-        self._mask: np.ndarray | None = None
+        self._states: dict[Document, _PhotoState] = {}
+        self._state = _PhotoState()  # the current photo's (a throw-away one while none)
         self._job: _DetectJob | None = None
         session.document_changed.connect(self._on_document)
         session.image_changed.connect(self._on_image)
@@ -124,13 +127,23 @@ class DetectViewModel(QObject):
         )
 
     @property
+    def sensitivity(self) -> float:
+        return self._state.sensitivity
+
+    @property
     def proposal(self) -> Proposal | None:
-        return self._proposal
+        return self._state.proposal
 
     @property
     def proposed_mask(self) -> np.ndarray | None:
         """The mask Accept would add at the current sensitivity (already grown)."""
-        return self._mask
+        return self._state.mask
+
+    @property
+    def note(self) -> str:
+        """Why "auto" fell back to the classical detector, else empty."""
+        proposal = self._state.proposal
+        return "" if proposal is None else proposal.result.note
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -144,9 +157,9 @@ class DetectViewModel(QObject):
         job = _DetectJob(doc, image)
         method = self.method
         job.task = self._worker.submit(
-            lambda: _detect_and_grow(image, method),
+            lambda: _detect(image, method),
             on_progress=self.progress.emit,
-            on_done=lambda outcome: self._done(job, outcome),
+            on_done=lambda result: self._done(job, result),
             on_error=lambda failure: self._failed(job, failure),
             on_abort=lambda: self._aborted(job),
         )
@@ -160,59 +173,79 @@ class DetectViewModel(QObject):
             self.progress.emit(0.0, "Cancelling the detection...")
 
     def set_sensitivity(self, sensitivity: float) -> None:
-        """Re-threshold the cached probability: instant, the detector does not run again."""
-        self.sensitivity = float(np.clip(sensitivity, 0.0, 1.0))
-        if self._proposal is not None:
-            self._mask = self._proposal.mask(self.sensitivity)
-            self.proposal_changed.emit(self._mask)
+        """Re-threshold the cached probability: the detector does not run again."""
+        state = self._state
+        state.sensitivity = float(np.clip(sensitivity, 0.0, 1.0))
+        if state.proposal is not None:
+            state.mask = state.proposal.mask(state.sensitivity)
+            self.proposal_changed.emit(state.mask)
             self.status.emit(self._describe())
 
     def accept(self) -> bool:
         """Merge the proposal into the document's mask as one undo step."""
-        proposal, mask = self._proposal, self._mask
+        proposal, mask = self._state.proposal, self._state.mask
         if proposal is None or mask is None or proposal.doc is not self.session.document:
             return False
         self._set_proposal(None)
         if not self._masks.add(mask, "Accept detected damage"):
             self.status.emit("The proposal adds nothing to the mask.")
             return False
-        self.status.emit("Detected damage added to the mask: edit it, then Fill (F).")
+        self.status.emit(
+            f"Detected damage ({mask.mean():.2%} of the photo) added to the mask: edit it, "
+            "then Fill (F)."
+        )
         return True
 
     def discard(self) -> None:
-        if self._proposal is not None:
+        if self._state.proposal is not None:
             self._set_proposal(None)
             self.status.emit("Proposal discarded; the mask is unchanged.")
 
     # -- internals ---------------------------------------------------------------------------
 
     def _set_proposal(self, proposal: Proposal | None) -> None:
-        if proposal is None and self._proposal is None:
+        state = self._state
+        if proposal is None and state.proposal is None:
             return
-        self._proposal = proposal
-        self._mask = None if proposal is None else proposal.mask(self.sensitivity)
-        self.proposal_changed.emit(self._mask)
+        state.proposal = proposal
+        state.mask = None if proposal is None else proposal.mask(state.sensitivity)
+        self.proposal_changed.emit(state.mask)
 
     def _describe(self) -> str:
-        proposal, mask = self._proposal, self._mask
+        proposal, mask = self._state.proposal, self._state.mask
         if proposal is None or mask is None:
             return ""
-        text = f"{mask.mean():.2%} of the photo proposed ({proposal.result.method} detector)."
+        threshold = proposal.threshold(self._state.sensitivity)
+        text = (
+            f"Found {mask.mean():.2%} of the photo as damage ({proposal.result.method} "
+            f"detector, threshold {threshold:.2f}) in {proposal.seconds:.1f} s."
+        )
         # The full reason (a path, a checksum) is the panel's tooltip; one line is enough here.
         return f"{text}\nThe damage net is unavailable (hover for why)." if self.note else text
 
-    @property
-    def note(self) -> str:
-        """Why "auto" fell back to the classical detector, else empty."""
-        return "" if self._proposal is None else self._proposal.result.note
+    def describe_photo(self) -> str:
+        """The panel's text for the photo on screen."""
+        doc = self.session.document
+        if doc is None:
+            return HINT
+        if self._state.proposal is not None:
+            return self._describe()
+        return f"{doc.title}: not detected yet. {HINT}"
 
     def _on_document(self) -> None:
-        # A proposal belongs to one photo; a detection of a photo no longer shown is wasted.
+        # A detection of a photo no longer shown is wasted; each photo keeps its own state.
         self.cancel()
-        self._set_proposal(None)
+        doc = self.session.document
+        self._state = _PhotoState() if doc is None else self._states.setdefault(doc, _PhotoState())
+        proposal = self._state.proposal
+        if proposal is not None and (doc is None or proposal.image is not doc.image):
+            self._state.proposal = self._state.mask = None  # the photo was filled meanwhile
+        self.sensitivity_changed.emit(self._state.sensitivity)
+        self.proposal_changed.emit(self._state.mask)
+        self.status.emit(self.describe_photo())
 
     def _on_image(self) -> None:
-        proposal, doc = self._proposal, self.session.document
+        proposal, doc = self._state.proposal, self.session.document
         if proposal is not None and (doc is not proposal.doc or doc.image is not proposal.image):
             self._set_proposal(None)
             self.status.emit("The photo changed, so the proposal was dropped. Detect again.")
@@ -225,15 +258,15 @@ class DetectViewModel(QObject):
         self.busy_changed.emit(False)
         return True
 
-    def _done(self, job: _DetectJob, outcome: tuple[detection.DamageResult, np.ndarray]) -> None:
+    def _done(self, job: _DetectJob, result: detection.DamageResult) -> None:
         if not self._end(job):
             return
         doc = self.session.document
         if doc is not job.doc or doc.image is not job.image:
             self.status.emit("The photo changed while detecting, so that result was dropped.")
             return
-        result, grown = outcome
-        self._set_proposal(Proposal(job.doc, job.image, result, grown))
+        seconds = time.monotonic() - job.started
+        self._set_proposal(Proposal(job.doc, job.image, result, seconds))
         self.status.emit(self._describe())
 
     def _failed(self, job: _DetectJob, failure: Failure) -> None:
@@ -242,4 +275,5 @@ class DetectViewModel(QObject):
 
     def _aborted(self, job: _DetectJob) -> None:
         if self._end(job):
-            self.status.emit("Detection cancelled.")
+            current = job.doc is self.session.document
+            self.status.emit("Detection cancelled." if current else self.describe_photo())

@@ -185,7 +185,9 @@ class Canvas(QWidget):
 
     def set_proposal(self, mask: np.ndarray | None) -> None:
         """Tint ``mask`` (bool, the photo's shape) in ``PROPOSAL_COLOR``; None hides it."""
-        if mask is None or mask.shape != (self._image_size.height(), self._image_size.width()):
+        # Not checked against the photo's size here: on a switch of photos the proposal may come
+        # before the photo; painting skips one that does not match.
+        if mask is None:
             self._proposal = None
         elif self._proposal is None or self._proposal.shape != mask.shape:
             self._proposal = MaskOverlay(mask, PROPOSAL_COLOR)
@@ -260,9 +262,11 @@ class Canvas(QWidget):
             if self._overlay is not None and self._session.mask_visible and not self._comparing:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 painter.drawImage(target, self._overlay.image)
-            if self._proposal is not None and not self._comparing:
+            size = (self._image_size.height(), self._image_size.width())
+            proposal = self._proposal
+            if proposal is not None and proposal.shape == size and not self._comparing:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-                painter.drawImage(target, self._proposal.image)
+                painter.drawImage(target, proposal.image)
             if self._preview is not None and not self._comparing:
                 # Over the mask overlay: the preview's holes are filled, which is the point.
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)

@@ -20,14 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.viewmodels.detect import DEFAULT_SENSITIVITY, DetectViewModel
+from app.viewmodels.detect import DEFAULT_SENSITIVITY, HINT, DetectViewModel
 from app.widgets.host import PanelHost
 
 SLIDER_STEPS = 100  # slider positions; the controller takes sensitivity in [0, 1]
-HINT = (
-    "Detect proposes scratches, cracks and dust in cyan. Move Sensitivity to flag more or "
-    "less, then Accept to add it to the (red) mask - or Discard."
-)
 
 
 def _tool_button(action: QAction) -> QToolButton:
@@ -75,6 +71,7 @@ class DetectPanel(QWidget):
         controller.busy_changed.connect(lambda _busy: self.update_enabled())
         controller.proposal_changed.connect(lambda _mask: self.update_enabled())
         controller.proposal_changed.connect(lambda _mask: self._show_note())
+        controller.sensitivity_changed.connect(self._show_sensitivity)
         self.update_enabled()
 
     def _slider_row(self) -> QHBoxLayout:
@@ -93,6 +90,12 @@ class DetectPanel(QWidget):
         )
         row.addWidget(self.slider, 1)
         return row
+
+    def _show_sensitivity(self, sensitivity: float) -> None:
+        # The photo's own value: not a user's move, so it must not come back as one.
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(sensitivity * SLIDER_STEPS))
+        self.slider.blockSignals(False)
 
     def update_enabled(self) -> None:
         busy = self.controller.busy
@@ -162,7 +165,9 @@ class DetectDock(QDockWidget):
         controller.status.connect(lambda text: host.show_status(text.split("\n")[0]))
         controller.error.connect(host.show_error)
         # Detect shows the panel (it may have been closed): the slider and Accept live there.
-        self.actions["detect"].triggered.connect(lambda _checked=False: self.show())
+        self.actions["detect"].triggered.connect(
+            lambda _checked=False: (self.show(), self.raise_())
+        )
         fill_menu = host.menu("fill")
         first = fill_menu.actions()[0] if fill_menu.actions() else None
         fill_menu.insertActions(first, [self.actions[k] for k in ("detect", "accept", "discard")])
@@ -172,3 +177,8 @@ class DetectDock(QDockWidget):
         bar.addSeparator()
         bar.addAction(self.actions["detect"])
         _bind_enabled(controller, self.actions)
+
+    def bring_up(self) -> None:
+        """Shown, and the tab in front when it shares the place with another panel."""
+        self.show()
+        self.raise_()

@@ -241,3 +241,51 @@ def test_the_proposal_is_drawn_in_its_own_colour_over_the_mask(qtbot, window) ->
         redder += old.red() > old.blue()  # the mask: red
         bluer += new.blue() > new.red() and new.green() > new.red()  # the proposal: cyan
     assert redder >= 0.9 * len(ys[::25]) and bluer >= 0.9 * len(ys[::25])
+
+
+# -- issue 17: one mask definition, per-photo state, feedback ----------------------------------
+
+
+def test_accept_adds_the_fill_mask_that_core_detect_defines(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc = window.document()
+    controller = detect(qtbot, window)
+    window.detect_panel.slider.setValue(70)
+    expected = detection.detect(doc.image, method="classical")
+    threshold = detection.threshold_for_sensitivity(0.7, expected.threshold)
+    at_70 = detection.threshold_mask(expected.probability, threshold)
+    # The very mask `detect` and `fill --auto-mask` use: core.detect's growth, not the editor's.
+    fill_mask = detection.fill_mask(
+        detection.DamageResult(expected.probability, at_70, threshold, "classical")
+    )
+    assert np.array_equal(controller.proposed_mask, fill_mask)
+    window.detect_actions["accept"].trigger()
+    assert np.array_equal(doc.mask, fill_mask)
+
+
+def test_each_photo_keeps_its_own_proposal_and_sensitivity(qtbot, window, damaged) -> None:  # type: ignore[no-untyped-def]
+    other = damaged.with_name("other.png")
+    write_image(Image(synthetic_photo(200, 300, seed=3)), other)
+    panel, first = window.detect_panel, window.document()
+    controller = detect(qtbot, window)
+    panel.slider.setValue(85)
+    proposed = controller.proposed_mask.copy()
+    assert window.open_path(other)  # a photo never detected: the default, and no proposal
+    assert panel.slider.value() == 50 and controller.sensitivity == 0.5
+    assert controller.proposal is None and window.canvas._proposal is None
+    assert not window.detect_actions["accept"].isEnabled()
+    text = panel.status_label.text()
+    assert "other.png" in text and "not detected yet" in text and "%" not in text
+    assert window.open_path(damaged)  # back: its own proposal at its own sensitivity
+    assert window.document() is first
+    assert panel.slider.value() == 85 and controller.sensitivity == 0.85
+    assert np.array_equal(controller.proposed_mask, proposed)
+    assert window.canvas._proposal is not None and window.detect_actions["accept"].isEnabled()
+    assert "of the photo as damage" in panel.status_label.text()
+
+
+def test_detect_reports_what_it_found_and_how_long_it_took(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    controller = detect(qtbot, window)
+    share = f"{controller.proposed_mask.mean():.2%}"
+    for text in (window.statusBar().currentMessage(), window.detect_panel.status_label.text()):
+        assert share in text and "classical" in text and "threshold" in text
+        assert " s." in text
