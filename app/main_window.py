@@ -131,12 +131,25 @@ class MainWindow(QMainWindow):
         return self.session.open_path(path)
 
     def open_neighbour(self, step: int) -> bool:
-        """The next (``step`` > 0) or previous photo in the current one's folder."""
-        path = self.session.neighbour_path(step)
-        if path is None:
-            self.statusBar().showMessage("No more photos in this folder.", 8000)
+        """The next (``step`` > 0) or previous photo in the current one's folder; past the last
+        (or first) photo it goes round, and says so."""
+        neighbour = self.session.neighbour(step)
+        if neighbour is None:
+            self.show_status("This photo is not in a folder of photos.")
             return False
-        return self.open_path(path)
+        self.toolbox.set_tool("brush")
+        if not self.session.open_neighbour(neighbour):
+            return False
+        where = f"{neighbour.name} ({neighbour.number} of {neighbour.count})"
+        if neighbour.wrapped:
+            end = "last" if step > 0 else "first"
+            start = "first" if step > 0 else "last"
+            self.show_status(
+                f"That was the {end} photo in this folder: back to the {start}, {where}."
+            )
+        else:
+            self.show_status(where)
+        return True
 
     def document(self) -> Document | None:
         return self.session.document
@@ -153,7 +166,7 @@ class MainWindow(QMainWindow):
         self.session = Session(self.workers.files, self)
         self.session.max_pixels = self.settings.max_pixels
         self.masks = MaskEditor(self.session, self)
-        self.fill = FillViewModel(self.session, self.methods, self.workers.model, self)
+        self.fill = FillViewModel(self.session, self.masks, self.methods, self.workers.model, self)
         self.detect = DetectViewModel(
             self.session, self.masks, self.fill, self.workers.detect, self
         )
@@ -170,6 +183,9 @@ class MainWindow(QMainWindow):
         self.detect.proposal_changed.connect(self.canvas.set_proposal)
         latent = LatentDock(self, self.latent)  # View > Latent Panel
         self.latent_dock, self.latent_panel = latent, latent.panel
+        # Tabs, not stacked: each panel gets the window's height (the latent panel needs it).
+        self.tabifyDockWidget(detect, latent)
+        detect.raise_()
         self.latent.preview_changed.connect(
             lambda p: (
                 self.canvas.set_preview(None)
@@ -296,6 +312,10 @@ class MainWindow(QMainWindow):
         self.action_cancel = self._action(
             "action_cancel", "&Cancel Fill", self.fill.cancel, "Esc", "Stop the running fill"
         )
+        self.action_refill = self._action(
+            "action_refill", "&Refill Last Region", self.fill.refill, "Shift+F",
+            "Mask the region of the last fill again and fill it (Shift+F)",
+        )  # fmt: skip
 
     def _make_view_actions(self) -> None:
         canvas, Key = self.canvas, QKeySequence.StandardKey
@@ -362,7 +382,7 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addActions([self.action_bigger, self.action_smaller])
         fill = bar.addMenu("F&ill")
-        fill.addActions([self.action_fill, self.action_cancel])
+        fill.addActions([self.action_fill, self.action_refill, self.action_cancel])
         self._menus = {"view": view, "fill": fill}
 
     def _make_toolbars(self) -> None:
@@ -507,6 +527,7 @@ class MainWindow(QMainWindow):
                        self.action_zoom_out):  # fmt: skip
             action.setEnabled(has_doc)
         self.action_fill.setEnabled(has_doc and not busy and not loading)
+        self.action_refill.setEnabled(has_doc and not busy and not loading)
         self.action_cancel.setEnabled(busy)
         self.progress_bar.setVisible(busy or loading)
         self.cancel_button.setVisible(busy)
@@ -539,6 +560,7 @@ class MainWindow(QMainWindow):
             )
             box.setObjectName("error_message")
             box.setWindowModality(Qt.WindowModality.NonModal)
+            box.finished.connect(lambda _result: self.focus_canvas())
             self._error_box = box
         box.setText(text)
         box.show()
@@ -570,6 +592,7 @@ class MainWindow(QMainWindow):
     def _open_dialog(self) -> None:
         start = self.settings.last_folder or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, _file_filter())
+        self.focus_canvas()
         if path:
             self.open_path(path)
 
@@ -577,6 +600,7 @@ class MainWindow(QMainWindow):
         doc = self.session.document
         start = str(doc.path.parent) if doc and doc.path else self.settings.last_folder
         path, _ = QFileDialog.getOpenFileName(self, "Load mask", start, _file_filter())
+        self.focus_canvas()
         if path:
             self.masks.load_file(path)
 
@@ -594,7 +618,15 @@ class MainWindow(QMainWindow):
             return False
         # The dialog asks before replacing an existing file, so overwrite=True is confirmed.
         path, _ = QFileDialog.getSaveFileName(self, "Save photo as", str(suggested), _file_filter())
+        self.focus_canvas()
         return bool(path) and self.session.save(path, overwrite=True)
+
+    def focus_canvas(self) -> None:
+        """After a dialog or prompt: the window active again and the keys on the canvas, so
+        that shortcuts work at once (a bare X server gives the focus back to nobody)."""
+        self.activateWindow()
+        self.raise_()
+        self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._dropped_path(event) is not None:
@@ -665,6 +697,7 @@ class MainWindow(QMainWindow):
     def answer_too_large(self, open_anyway: bool) -> bool:
         """The user's answer to "open anyway?" for a photo over the pixel limit."""
         self._close_prompt("too_large_prompt")
+        self.focus_canvas()
         if not open_anyway:
             self.statusBar().showMessage("Not opened.", 8000)
             return False
@@ -697,6 +730,7 @@ class MainWindow(QMainWindow):
     def answer_recovery(self, restore_work: bool) -> int:
         """Restore (or discard) what ``offer_recovery`` found; returns documents restored."""
         self._close_prompt("recovery_prompt")
+        self.focus_canvas()
         entries, self._recovered = self._recovered, []
         restored, problems = restore(self.session, self.masks, entries) if restore_work else (0, [])
         self.autosaver.store.remove_orphans(entries)  # ours now: autosaved again in our folder

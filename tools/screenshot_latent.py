@@ -37,7 +37,7 @@ def main(folder: str = "docs") -> int:
     from app.main_window import MainWindow
 
     window = MainWindow()
-    window.resize(1280, 940)
+    window.resize(1200, 800)  # the default size: the panel fits it
     window.show()
     window.open_sample()
     # First restore the sample's scratches (Telea), so the picture shows only the latent fill.
@@ -54,6 +54,7 @@ def main(folder: str = "docs") -> int:
     window.masks.replace(mask, "Paint mask")
     window.method_combo.setCurrentIndex(window.method_combo.findData("manifold"))
     controller, panel = window.latent, window.latent_panel
+    window.latent_dock.raise_()
     panel.labels[0].setText("darker")  # what direction 1 does on these weights (measured)
     got: list[bool] = []
     controller.variants_changed.connect(lambda v: got.append(bool(v)))

@@ -29,6 +29,11 @@ class Document:
     # The canvas's drawing of ``image`` when it was prepared off the GUI thread (large photos):
     # an app.pyramid.Pyramid whose ``source`` is the array it shows.
     display: object | None = None
+    # The mask of the last fill still applied (undo follows), for an explicit refill.
+    last_fill: np.ndarray | None = None
+    # For a document made in the editor: the photo it was made from (it follows that one in
+    # the folder's order).
+    origin: Path | None = None
 
     @property
     def original(self) -> np.ndarray:

@@ -8,14 +8,16 @@ holds the image and mask the fill started from (else it is stale and dropped).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.viewmodels.commands import FillCommand
 from app.viewmodels.document import Box, Document
+from app.viewmodels.masks import MaskEditor
 from app.viewmodels.methods import MethodCatalog
 from app.viewmodels.session import Session
 from app.worker import Failure, Task, Worker
@@ -49,6 +51,7 @@ class _FillJob:
     doc: Document
     request: pipeline.FillRequest
     task: Task | None = None
+    started: float = field(default_factory=time.monotonic)
 
 
 class FillViewModel(QObject):
@@ -61,12 +64,14 @@ class FillViewModel(QObject):
     def __init__(
         self,
         session: Session,
+        mask_editor: MaskEditor,
         methods: MethodCatalog,
         worker: Worker,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.session, self.methods, self._worker = session, methods, worker
+        self._masks = mask_editor
         self.method = methods.default()
         self.device = "auto"
         # After an accelerator error (out of memory, CUDA failure) model work runs on the CPU.
@@ -87,7 +92,10 @@ class FillViewModel(QObject):
         if doc is None or self._job is not None:
             return False
         if not doc.mask.any():
-            self.message.emit("Nothing to fill: paint over the damage first.")
+            text = "Nothing to fill: paint over the damage first."
+            if doc.last_fill is not None:
+                text += " (Refill Last Region, Shift+F, fills the last filled region again.)"
+            self.message.emit(text)
             return False
         why_not = self.methods.why_not(self.method)
         if why_not:
@@ -112,6 +120,18 @@ class FillViewModel(QObject):
         self.progress_changed.emit(0.0, f"Filling with {self.method}...")
         return True
 
+    def refill(self) -> bool:
+        """Fill the region of the last fill again (an explicit request: a filled region leaves
+        the mask, so F alone never fills it twice). Masking it is an undo step of its own."""
+        doc = self.session.document
+        if doc is None or self._job is not None:
+            return False
+        if doc.last_fill is None:
+            self.message.emit("Nothing has been filled in this photo yet.")
+            return False
+        self._masks.add(doc.last_fill, "Mask the last fill again")
+        return self.start()
+
     def cancel(self) -> None:
         if self._job is not None and self._job.task is not None and self._job.task.cancel():
             self.progress_changed.emit(0.0, "Cancelling...")
@@ -135,8 +155,11 @@ class FillViewModel(QObject):
                 "Press Fill again."
             )
             return
-        doc.undo_stack.push(FillCommand(self.session, doc, result, request.method, boxes))
-        self.message.emit(f"Filled with {request.method}.")
+        seconds = time.monotonic() - job.started
+        doc.undo_stack.push(
+            FillCommand(self.session, doc, result, request.method, boxes, request.mask)
+        )
+        self.message.emit(_describe_fill(request, seconds))
         self.finished.emit()
 
     def _failed(self, job: _FillJob, failure: Failure) -> None:
@@ -151,3 +174,13 @@ class FillViewModel(QObject):
     def _aborted(self, job: _FillJob) -> None:
         if self._end(job):
             self.message.emit("Fill cancelled; the photo is unchanged.")
+
+
+def _describe_fill(request: pipeline.FillRequest, seconds: float) -> str:
+    """What a fill did, for the status bar: how much, with what, how long."""
+    pixels = int(np.count_nonzero(request.mask))
+    share = pixels / max(1, request.mask.size)
+    return (
+        f"Filled {pixels:,} px ({share:.2%} of the photo) with {request.method} in "
+        f"{seconds:.1f} s. The filled region left the mask; undo brings both back."
+    )

@@ -38,7 +38,7 @@ from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
 __all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Variant"]
 
 DEFAULT_VARIANTS = 6
-THUMBNAIL = 112  # px, longest side of a gallery thumbnail
+THUMBNAIL = 256  # px, longest side of a variant as rendered: the hover view (the strip: 128)
 GENERATE_SIZE = (256, 256)  # (h, w) of "New from manifold"
 PREVIEW, GALLERY = "preview", "gallery"  # the worker keys: a newer request supersedes a waiting one
 MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
@@ -150,6 +150,7 @@ class LatentViewModel(QObject):
         self._shown = 0  # the preview on screen (requests up to it are old news)
         self._apply_when_ready = False
         self._applying = False
+        self._generated = 0  # documents made by New from manifold, for their titles
         # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
         session.document_changed.connect(self._on_document)
@@ -363,7 +364,10 @@ class LatentViewModel(QObject):
         self._applying = True
         try:
             text = f"manifold: {preview.text}"
-            doc.undo_stack.push(FillCommand(self._session, doc, preview.image(), text))
+            filled = doc.mask.copy()  # what the preview filled: a mask edit drops the preview
+            doc.undo_stack.push(
+                FillCommand(self._session, doc, preview.image(), text, None, filled)
+            )
         finally:
             self._applying = False
         self.clear_preview()
@@ -376,8 +380,17 @@ class LatentViewModel(QObject):
         if not self.available:
             self.status.emit(f"Generation needs the manifold model: {self.reason}")
             return
+        doc = self._session.document
+        origin = None if doc is None else doc.path or doc.origin
+        self._generated += 1
+        title = f"Generated {self._generated}"
         grey = np.full((*size, 3), 128, np.uint8)
-        self._session.new_document(grey, "Generated", np.ones(size, np.bool_))
+        self._session.new_document(grey, title, np.ones(size, np.bool_), origin)
+        back = "" if origin is None else f"; PgUp goes back to {origin.name}"
+        self._session.message.emit(
+            f"New document {title}: a {size[1]} x {size[0]} picture from the manifold alone"
+            f"{back}. Apply keeps the fill shown."
+        )
         self._set(LatentSetting(self._take_seed(), (0.0,) * self.slider_count))
 
     # -- session events ------------------------------------------------------------------------
@@ -410,12 +423,15 @@ def _fit(setting: LatentSetting, directions: int) -> LatentSetting:
 
 
 def _thumbnail(patch: np.ndarray) -> np.ndarray:
+    """The patch with its longer side ``THUMBNAIL`` px: small holes are enlarged (pixels kept
+    sharp, so that a fill's texture can be judged), large ones reduced."""
     pixels = to_display_uint8(patch)
     h, w = pixels.shape[:2]
     scale = THUMBNAIL / max(h, w, 1)
-    if scale < 1.0:
+    if scale != 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_NEAREST
+        pixels = cv2.resize(pixels, size, interpolation=interpolation)
         if pixels.ndim == 2:
             pixels = pixels[..., None]
     return np.ascontiguousarray(pixels)

@@ -9,6 +9,7 @@ mask, result and undo history as they were.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,20 @@ from core.resources import SAMPLE_IMAGE, SAMPLE_MASK
 BACKGROUND_READ_BYTES = 4 << 20
 
 Read = tuple[imageio.Image, Pyramid | None]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A photo (a file, or a document made in the editor) next to the current one."""
+
+    target: Path | Document
+    number: int  # its place in the folder, from 1
+    count: int  # photos in the folder (and documents made from them)
+    wrapped: bool  # reached by going round past the folder's last (or first) photo
+
+    @property
+    def name(self) -> str:
+        return self.target.name if isinstance(self.target, Path) else self.target.title
 
 
 def _read(path: Path, max_pixels: int | None, pyramid: bool) -> Read | Exception:
@@ -154,10 +169,16 @@ class Session(QObject):
         return True
 
     def new_document(
-        self, pixels: np.ndarray, title: str, mask: np.ndarray | None = None
+        self,
+        pixels: np.ndarray,
+        title: str,
+        mask: np.ndarray | None = None,
+        origin: Path | None = None,
     ) -> Document:
-        """An untitled document made in the editor (e.g. generated); Save asks where to write."""
+        """An untitled document made in the editor (e.g. generated) from the photo at ``origin``
+        (where PgUp / PgDn find it); Save asks where to write."""
         doc = self._new_document(imageio.Image(pixels), title, None)
+        doc.origin = origin
         if mask is not None:
             doc.mask[:] = mask
         # Keyed by a name no file can have: documents are looked up by path when reopened.
@@ -187,16 +208,34 @@ class Session(QObject):
         self.document_changed.emit()
         self.mask_visible_changed.emit(True)
 
-    def neighbour_path(self, step: int) -> Path | None:
-        """The photo ``step`` places after (negative: before) the current one in its folder."""
+    def neighbour(self, step: int) -> Neighbour | None:
+        """What ``step`` places after (negative: before) the current photo in its folder; past
+        either end it wraps round (``Neighbour.wrapped`` says so). Documents made in the editor
+        (New from manifold) sit right after the photo they were made from."""
         doc = self._current
-        if doc is None or doc.path is None or not doc.path.parent.is_dir():
+        if doc is None:
             return None
-        files = folder_images(doc.path.parent)
-        if doc.path not in files:
+        anchor = doc.path if doc.path is not None else doc.origin
+        if anchor is None or not anchor.parent.is_dir():
             return None
-        index = files.index(doc.path) + step
-        return files[index] if 0 <= index < len(files) else None
+        entries: list[Path | Document] = []
+        for path in folder_images(anchor.parent):
+            entries.append(path)
+            entries += [d for d in self._documents.values() if d.path is None and d.origin == path]
+        here: Path | Document = doc if doc.path is None else doc.path
+        if here not in entries:
+            return None
+        index = entries.index(here) + step
+        wrapped = not 0 <= index < len(entries)
+        index %= len(entries)
+        return Neighbour(entries[index], index + 1, len(entries), wrapped and len(entries) > 1)
+
+    def open_neighbour(self, neighbour: Neighbour) -> bool:
+        """Open (or switch to) what ``neighbour`` names."""
+        if isinstance(neighbour.target, Document):
+            self.activate(neighbour.target)
+            return True
+        return self.open_path(neighbour.target)
 
     # -- saving ------------------------------------------------------------------------------
 

@@ -1,19 +1,23 @@
-"""The variant gallery: a strip of thumbnails of sampled fills, each a reproducible setting."""
+"""The variant gallery: a strip of thumbnails of sampled fills, each a reproducible setting;
+hovering a thumbnail shows it twice as large beside the panel."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QHideEvent, QIcon, QPixmap
+from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QWidget
 
 from app.qimage import array_to_qimage
-from app.viewmodels.latent import THUMBNAIL, LatentSetting, Variant
+from app.viewmodels.latent import LatentSetting, Variant
 
 SETTING_ROLE = Qt.ItemDataRole.UserRole
+LARGE_ROLE = Qt.ItemDataRole.UserRole + 1  # the variant's full-size pixmap, for the hover view
+ICON = 128  # px, longest side of a thumbnail in the strip
 
 
 class VariantGallery(QListWidget):
-    """Click: preview that variant; double-click: preview and apply it."""
+    """One row of thumbnails (scrolls sideways). Click: preview that variant; double-click:
+    preview and apply it; hover: a larger view."""
 
     chosen = Signal(object)  # LatentSetting
     committed = Signal(object)  # LatentSetting
@@ -23,25 +27,58 @@ class VariantGallery(QListWidget):
         self.setObjectName("latent_gallery")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(True)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
-        self.setIconSize(QSize(THUMBNAIL // 2 + 16, THUMBNAIL // 2 + 16))
+        self.setIconSize(QSize(ICON, ICON))
+        # Square cells: a wide patch's thumbnail is 128 px wide, a tall one 128 px high.
+        self.setGridSize(QSize(ICON + 8, ICON + self.fontMetrics().lineSpacing() + 8))
         self.setSpacing(3)
         self.setUniformItemSizes(True)
-        self.setMinimumHeight(THUMBNAIL // 2 + 44)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        height = self.gridSize().height() + 6
+        self.setFixedHeight(height + self.horizontalScrollBar().sizeHint().height())
+        self.setMouseTracking(True)
+        self.zoom = QLabel(self, Qt.WindowType.ToolTip)  # the hover view: a window of its own
+        self.zoom.setObjectName("latent_gallery_zoom")
+        self.zoom.setStyleSheet("border: 1px solid palette(dark); background: palette(base)")
+        self.itemEntered.connect(self._show_zoom)
+        self.viewportEntered.connect(self.zoom.hide)
+        self.viewport().installEventFilter(self)
         self.itemClicked.connect(lambda item: self.chosen.emit(item.data(SETTING_ROLE)))
         self.itemDoubleClicked.connect(lambda item: self.committed.emit(item.data(SETTING_ROLE)))
 
     def show_variants(self, variants: list[Variant]) -> None:
+        self.zoom.hide()
         self.clear()
         for number, variant in enumerate(variants, 1):
-            icon = QIcon(QPixmap.fromImage(array_to_qimage(variant.thumbnail)))
-            item = QListWidgetItem(icon, f"v{number}")
+            pixmap = QPixmap.fromImage(array_to_qimage(variant.thumbnail))
+            item = QListWidgetItem(QIcon(pixmap), f"v{number}")
             item.setData(SETTING_ROLE, variant.setting)
+            item.setData(LARGE_ROLE, pixmap)
             # The tooltip says how to get this exact fill again (editor or `fill --seed`).
             item.setToolTip(describe_for_cli(variant.setting))
             self.addItem(item)
+
+    def _show_zoom(self, item: QListWidgetItem) -> None:
+        pixmap = item.data(LARGE_ROLE)
+        if not isinstance(pixmap, QPixmap) or pixmap.isNull():
+            return
+        self.zoom.setPixmap(pixmap)
+        self.zoom.adjustSize()
+        # Left of the item, over the canvas: the panel sits at the window's right edge.
+        corner = self.viewport().mapToGlobal(self.visualItemRect(item).topLeft())
+        self.zoom.move(corner - QPoint(self.zoom.width() + 8, 0))
+        self.zoom.show()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.viewport() and event.type() == QEvent.Type.Leave:
+            self.zoom.hide()
+        return super().eventFilter(watched, event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.zoom.hide()
+        super().hideEvent(event)
 
     def setting(self, row: int) -> LatentSetting | None:
         item = self.item(row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,43 @@ GENERATION_NOTE = (
     "net on a CPU). With no surroundings it has nothing to continue: expect a nearly flat "
     "grey with faint structure, not a picture."
 )
+
+
+class Section(QWidget):
+    """A titled part of the panel that folds away: a header button with an arrow, and a body."""
+
+    expanded = Signal(object)  # the Section, just unfolded (its dock scrolls to show it)
+
+    def __init__(self, title: str, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.header = QToolButton()
+        self.header.setObjectName(name)
+        self.header.setText(title)
+        self.header.setCheckable(True)
+        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.header.setAutoRaise(True)
+        self.header.setStyleSheet("font-weight: bold")
+        self.header.toggled.connect(self.set_expanded)
+        self.body = QWidget()
+        layout.addWidget(self.header)
+        layout.addWidget(self.body)
+        self.set_expanded(False)
+
+    def set_expanded(self, on: bool) -> None:
+        self.header.blockSignals(True)
+        self.header.setChecked(on)
+        self.header.blockSignals(False)
+        self.header.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.body.setVisible(on)
+        if on:
+            self.expanded.emit(self)
+
+    @property
+    def is_expanded(self) -> bool:
+        return self.header.isChecked()
 
 
 class LatentPanel(QWidget):
@@ -52,8 +90,10 @@ class LatentPanel(QWidget):
         layout.addWidget(self._slider_box())
         layout.addLayout(self._apply_row())
         layout.addWidget(self._gallery_box())
-        layout.addWidget(self._fusion_box())
-        layout.addWidget(self._generate_box())
+        # Collapsed at first: so that the sliders and the variants fit a 1200 x 800 window.
+        self.fuse_section, self.generate_section = self._fusion_box(), self._generate_box()
+        layout.addWidget(self.fuse_section)
+        layout.addWidget(self.generate_section)
         layout.addStretch(1)
         controller.setting_changed.connect(self._show_setting)
         controller.status.connect(self.status_label.setText)
@@ -163,9 +203,9 @@ class LatentPanel(QWidget):
         layout.addLayout(row)
         return box
 
-    def _fusion_box(self) -> QGroupBox:
-        box = QGroupBox("Fuse two variants")
-        layout = QFormLayout(box)
+    def _fusion_box(self) -> Section:
+        box = Section("Fuse two variants", "latent_section_fuse")
+        layout = QFormLayout(box.body)
         layout.setContentsMargins(6, 4, 6, 4)
         pair = QHBoxLayout()
         self.fuse_a, self.fuse_b = QComboBox(), QComboBox()
@@ -184,9 +224,9 @@ class LatentPanel(QWidget):
         layout.addRow("Blend", self.blend_slider)
         return box
 
-    def _generate_box(self) -> QGroupBox:
-        box = QGroupBox("Generate")
-        layout = QVBoxLayout(box)
+    def _generate_box(self) -> Section:
+        box = Section("Generate", "latent_section_generate")
+        layout = QVBoxLayout(box.body)
         layout.setContentsMargins(6, 4, 6, 4)
         self.generate_button = self._button(
             "New from manifold", "latent_generate", self.controller.new_from_manifold,
@@ -276,4 +316,9 @@ class LatentDock(QDockWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWidget(scroll)
         self.setMinimumWidth(330)
+        for section in (self.panel.fuse_section, self.panel.generate_section):
+            # Once the unfolded body is laid out, scroll so that it shows.
+            section.expanded.connect(
+                lambda part: QTimer.singleShot(0, lambda: scroll.ensureWidgetVisible(part.body))
+            )
         host.add_panel(self, "action_latent_panel", "&Latent Panel")

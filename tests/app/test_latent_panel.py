@@ -141,7 +141,7 @@ def test_more_adds_variants_and_fusion_endpoints_are_the_variants(qtbot, window,
 
 def test_apply_during_a_drag_commits_the_newest_setting_as_one_step(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
     doc, panel = window.document(), window.latent_panel
-    before = doc.image.copy()
+    before, mask = doc.image.copy(), doc.mask.copy()
     start = time.monotonic()
     for value in np.linspace(-3, 3, 40):  # a fast drag: far more moves than decodes
         panel.sliders[0].setValue(float(value))
@@ -149,9 +149,7 @@ def test_apply_during_a_drag_commits_the_newest_setting_as_one_step(qtbot, windo
     with qtbot.waitSignal(window.latent.applied, timeout=TIMEOUT_MS):
         window.latent.apply()  # the newest decode may still be running: it commits on arrival
     assert window.latent.worker.dropped > 0
-    expected = LatentSession(tiny, before, doc.mask.copy()).render_image(
-        LatentSetting(None, (3.0,))
-    )
+    expected = LatentSession(tiny, before, mask).render_image(LatentSetting(None, (3.0,)))
     np.testing.assert_array_equal(doc.image, expected)
     assert doc.undo_stack.count() == 1
     window.action_undo.trigger()
@@ -160,6 +158,7 @@ def test_apply_during_a_drag_commits_the_newest_setting_as_one_step(qtbot, windo
 
 def test_new_from_manifold_generates_a_whole_picture(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
     first = window.document()
+    window.latent_panel.generate_section.set_expanded(True)
     qtbot.mouseClick(window.latent_panel.generate_button, Qt.MouseButton.LeftButton)
     doc = window.document()
     assert doc is not first and doc.mask.all() and doc.image.shape == (256, 256, 3)
@@ -175,3 +174,62 @@ def test_panel_is_disabled_without_the_manifold_model(qtbot, window) -> None:  #
     panel = window.latent_panel
     assert not panel.sliders[0].isEnabled() and not panel.generate_button.isEnabled()
     assert "no weights" in panel.status_label.text()
+
+
+# -- issue 17: the panel at the default size, thumbnails, generated documents -------------------
+
+
+def test_the_panel_fits_the_default_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    window.resize(1200, 800)
+    window.latent_dock.raise_()
+    qtbot.waitUntil(lambda: window.latent_dock.widget().isVisible())
+    panel, scroll = window.latent_panel, window.latent_dock.widget()
+    viewport = scroll.viewport()
+
+    def shown(widget) -> bool:  # type: ignore[no-untyped-def]
+        top = widget.mapTo(viewport, widget.rect().topLeft()).y()
+        return widget.isVisible() and top >= 0 and top + widget.height() <= viewport.height()
+
+    controls = [panel.sliders[-1], panel.apply_button, panel.gallery, panel.sample_button,
+                panel.more_button, panel.fuse_section.header,
+                panel.generate_section.header]  # fmt: skip
+    assert scroll.verticalScrollBar().value() == 0
+    assert all(shown(c) for c in controls), [c.objectName() for c in controls if not shown(c)]
+    panel.generate_section.header.click()  # unfolding a section scrolls to it
+    qtbot.waitUntil(lambda: shown(panel.generate_button))
+    panel.fuse_section.header.click()
+    qtbot.waitUntil(lambda: shown(panel.blend_slider))
+
+
+def test_variants_are_at_least_128_px_and_hovering_shows_a_larger_view(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    window.resize(1200, 800)
+    window.latent_dock.raise_()
+    gallery = window.latent_panel.gallery
+    with qtbot.waitSignal(window.latent.variants_changed, timeout=TIMEOUT_MS):
+        window.latent.make_variants()
+    assert gallery.iconSize().width() >= 128 and gallery.iconSize().height() >= 128
+    rect = gallery.visualItemRect(gallery.item(0))
+    assert max(rect.width(), rect.height()) >= 128  # as laid out, not only as asked
+    icon = gallery.item(0).icon().pixmap(gallery.iconSize())
+    assert max(icon.width(), icon.height()) >= 128
+    gallery.itemEntered.emit(gallery.item(0))  # the pointer rests on the first thumbnail
+    zoom = gallery.zoom
+    assert zoom.isVisible() and max(zoom.pixmap().width(), zoom.pixmap().height()) >= 200
+    gallery.viewportEntered.emit()  # off the thumbnails
+    assert not zoom.isVisible()
+
+
+def test_new_from_manifold_is_a_document_in_the_folder_list(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    neighbour = photo.with_name("zz-next.png")
+    write_image(Image(synthetic_photo(90, 120, seed=4)), neighbour)
+    first = window.document()
+    window.latent.new_from_manifold()
+    generated = window.document()
+    assert generated is not first and generated.title == "Generated 1"
+    assert "Generated 1" in window.statusBar().currentMessage()
+    assert "PgUp goes back to scan.png" in window.statusBar().currentMessage()
+    assert window.open_neighbour(1) and window.document().path == neighbour.resolve()
+    assert window.open_neighbour(-1) and window.document() is generated
+    assert "2 of 3" in window.statusBar().currentMessage()
+    window.action_previous.trigger()  # PgUp: back to the photo it was made from
+    assert window.document() is first

@@ -189,13 +189,14 @@ def test_kill_9_then_the_next_launch_restores_exactly_that_work(
         child.stderr.close()
     assert child.returncode == -signal.SIGKILL
 
-    # What the killed editor held: a telea fill of the first stroke, then a second stroke.
+    # What the killed editor held: a telea fill of the first stroke (which left the mask with
+    # it), then a second stroke.
     pixels = read_image(photo).pixels
     first = np.zeros((48, 64), bool)
     y0, y1, x0, x1 = FIRST
     first[y0:y1, x0:x1] = True
     filled = fill(FillRequest(pixels, first, "telea"))
-    expected_mask = first.copy()
+    expected_mask = np.zeros_like(first)
     y0, y1, x0, x1 = SECOND
     expected_mask[y0:y1, x0:x1] = True
 
