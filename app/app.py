@@ -31,6 +31,9 @@ def run_editor(path: str | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    # Ask for the keyboard: without a window manager (a bare X server) no one else gives it,
+    # and the shortcuts would do nothing until the first click.
+    window.focus_canvas()
     if path is not None:
         window.open_path(path)
     elif not window.settings.seen_sample:

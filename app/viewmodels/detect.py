@@ -249,6 +249,9 @@ class DetectViewModel(QObject):
         if proposal is not None and (doc is not proposal.doc or doc.image is not proposal.image):
             self._set_proposal(None)
             self.status.emit("The photo changed, so the proposal was dropped. Detect again.")
+        elif proposal is None and doc is not None:
+            # Whatever the panel said last (e.g. "added to the mask: ... then Fill") is over.
+            self.status.emit(f"{doc.title} changed: Detect (D) looks for what is left.")
 
     def _end(self, job: _DetectJob) -> bool:
         """End ``job``; False when it is not the current one (the window was closing)."""

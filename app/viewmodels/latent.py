@@ -40,6 +40,7 @@ __all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Varia
 DEFAULT_VARIANTS = 6
 THUMBNAIL = 256  # px, longest side of a variant as rendered: the hover view (the strip: 128)
 GENERATE_SIZE = (256, 256)  # (h, w) of "New from manifold"
+HINT = "Move a slider to steer the fill of the mask; nothing changes until Apply."
 PREVIEW, GALLERY = "preview", "gallery"  # the worker keys: a newer request supersedes a waiting one
 MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
 
@@ -400,6 +401,16 @@ class LatentViewModel(QObject):
         self.variants = []
         self.variants_changed.emit([])
         self.clear_preview()
+        self.status.emit(self.describe_photo())
+
+    def describe_photo(self) -> str:
+        """The panel's text for the photo on screen, before any request for it."""
+        doc = self._session.document
+        if not self.available:
+            return f"Latent navigation needs the manifold model: {self.reason}"
+        if doc is None or not doc.mask.any():
+            return "Paint over the damage first: the sliders move the fill of the mask."
+        return HINT
 
     def _on_mask(self, _box: object) -> None:
         self._version += 1

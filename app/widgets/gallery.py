@@ -53,7 +53,11 @@ class VariantGallery(QListWidget):
         self.clear()
         for number, variant in enumerate(variants, 1):
             pixmap = QPixmap.fromImage(array_to_qimage(variant.thumbnail))
-            item = QListWidgetItem(QIcon(pixmap), f"v{number}")
+            icon = QIcon(pixmap)
+            # The same pixels when selected: the style's selection tint would change the colours
+            # the user is judging.
+            icon.addPixmap(pixmap, QIcon.Mode.Selected)
+            item = QListWidgetItem(icon, f"v{number}")
             item.setData(SETTING_ROLE, variant.setting)
             item.setData(LARGE_ROLE, pixmap)
             # The tooltip says how to get this exact fill again (editor or `fill --seed`).

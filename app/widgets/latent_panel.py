@@ -101,9 +101,7 @@ class LatentPanel(QWidget):
         controller.available_changed.connect(lambda _ok, _why: self.update_enabled())
         controller.preview_changed.connect(self._on_preview)
         self._show_setting(controller.setting)
-        self.status_label.setText(
-            "Move a slider to steer the fill of the mask; nothing changes until Apply."
-        )
+        self.status_label.setText(controller.describe_photo())
         self.update_enabled()
 
     # -- construction --------------------------------------------------------------------------

@@ -289,3 +289,14 @@ def test_detect_reports_what_it_found_and_how_long_it_took(qtbot, window) -> Non
     for text in (window.statusBar().currentMessage(), window.detect_panel.status_label.text()):
         assert share in text and "classical" in text and "threshold" in text
         assert " s." in text
+
+
+def test_after_a_fill_the_panel_no_longer_asks_for_one(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    detect(qtbot, window)
+    window.detect_actions["accept"].trigger()
+    assert "then Fill" in window.detect_panel.status_label.text()
+    window.method_combo.setCurrentIndex(window.method_combo.findData("telea"))
+    with qtbot.waitSignal(window.fill_finished, timeout=TIMEOUT_MS):
+        window.action_fill.trigger()
+    text = window.detect_panel.status_label.text()
+    assert "then Fill" not in text and "damaged.png changed" in text

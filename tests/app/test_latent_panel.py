@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
 
 from app.main_window import MainWindow
 from app.viewmodels import latent as latent_model
@@ -212,6 +213,9 @@ def test_variants_are_at_least_128_px_and_hovering_shows_a_larger_view(qtbot, wi
     assert max(rect.width(), rect.height()) >= 128  # as laid out, not only as asked
     icon = gallery.item(0).icon().pixmap(gallery.iconSize())
     assert max(icon.width(), icon.height()) >= 128
+    # Selected, it keeps its colours (no selection tint over the pixels being judged).
+    selected = gallery.item(0).icon().pixmap(gallery.iconSize(), QIcon.Mode.Selected)
+    assert selected.toImage() == icon.toImage()
     gallery.itemEntered.emit(gallery.item(0))  # the pointer rests on the first thumbnail
     zoom = gallery.zoom
     assert zoom.isVisible() and max(zoom.pixmap().width(), zoom.pixmap().height()) >= 200
@@ -233,3 +237,16 @@ def test_new_from_manifold_is_a_document_in_the_folder_list(qtbot, window, photo
     assert "2 of 3" in window.statusBar().currentMessage()
     window.action_previous.trigger()  # PgUp: back to the photo it was made from
     assert window.document() is first
+
+
+def test_the_panel_text_describes_the_photo_on_screen(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    other = photo.with_name("other.png")
+    write_image(Image(synthetic_photo(90, 120, seed=5)), other)
+    window.latent_panel.sliders[0].setValue(1.0)
+    settle(qtbot, window)
+    with qtbot.waitSignal(window.latent.applied, timeout=TIMEOUT_MS):
+        window.latent.apply()
+    assert "Applied" in window.latent_panel.status_label.text()
+    assert window.open_path(other)  # nothing masked there, nothing applied
+    text = window.latent_panel.status_label.text()
+    assert "Applied" not in text and "Paint over the damage first" in text
