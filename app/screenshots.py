@@ -25,7 +25,8 @@ def _app() -> QApplication:
     # Throw-away settings: a screenshot must not depend on (or change) the user's.
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    return QApplication.instance() or QApplication(sys.argv[:1])  # type: ignore[return-value]
+    app = QApplication.instance()
+    return app if isinstance(app, QApplication) else QApplication(sys.argv[:1])
 
 
 def detect(folder: str = "docs") -> int:
@@ -38,7 +39,9 @@ def detect(folder: str = "docs") -> int:
     window.show()
     window.open_sample()
     window.masks.clear()
-    window.session.document.undo_stack.clear()  # type: ignore[union-attr]
+    doc = window.document()
+    if doc is not None:
+        doc.undo_stack.clear()
     window.detect_actions["detect"].trigger()
     deadline = time.monotonic() + 120
     while window.detect.busy and time.monotonic() < deadline:

@@ -29,6 +29,9 @@ from app.worker import Failure, Task, Worker
 from core.progress import Progress
 
 DEFAULT_SENSITIVITY = 0.5  # the slider's middle: the method's calibrated default threshold
+# Photos whose proposal is kept when another one is shown (a 24 MP scan's probability is 96 MB);
+# older ones keep their sensitivity and are detected again on demand.
+KEPT_PROPOSALS = 4
 HINT = (
     "Detect proposes scratches, cracks and dust in cyan. Move Sensitivity to flag more or "
     "less, then Accept to add it to the (red) mask - or Discard."
@@ -236,7 +239,15 @@ class DetectViewModel(QObject):
         # A detection of a photo no longer shown is wasted; each photo keeps its own state.
         self.cancel()
         doc = self.session.document
-        self._state = _PhotoState() if doc is None else self._states.setdefault(doc, _PhotoState())
+        if doc is None:
+            self._state = _PhotoState()
+        else:
+            # Most recently shown last: the proposals of the photos shown longest ago go first.
+            self._state = self._states.pop(doc, None) or _PhotoState()
+            self._states[doc] = self._state
+            holding = [state for state in self._states.values() if state.proposal is not None]
+            for state in holding[: max(0, len(holding) - KEPT_PROPOSALS)]:
+                state.proposal = state.mask = None
         proposal = self._state.proposal
         if proposal is not None and (doc is None or proposal.image is not doc.image):
             self._state.proposal = self._state.mask = None  # the photo was filled meanwhile

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QFocusEvent,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -415,9 +416,9 @@ class Canvas(QWidget):
         else:
             super().keyReleaseEvent(event)
 
-    def focusOutEvent(self, event: object) -> None:
+    def focusOutEvent(self, event: QFocusEvent) -> None:
         # Keys released while another widget has focus never reach us: drop held states.
         self._space_held = False
         self.set_comparing(False)
         self._update_cursor()
-        super().focusOutEvent(event)  # type: ignore[arg-type]
+        super().focusOutEvent(event)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QTimer
 
 import core.detect as detection
 from app.main_window import MainWindow
+from app.viewmodels import detect as detect_model
 from app.viewmodels.commands import FillCommand
 from app.viewmodels.detect import DetectViewModel
 from core.imageio import Image, write_image
@@ -300,3 +301,18 @@ def test_after_a_fill_the_panel_no_longer_asks_for_one(qtbot, window) -> None:  
         window.action_fill.trigger()
     text = window.detect_panel.status_label.text()
     assert "then Fill" not in text and "damaged.png changed" in text
+
+
+def test_only_the_last_few_photos_keep_their_proposal(qtbot, window, damaged, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(detect_model, "KEPT_PROPOSALS", 1)
+    other, third = damaged.with_name("other.png"), damaged.with_name("third.png")
+    write_image(Image(synthetic_photo(200, 300, seed=3)), other)
+    write_image(Image(synthetic_photo(200, 300, seed=4)), third)
+    detect(qtbot, window)
+    window.detect_panel.slider.setValue(70)
+    assert window.open_path(other)
+    detect(qtbot, window)
+    assert window.open_path(third)  # the proposal of the photo shown longest ago goes
+    assert window.open_path(damaged)  # its proposal was let go; its sensitivity was not
+    assert window.detect.proposal is None and window.detect_panel.slider.value() == 70
+    assert "not detected yet" in window.detect_panel.status_label.text()

@@ -250,3 +250,14 @@ def test_the_panel_text_describes_the_photo_on_screen(qtbot, window, photo) -> N
     assert window.open_path(other)  # nothing masked there, nothing applied
     text = window.latent_panel.status_label.text()
     assert "Applied" not in text and "Paint over the damage first" in text
+
+
+def test_fill_and_the_latent_panel_share_one_loaded_network() -> None:
+    from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
+    from core.registry import get_method
+
+    if not MethodCatalog().available(LEARNED):
+        pytest.skip("the shipped manifold weights are not usable here")
+    # The real loader (the window tests substitute a tiny net): the pipeline's own instance.
+    assert latent_model._load_method("cpu") is get_method(LEARNED, "cpu")
+    assert loaded_method(LEARNED, "cpu") is get_method(LEARNED, "cpu")
