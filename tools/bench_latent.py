@@ -96,7 +96,8 @@ def slider_latency(moves: int) -> dict:
     first = arrived[0] - start
     preview = controller.preview
     assert preview is not None and canvas.preview_box == preview.box
-    crop = preview.engine._regions[0].prepared.pixels.shape[:2]  # type: ignore[union-attr]
+    y0, y1, x0, x1 = preview.box  # the box the pipeline cuts around the hole (one region)
+    crop = (y1 - y0, x1 - x0)
     latencies = []
     rng = np.random.default_rng(0)
     for move in range(moves):
