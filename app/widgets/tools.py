@@ -144,7 +144,10 @@ class Tool:
 
 class BrushTool(Tool):
     name, label, shortcut = "brush", "Brush", "B"
-    tip = "Paint the damage to fill ([ and ] change the size)"
+    tip = (
+        "Paint the damage, a little wider than it: its soft edge is damage too "
+        "([ and ] change the size)"
+    )
     shows_footprint = True
     erase = False
 
