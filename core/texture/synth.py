@@ -360,10 +360,13 @@ def synthesize_steps(
     levels = _pyramid(work_image, hole, band, options)
     top = levels[-1]
     top.image[top.hole] = _start(top, guide, energy)[top.hole]
-    work = [
-        lvl.hole.size * (options.fine_iterations if i == 0 else options.coarse_iterations)
-        for i, lvl in enumerate(levels)
+    # The finest level starts from its coarser level's solution and needs fewer iterations;
+    # a single level starts from scratch.
+    counts = [
+        options.fine_iterations if i == 0 and len(levels) > 1 else options.coarse_iterations
+        for i in range(len(levels))
     ]
+    work = [lvl.hole.size * n for lvl, n in zip(levels, counts, strict=True)]
     done, total = 0.0, float(sum(work))
     rng = np.random.default_rng(seed)
     nnf: _Field | None = None
@@ -377,7 +380,7 @@ def synthesize_steps(
             _upsample_field(nnf, fresh, rng)
             _reconstruct(level, fresh, r)
         nnf = fresh
-        iterations = options.fine_iterations if index == 0 else options.coarse_iterations
+        iterations = counts[index]
         for step in range(iterations):
             error, weight = _em_step(level, nnf, options, _kernel_seed(seed, index, step))
             done += work[index] / iterations
