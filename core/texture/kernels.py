@@ -106,10 +106,13 @@ def patchmatch(
     r: int,
     iterations: int,
     seed: int,
+    max_radius: int,
+    global_draw: bool,
 ) -> None:
     """Barnes et al. 2009: alternate scan-order propagation from the two preceding neighbours
-    with a random search around the current match (radius halving from the image size) and
-    one uniform draw among all sources (the hole's middle is far from any good match)."""
+    with a random search around the current match (radius halving from ``max_radius``) and,
+    with ``global_draw``, one uniform draw among all sources (the hole's middle is far from
+    any good match)."""
     np.random.seed(seed)
     h, w = src_ok.shape
     n = targets.shape[0]
@@ -125,15 +128,16 @@ def patchmatch(
             nx_ = px - step
             if 0 <= nx_ < w and is_target[py, nx_]:
                 _try(feat, src_ok, nny, nnx, cost, py, px, nny[py, nx_], nnx[py, nx_] + step, r)
-            radius = max(h, w)
+            radius = max_radius
             while radius >= 1:
                 by, bx = nny[py, px], nnx[py, px]
                 qy = by + np.random.randint(-radius, radius + 1)
                 qx = bx + np.random.randint(-radius, radius + 1)
                 _try(feat, src_ok, nny, nnx, cost, py, px, qy, qx, r)
                 radius //= 2
-            k = np.random.randint(0, n_src)
-            _try(feat, src_ok, nny, nnx, cost, py, px, sources[k, 0], sources[k, 1], r)
+            if global_draw:
+                k = np.random.randint(0, n_src)
+                _try(feat, src_ok, nny, nnx, cost, py, px, sources[k, 0], sources[k, 1], r)
 
 
 @njit(cache=True, nogil=True)
@@ -149,10 +153,19 @@ def vote(
     out: np.ndarray,
     weight: np.ndarray,
     error: np.ndarray,
+    centre: np.ndarray,
+    bandwidth2: float,
+    spatial: np.ndarray,
 ) -> None:
     """Wexler et al. 2007's E step: every hole pixel becomes the weighted mean of what the
     patches covering it copy there, each patch weighted by exp(-cost / 2 sigma2). ``error``
-    accumulates the weighted costs (how well the pixel's neighbourhood is explained)."""
+    accumulates the weighted costs (how well the pixel's neighbourhood is explained).
+
+    With ``bandwidth2`` > 0 this is one mean-shift step from ``centre`` (the previous vote):
+    each copied colour is also weighted by exp(-|colour - centre|^2 / 2 bandwidth2), so the
+    pixel moves to the main mode of its candidates instead of blurring disagreeing ones
+    (Wexler et al.'s remedy for the blur of plain averaging). ``spatial`` ((2r+1)^2 weights)
+    weighs each copied pixel by its place in the patch: near the centre counts more."""
     h, w, c = image.shape
     for y in range(h):
         for x in range(w):
@@ -172,7 +185,14 @@ def vote(
                 tx = px + dx
                 if tx < 0 or tx >= w or not hole[ty, tx]:
                     continue
-                weight[ty, tx] += wt
-                error[ty, tx] += wt * cost[py, px]
+                wk = wt * spatial[dy + r, dx + r]
+                if bandwidth2 > 0:
+                    dist = 0.0
+                    for k in range(3):
+                        d = image[qy + dy, qx + dx, k] - centre[ty, tx, k]
+                        dist += d * d
+                    wk = wk * np.exp(-dist / (2.0 * bandwidth2)) + 1e-12
+                weight[ty, tx] += wk
+                error[ty, tx] += wk * cost[py, px]
                 for k in range(c):
-                    out[ty, tx, k] += wt * image[qy + dy, qx + dx, k]
+                    out[ty, tx, k] += wk * image[qy + dy, qx + dx, k]

@@ -35,13 +35,23 @@ class TextureOptions:
     coarse_iterations: int = 3  # EM iterations at every level but the finest
     fine_iterations: int = 1  # EM iterations at the finest level
     search_iterations: int = 2  # PatchMatch passes per EM iteration
+    local_levels: int = 2  # the finest levels search only near their upsampled matches ...
+    local_radius: int = 8  # ... this far (level px), with this many passes:
+    local_search_iterations: int = 1
     coarsest_hole_px: float = 6.0  # stop coarsening once the hole is this thin (level px)
     min_side: int = 24  # ... or the crop's shorter side this short
     min_sources: int = 64  # ... or fewer source patches would remain
     vote_percentile: float = 75.0  # patch weights exp(-cost / 2 s2), s2 this cost percentile
+    mode_steps: int = 0  # mean-shift steps of the vote towards its main colour mode ...
+    mode_bandwidth: float = 0.1  # ... with this colour bandwidth ...
+    mode_levels: int = 1  # ... at the finest this many levels, where the vote also weighs
+    vote_spatial_sigma: float = 0.0  # a patch's pixels by distance to its centre (px; 0: flat)
     texture_weight: float = 2.0  # weight of the texture-energy channels (0: none)
     texture_sigma: float = 3.0  # px, window over which gradient magnitudes are averaged
+    texture_fixed: bool = False  # hole's texture energy: continued from around it (fixed) or voted
     low_band_sigma: float = 3.0  # px, the split between the guide's band and the texture's
+    mid_gain: float = 1.0  # gain of the fill's band between grain_sigma and low_band_sigma
+    grain_sigma: float = 1.0  # px
     low_band_keep: float = 0.0  # share of the guide's low band kept where matches are good
     confidence_cost: float = 0.004  # a vote cost this high keeps 1/e of the guide's low band
     extra: dict = field(default_factory=dict)  # experiments (bench only)
@@ -171,10 +181,9 @@ def _start(top: _Level, guide: np.ndarray | None, energy: np.ndarray | None) -> 
 
 def _features(level: _Level, options: TextureOptions) -> np.ndarray:
     """Colour, then the blurred guide scaled so squared differences weigh ``guide_weight``."""
-    if level.guide is None or options.guide_weight <= 0:
+    if level.guide is None:
         return np.ascontiguousarray(level.image, np.float32)
-    scaled = level.guide * np.float32(np.sqrt(options.guide_weight))
-    return np.ascontiguousarray(np.concatenate([level.image, scaled], axis=2), np.float32)
+    return np.ascontiguousarray(np.concatenate([level.image, level.guide], axis=2), np.float32)
 
 
 @dataclass
@@ -230,6 +239,15 @@ def _upsample_field(coarse: _Field, fine: _Field, rng: np.random.Generator) -> N
     _random_matches(fine, rng, np.flatnonzero(~valid))
 
 
+def _spatial_weights(r: int, sigma: float) -> np.ndarray:
+    """float32 (2r+1, 2r+1): Gaussian falloff from the patch centre (flat for sigma 0)."""
+    if sigma <= 0:
+        return np.ones((2 * r + 1, 2 * r + 1), np.float32)
+    d = np.arange(-r, r + 1, dtype=np.float32)
+    g = np.exp(-(d**2) / (2 * sigma**2))
+    return np.outer(g, g).astype(np.float32)
+
+
 def _reconstruct(level: _Level, nnf: _Field, r: int) -> None:
     """The level's hole from its own (full-resolution) source pixels through the upsampled
     field, all patches weighted alike: a sharp start, where upsampling the coarser estimate
@@ -240,7 +258,20 @@ def _reconstruct(level: _Level, nnf: _Field, r: int) -> None:
     error = np.zeros((h, w), np.float32)
     flat = np.zeros((h, w), np.float32)
     kernels.vote(
-        level.image, level.hole, nnf.targets, nnf.nny, nnf.nnx, flat, r, 1.0, out, weight, error
+        level.image,
+        level.hole,
+        nnf.targets,
+        nnf.nny,
+        nnf.nnx,
+        flat,
+        r,
+        1.0,
+        out,
+        weight,
+        error,
+        out,
+        0.0,
+        _spatial_weights(r, 0.0),
     )
     hole = level.hole
     level.image[hole] = out[hole] / np.maximum(weight[hole], 1e-20)[:, None]
@@ -251,10 +282,12 @@ def _kernel_seed(seed: int, level: int, step: int) -> int:
 
 
 def _em_step(
-    level: _Level, nnf: _Field, options: TextureOptions, seed: int
+    level: _Level, nnf: _Field, options: TextureOptions, seed: int, local: bool, mode: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One search + vote; returns the new estimate's hole pixels' error map and weights."""
+    """One search + vote; returns the vote's error map and weights. ``local``: search near
+    the current matches only (the coarser levels placed the structure)."""
     r = options.patch_size // 2
+    h, w = level.hole.shape
     feat = _features(level, options)
     kernels.init_costs(feat, nnf.targets, nnf.nny, nnf.nnx, nnf.cost, r)
     kernels.patchmatch(
@@ -267,30 +300,38 @@ def _em_step(
         nnf.nnx,
         nnf.cost,
         r,
-        options.search_iterations,
+        options.local_search_iterations if local else options.search_iterations,
         seed,
+        options.local_radius if local else max(h, w),
+        not local,
     )
     costs = nnf.cost[nnf.targets[:, 0], nnf.targets[:, 1]]
     sigma2 = max(float(np.percentile(costs, options.vote_percentile)), 1e-6)
-    h, w = level.hole.shape
     out = np.zeros((h, w, level.image.shape[2]), np.float32)
     weight = np.zeros((h, w), np.float32)
     error = np.zeros((h, w), np.float32)
-    kernels.vote(
-        level.image,
-        level.hole,
-        nnf.targets,
-        nnf.nny,
-        nnf.nnx,
-        nnf.cost,
-        r,
-        sigma2,
-        out,
-        weight,
-        error,
-    )
+    centre = np.zeros_like(out)
+    steps = options.mode_steps if mode else 0
+    for step in range(steps + 1):
+        kernels.vote(
+            level.image,
+            level.hole,
+            nnf.targets,
+            nnf.nny,
+            nnf.nnx,
+            nnf.cost,
+            r,
+            sigma2,
+            out,
+            weight,
+            error,
+            centre,
+            options.mode_bandwidth**2 if step > 0 else 0.0,
+            _spatial_weights(r, options.vote_spatial_sigma if mode else 0.0),
+        )
+        centre = out / np.maximum(weight, 1e-20)[..., None]
     hole = level.hole
-    level.image[hole] = out[hole] / np.maximum(weight[hole], 1e-20)[:, None]
+    level.image[hole] = centre[hole]
     return error, weight
 
 
@@ -352,12 +393,19 @@ def synthesize_steps(
     # The guide is compared in its own band: the net's fill is smooth, the photo is not, and
     # unblurred the guide term would favour smooth sources. Blurred once at full resolution,
     # then averaged down with the pyramid (known pixels: the photo's own blur).
-    band = None if guide is None else cv2.GaussianBlur(guide, (0, 0), options.guide_sigma)
+    fixed = []  # channels compared but not voted: the target side stays as given
+    if guide is not None and options.guide_weight > 0:
+        band = cv2.GaussianBlur(guide, (0, 0), options.guide_sigma)
+        fixed.append(band * np.float32(np.sqrt(options.guide_weight)))
     energy = None
     if options.texture_weight > 0:
         energy = _texture_energy(image, hole, options.texture_sigma) * options.texture_weight
+        if options.texture_fixed:
+            fixed.append(energy)
+            energy = None
     work_image = image if energy is None else np.concatenate([image, energy], axis=2)
-    levels = _pyramid(work_image, hole, band, options)
+    extra = np.concatenate(fixed, axis=2).astype(np.float32) if fixed else None
+    levels = _pyramid(work_image, hole, extra, options)
     top = levels[-1]
     top.image[top.hole] = _start(top, guide, energy)[top.hole]
     # The finest level starts from its coarser level's solution and needs fewer iterations;
@@ -382,10 +430,17 @@ def synthesize_steps(
         nnf = fresh
         iterations = counts[index]
         for step in range(iterations):
-            error, weight = _em_step(level, nnf, options, _kernel_seed(seed, index, step))
+            local = index < options.local_levels and index < len(levels) - 1
+            mode = index < options.mode_levels
+            error, weight = _em_step(
+                level, nnf, options, _kernel_seed(seed, index, step), local, mode
+            )
             done += work[index] / iterations
             yield Progress(min(done / total, 0.99), f"texture level {index} step {step + 1}")
     result = np.ascontiguousarray(levels[0].image[..., :3])
+    if options.extra.get("copy") and nnf is not None:
+        ys, xs = np.nonzero(hole)
+        result[ys, xs] = image[nnf.nny[ys, xs], nnf.nnx[ys, xs]]
     if guide is not None and error is not None and weight is not None:
         result = _keep_guide_low_band(result, hole, guide, error, weight, options)
     result[~hole] = image[~hole]
@@ -411,4 +466,9 @@ def _keep_guide_low_band(
     low_fill = cv2.GaussianBlur(result, (0, 0), sigma)
     low_guide = cv2.GaussianBlur(guide, (0, 0), sigma)
     out = result + share[..., None].astype(np.float32) * (low_guide - low_fill)
+    if options.mid_gain != 1.0:
+        # The band between the fine grain and the low band: copied in the wrong phase it costs
+        # the most squared error per unit of visible detail (photos' spectra fall as 1/f^2).
+        fine = cv2.GaussianBlur(result, (0, 0), options.grain_sigma)
+        out += (options.mid_gain - 1.0) * (fine - low_fill)
     return out.astype(np.float32)
