@@ -153,19 +153,14 @@ def vote(
     out: np.ndarray,
     weight: np.ndarray,
     error: np.ndarray,
-    centre: np.ndarray,
-    bandwidth2: float,
     spatial: np.ndarray,
 ) -> None:
     """Wexler et al. 2007's E step: every hole pixel becomes the weighted mean of what the
     patches covering it copy there, each patch weighted by exp(-cost / 2 sigma2). ``error``
     accumulates the weighted costs (how well the pixel's neighbourhood is explained).
-
-    With ``bandwidth2`` > 0 this is one mean-shift step from ``centre`` (the previous vote):
-    each copied colour is also weighted by exp(-|colour - centre|^2 / 2 bandwidth2), so the
-    pixel moves to the main mode of its candidates instead of blurring disagreeing ones
-    (Wexler et al.'s remedy for the blur of plain averaging). ``spatial`` ((2r+1)^2 weights)
-    weighs each copied pixel by its place in the patch: near the centre counts more."""
+    ``spatial`` ((2r+1, 2r+1)) also weighs each copied pixel by its place in its patch: with
+    more weight near the centre, patches that disagree blur each other less.
+    """
     h, w, c = image.shape
     for y in range(h):
         for x in range(w):
@@ -186,12 +181,6 @@ def vote(
                 if tx < 0 or tx >= w or not hole[ty, tx]:
                     continue
                 wk = wt * spatial[dy + r, dx + r]
-                if bandwidth2 > 0:
-                    dist = 0.0
-                    for k in range(3):
-                        d = image[qy + dy, qx + dx, k] - centre[ty, tx, k]
-                        dist += d * d
-                    wk = wk * np.exp(-dist / (2.0 * bandwidth2)) + 1e-12
                 weight[ty, tx] += wk
                 error[ty, tx] += wk * cost[py, px]
                 for k in range(c):

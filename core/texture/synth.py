@@ -15,7 +15,7 @@ the wrong place costs more than a smooth fill.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -42,19 +42,16 @@ class TextureOptions:
     min_side: int = 24  # ... or the crop's shorter side this short
     min_sources: int = 64  # ... or fewer source patches would remain
     vote_percentile: float = 75.0  # patch weights exp(-cost / 2 s2), s2 this cost percentile
-    mode_steps: int = 0  # mean-shift steps of the vote towards its main colour mode ...
-    mode_bandwidth: float = 0.1  # ... with this colour bandwidth ...
-    mode_levels: int = 1  # ... at the finest this many levels, where the vote also weighs
-    vote_spatial_sigma: float = 0.0  # a patch's pixels by distance to its centre (px; 0: flat)
-    texture_weight: float = 2.0  # weight of the texture-energy channels (0: none)
+    sharp_levels: int = 1  # at the finest this many levels the vote weighs a patch's pixels
+    vote_spatial_sigma: float = 0.7  # by distance to its centre (Gaussian, px; 0: flat)
+    texture_weight: float = 5.0  # weight of the texture-energy channels (0: none)
     texture_sigma: float = 3.0  # px, window over which gradient magnitudes are averaged
-    texture_fixed: bool = False  # hole's texture energy: continued from around it (fixed) or voted
+    texture_fixed: bool = True  # hole's texture energy: continued from around it (fixed) or voted
     low_band_sigma: float = 3.0  # px, the split between the guide's band and the texture's
-    mid_gain: float = 1.0  # gain of the fill's band between grain_sigma and low_band_sigma
+    mid_gain: float = 0.7  # gain of the fill's band between grain_sigma and low_band_sigma
     grain_sigma: float = 1.0  # px
-    low_band_keep: float = 0.0  # share of the guide's low band kept where matches are good
+    low_band_keep: float = 0.5  # share of the guide's low band kept where matches are good
     confidence_cost: float = 0.004  # a vote cost this high keeps 1/e of the guide's low band
-    extra: dict = field(default_factory=dict)  # experiments (bench only)
 
 
 @dataclass
@@ -269,8 +266,6 @@ def _reconstruct(level: _Level, nnf: _Field, r: int) -> None:
         out,
         weight,
         error,
-        out,
-        0.0,
         _spatial_weights(r, 0.0),
     )
     hole = level.hole
@@ -282,7 +277,7 @@ def _kernel_seed(seed: int, level: int, step: int) -> int:
 
 
 def _em_step(
-    level: _Level, nnf: _Field, options: TextureOptions, seed: int, local: bool, mode: bool
+    level: _Level, nnf: _Field, options: TextureOptions, seed: int, local: bool, sharp: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """One search + vote; returns the vote's error map and weights. ``local``: search near
     the current matches only (the coarser levels placed the structure)."""
@@ -310,28 +305,22 @@ def _em_step(
     out = np.zeros((h, w, level.image.shape[2]), np.float32)
     weight = np.zeros((h, w), np.float32)
     error = np.zeros((h, w), np.float32)
-    centre = np.zeros_like(out)
-    steps = options.mode_steps if mode else 0
-    for step in range(steps + 1):
-        kernels.vote(
-            level.image,
-            level.hole,
-            nnf.targets,
-            nnf.nny,
-            nnf.nnx,
-            nnf.cost,
-            r,
-            sigma2,
-            out,
-            weight,
-            error,
-            centre,
-            options.mode_bandwidth**2 if step > 0 else 0.0,
-            _spatial_weights(r, options.vote_spatial_sigma if mode else 0.0),
-        )
-        centre = out / np.maximum(weight, 1e-20)[..., None]
+    kernels.vote(
+        level.image,
+        level.hole,
+        nnf.targets,
+        nnf.nny,
+        nnf.nnx,
+        nnf.cost,
+        r,
+        sigma2,
+        out,
+        weight,
+        error,
+        _spatial_weights(r, options.vote_spatial_sigma if sharp else 0.0),
+    )
     hole = level.hole
-    level.image[hole] = centre[hole]
+    level.image[hole] = out[hole] / np.maximum(weight[hole], 1e-20)[:, None]
     return error, weight
 
 
@@ -431,16 +420,13 @@ def synthesize_steps(
         iterations = counts[index]
         for step in range(iterations):
             local = index < options.local_levels and index < len(levels) - 1
-            mode = index < options.mode_levels
+            sharp = index < options.sharp_levels
             error, weight = _em_step(
-                level, nnf, options, _kernel_seed(seed, index, step), local, mode
+                level, nnf, options, _kernel_seed(seed, index, step), local, sharp
             )
             done += work[index] / iterations
             yield Progress(min(done / total, 0.99), f"texture level {index} step {step + 1}")
     result = np.ascontiguousarray(levels[0].image[..., :3])
-    if options.extra.get("copy") and nnf is not None:
-        ys, xs = np.nonzero(hole)
-        result[ys, xs] = image[nnf.nny[ys, xs], nnf.nnx[ys, xs]]
     if guide is not None and error is not None and weight is not None:
         result = _keep_guide_low_band(result, hole, guide, error, weight, options)
     result[~hole] = image[~hole]
