@@ -22,8 +22,9 @@ under ``runs/texture_cache`` so design iterations rerun only the engine.
 ``--variants K``: for each photo and class, K latents z (seeds 0..K-1) give K guides; the mean
 pairwise change (mean absolute difference in the hole, 0-255, after the sigma-3 blur) of the
 net's fills against the engine's (seed i with guide i), and the engine's detail.
-``--speed``: median warm seconds of the engine on a 512 x 512 crop with a 30 % hole (a box and
-a stroke mask).
+``--speed``: median warm seconds (wall and CPU) of the engine on a 512 x 512 crop with a 30 %
+hole (a box and a stroke mask), and of the net beside it. The CPU is shared: the load average
+is printed.
 ``--set KEY=VALUE`` overrides a ``TextureOptions`` field (experiments).
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import statistics
 import sys
 import time
@@ -275,17 +277,20 @@ def run_speed(options: TextureOptions, repeats: int = 5) -> dict[str, float]:
         masked = crop.copy()
         masked[hole] = 0.0
         guide = net.fill(masked, hole)
-        times, net_times = [], []
+        times, cpu_times, net_times = [], [], []
         for r in range(repeats + 1):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             engine(masked, hole, guide, r, options)
             times.append(time.perf_counter() - started)
+            cpu_times.append(time.process_time() - cpu)
             net.method._cache.clear()
             started = time.perf_counter()
             net.fill(masked, hole, r)
             net_times.append(time.perf_counter() - started)
         result[f"{name}_hole_share"] = float(hole.mean())
         result[f"{name}_texture_s"] = statistics.median(times[1:])
+        # The engine runs on one thread: its CPU time is its wall time on an idle machine.
+        result[f"{name}_texture_cpu_s"] = statistics.median(cpu_times[1:])
         result[f"{name}_net_s"] = statistics.median(net_times[1:])
     return result
 
@@ -308,7 +313,7 @@ def main() -> int:
     parser.add_argument("--classes", nargs="+", default=["medium", "thick", "box"], choices=KINDS)
     parser.add_argument(
         "--methods",
-        nargs="+",
+        nargs="*",
         default=["texture", "patchmatch", "net", "telea", "ns", "biharmonic"],
     )
     parser.add_argument("--variants", type=int, default=0)
@@ -324,7 +329,11 @@ def main() -> int:
     chosen = images[args.first : args.first + args.images]
     # Masks are seeded by the photo's index in the full bench, as `bench` seeds them.
     indexed = [images.index(p) for p in chosen]
-    report: dict[str, object] = {"options": dataclasses.asdict(options)}
+    report: dict[str, object] = {
+        "options": dataclasses.asdict(options),
+        "load_average": os.getloadavg(),
+    }
+    print(f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     if args.methods:
         table = run_table(chosen, indexed, args.classes, args.methods, options)
         print(format_table(table))

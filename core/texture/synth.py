@@ -192,6 +192,7 @@ class _Field:
     cost: np.ndarray  # float32 (h, w)
     targets: np.ndarray  # int32 (n, 2)
     is_target: np.ndarray  # bool (h, w)
+    index: np.ndarray  # int32 (h, w): row of each target in ``targets``, -1 elsewhere
     src_ok: np.ndarray  # bool (h, w)
     sources: np.ndarray  # int32 (m, 2)
 
@@ -200,7 +201,10 @@ def _new_field(hole: np.ndarray, r: int) -> _Field:
     h, w = hole.shape
     is_target = _targets(hole, r)
     src_ok = _sources(hole, r)
+    index = np.full((h, w), -1, np.int32)
+    index[is_target] = np.arange(int(is_target.sum()), dtype=np.int32)
     return _Field(
+        index=index,
         nny=np.zeros((h, w), np.int32),
         nnx=np.zeros((h, w), np.int32),
         cost=np.full((h, w), np.float32(1e30)),
@@ -257,7 +261,7 @@ def _reconstruct(level: _Level, nnf: _Field, r: int) -> None:
     kernels.vote(
         level.image,
         level.hole,
-        nnf.targets,
+        nnf.index,
         nnf.nny,
         nnf.nnx,
         flat,
@@ -290,7 +294,7 @@ def _em_step(
         nnf.src_ok,
         nnf.sources,
         nnf.targets,
-        nnf.is_target,
+        nnf.index,
         nnf.nny,
         nnf.nnx,
         nnf.cost,
@@ -308,7 +312,7 @@ def _em_step(
     kernels.vote(
         level.image,
         level.hole,
-        nnf.targets,
+        nnf.index,
         nnf.nny,
         nnf.nnx,
         nnf.cost,
