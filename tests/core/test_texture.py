@@ -54,6 +54,15 @@ def test_same_seed_same_pixels_and_seed_matters():
     assert not np.array_equal(a[hole], c[hole])
 
 
+def test_thread_count_does_not_change_pixels():
+    image = noise_texture(64, 80, (0.4, 0.5, 0.3), seed=12)
+    hole = box(64, 80, 16, 48, 20, 60)
+    guide = np.full_like(image, 0.45)
+    parallel = fill(image, hole, guide, seed=2, parallel_min_pixels=0)
+    single = fill(image, hole, guide, seed=2, parallel_min_pixels=10**9)
+    assert np.array_equal(parallel, single)
+
+
 def test_only_hole_pixels_change():
     image = noise_texture(48, 64, (0.3, 0.6, 0.2), seed=2)
     hole = box(48, 64, 10, 30, 15, 40)
