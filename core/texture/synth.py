@@ -51,7 +51,7 @@ class TextureOptions:
     texture_sigma: float = 3.0  # px, window over which gradient magnitudes are averaged
     texture_fixed: bool = True  # hole's texture energy: continued from around it (fixed) or voted
     low_band_sigma: float = 8.0  # px, the split between the guide's band and the texture's
-    mid_gain: float = 0.8  # gain of the fill's band between grain_sigma and low_band_sigma
+    mid_gain: float = 0.85  # gain of the fill's band between grain_sigma and low_band_sigma
     grain_sigma: float = 1.0  # px
     low_band_keep: float = 0.5  # share of the guide's low band kept where matches are good
     confidence_cost: float = 0.004  # a vote cost this high keeps 1/e of the guide's low band
