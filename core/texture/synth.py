@@ -51,9 +51,11 @@ class TextureOptions:
     texture_sigma: float = 3.0  # px, window over which gradient magnitudes are averaged
     texture_fixed: bool = True  # hole's texture energy: continued from around it (fixed) or voted
     low_band_sigma: float = 8.0  # px, the split between the guide's band and the texture's
-    mid_gain: float = 0.85  # gain of the fill's band between grain_sigma and low_band_sigma
+    mid_gain: float = 0.5  # gain of the fill's band between grain_sigma and low_band_sigma
+    mid_gain_far: float = 1.0  # ... at the known pixels, and this far inside the hole:
+    mid_gain_distance: float = 60.0  # px
     grain_sigma: float = 1.0  # px
-    low_band_keep: float = 0.5  # share of the guide's low band kept where matches are good
+    low_band_keep: float = 0.6  # share of the guide's low band kept where matches are good
     confidence_cost: float = 0.004  # a vote cost this high keeps 1/e of the guide's low band
     # Levels of fewer pixels run the kernels on one thread: there a parallel loop costs more in
     # hand-offs than it saves, and far more when the other core is busy (a 64 x 64 crop: 0.04 s
@@ -480,9 +482,13 @@ def _keep_guide_low_band(
     low_fill = cv2.GaussianBlur(result, (0, 0), sigma)
     low_guide = cv2.GaussianBlur(guide, (0, 0), sigma)
     out = result + share[..., None].astype(np.float32) * (low_guide - low_fill)
-    if options.mid_gain != 1.0:
-        # The band between the fine grain and the low band: copied in the wrong phase it costs
-        # the most squared error per unit of visible detail (photos' spectra fall as 1/f^2).
-        fine = cv2.GaussianBlur(result, (0, 0), options.grain_sigma)
-        out += (options.mid_gain - 1.0) * (fine - low_fill)
+    # The band between the fine grain and the low band: copied in the wrong phase it costs the
+    # most squared error per unit of visible detail (photos' spectra fall as 1/f^2). Near the
+    # known pixels the guide is at its most reliable, so that band is scaled by ``mid_gain``
+    # there, rising to ``mid_gain_far`` at ``mid_gain_distance`` px into the hole.
+    distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    ramp = np.clip(distance / max(options.mid_gain_distance, 1e-6), 0.0, 1.0)
+    gain = options.mid_gain + (options.mid_gain_far - options.mid_gain) * ramp
+    fine = cv2.GaussianBlur(result, (0, 0), options.grain_sigma)
+    out += (gain - 1.0)[..., None].astype(np.float32) * (fine - low_fill)
     return out.astype(np.float32)
