@@ -407,6 +407,20 @@ def synthesize_steps(
         yield Progress(1.0, "too little known area for texture: kept the guide")
         return _fallback(image, hole, guide)
 
+    levels = _build_levels(image, hole, guide, options)
+    error, weight = yield from _em_levels(levels, seed, options)
+    result = np.ascontiguousarray(levels[0].image[..., :3])
+    if guide is not None:
+        result = _keep_guide_low_band(result, hole, guide, error, weight, options)
+    result[~hole] = image[~hole]
+    yield Progress(1.0, "texture done")
+    return np.clip(result, 0.0, 1.0)
+
+
+def _build_levels(
+    image: np.ndarray, hole: np.ndarray, guide: np.ndarray | None, options: TextureOptions
+) -> list[_Level]:
+    """The pyramid with its fixed channels, the coarsest level's hole set to its start."""
     # The guide is compared in its own band: the net's fill is smooth, the photo is not, and
     # unblurred the guide term would favour smooth sources. Blurred once at full resolution,
     # then averaged down with the pyramid (known pixels: the photo's own blur).
@@ -425,6 +439,14 @@ def synthesize_steps(
     levels = _pyramid(work_image, hole, extra, options)
     top = levels[-1]
     top.image[top.hole] = _start(top, guide, energy)[top.hole]
+    return levels
+
+
+def _em_levels(
+    levels: list[_Level], seed: int, options: TextureOptions
+) -> Steps[tuple[np.ndarray, np.ndarray]]:
+    """EM completion coarse to fine, in place; returns the finest vote's (error, weight)."""
+    r = options.patch_size // 2
     # The finest level starts from its coarser level's solution and needs fewer iterations;
     # a single level starts from scratch.
     counts = [
@@ -435,7 +457,8 @@ def synthesize_steps(
     done, total = 0.0, float(sum(work))
     rng = np.random.default_rng(seed)
     nnf: _Field | None = None
-    error = weight = None
+    shape = levels[0].hole.shape
+    error, weight = np.zeros(shape, np.float32), np.ones(shape, np.float32)
     for index in range(len(levels) - 1, -1, -1):
         level = levels[index]
         fresh = _new_field(level.hole, r)
@@ -446,22 +469,16 @@ def synthesize_steps(
             with _threads_for(level.hole.size, options):
                 _reconstruct(level, fresh, r)
         nnf = fresh
-        iterations = counts[index]
-        for step in range(iterations):
+        for step in range(counts[index]):
             local = index < options.local_levels and index < len(levels) - 1
             sharp = index < options.sharp_levels
             with _threads_for(level.hole.size, options):
                 error, weight = _em_step(
                     level, nnf, options, _kernel_seed(seed, index, step), local, sharp
                 )
-            done += work[index] / iterations
+            done += work[index] / counts[index]
             yield Progress(min(done / total, 0.99), f"texture level {index} step {step + 1}")
-    result = np.ascontiguousarray(levels[0].image[..., :3])
-    if guide is not None and error is not None and weight is not None:
-        result = _keep_guide_low_band(result, hole, guide, error, weight, options)
-    result[~hole] = image[~hole]
-    yield Progress(1.0, "texture done")
-    return np.clip(result, 0.0, 1.0)
+    return error, weight
 
 
 def _keep_guide_low_band(
