@@ -57,10 +57,11 @@ class TextureOptions:
     grain_sigma: float = 1.0  # px
     low_band_keep: float = 0.6  # share of the guide's low band kept where matches are good
     confidence_cost: float = 0.004  # a vote cost this high keeps 1/e of the guide's low band
-    # Levels of fewer pixels run the kernels on one thread: there a parallel loop costs more in
-    # hand-offs than it saves, and far more when the other core is busy (a 64 x 64 crop: 0.04 s
-    # on one thread, 0.25-0.46 s on two, loaded 2-core CPU).
-    parallel_min_pixels: int = 256 * 256
+    # Levels of at least this many pixels run the kernels on all of numba's threads (the same
+    # pixels either way); None: one thread always. On the shared 2-core CPU two threads never
+    # paid: 512 x 512, 30 % hole, 0.65 s on one thread against 0.76 s with levels from 256 x 256
+    # parallel and 0.98 s with all (load 3); a 64 x 64 crop 0.04 s against 0.25-0.46 s (load 8).
+    parallel_min_pixels: int | None = None
 
 
 @dataclass
@@ -287,10 +288,11 @@ def _reconstruct(level: _Level, nnf: _Field, r: int) -> None:
 
 @contextmanager
 def _threads_for(pixels: int, options: TextureOptions) -> Iterator[None]:
-    """One numba thread for small levels (``parallel_min_pixels``). numba's thread count is
-    per calling thread, so this never touches another worker's; never held across a yield."""
+    """One numba thread below ``parallel_min_pixels``. numba's thread count is per calling
+    thread, so this never touches another worker's; never held across a yield."""
     before = numba.get_num_threads()
-    if pixels >= options.parallel_min_pixels or before == 1:
+    limit = options.parallel_min_pixels
+    if (limit is not None and pixels >= limit) or before == 1:
         yield
         return
     numba.set_num_threads(1)
