@@ -1,8 +1,9 @@
 """numba kernels of the texture engine: patch distance, PatchMatch search and EM voting.
 
-Arrays are plain numpy: ``feat`` float32 (h, w, c) - the colour channels of the current
-estimate, then the (weighted) guide channels; ``src_ok`` bool (h, w): a patch centred there lies
-inside the image and has no hole pixel, so it may be copied; the nearest-neighbour field
+Arrays are plain numpy: ``feat`` float32 (h, w, c) - the voted channels of the current
+estimate (colour), then the fixed, weighted ones (guide, texture energy); ``src_ok`` bool
+(h, w): a patch centred there lies inside the image and has no hole pixel, so it may be copied;
+the nearest-neighbour field
 (``nny``, ``nnx``, ``cost``) is kept at image size and read only at target centres (``targets``:
 int32 (n, 2) rows of (y, x), in raster order).
 

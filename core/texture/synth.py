@@ -2,15 +2,17 @@
 
 Multi-scale EM completion (Wexler, Shechtman and Irani 2007) with PatchMatch search (Barnes et
 al. 2009). Each hole pixel of the estimate is the weighted mean of the known patches that best
-explain the patches covering it; the patch distance compares colour *and* a blurred copy of the
-guide (the net's fill), so copied patches must agree with the photo around them and with the
-structure the net decided. Coarse to fine: the coarsest level starts from the guide (or, with no
-guide, a smooth Telea fill: plain exemplar completion, the PatchMatch baseline), every finer
-level starts from the coarser solution and its upsampled nearest-neighbour field.
+explain the patches covering it. The patch distance compares colour, a blurred copy of the guide
+(the net's fill) and the texture energy expected there (Newson et al. 2014), so copied patches
+must agree with the photo around them, with the structure the net decided and with how textured
+the surroundings are. Coarse to fine: the coarsest level starts from the guide (or, with no
+guide, a smooth Telea fill: plain exemplar completion, the PatchMatch baseline); every finer level
+is rebuilt from its own pixels through the upsampled nearest-neighbour field, then refined.
 
-Last, the low band (a Gaussian blur) of the fill is pulled towards the guide's where the vote
-found no good match (HiFill's split, Yi et al. 2020, applied where matching failed): texture in
-the wrong place costs more than a smooth fill.
+Last (guided only), HiFill's frequency split (Yi et al. 2020): the fill's low band is pulled
+towards the guide's, fully where the vote found no source agreeing with the guide, and its middle
+band is damped near the known pixels: texture in the wrong place costs more than a smooth fill.
+See docs/texture.md for the measurements behind each choice.
 """
 
 from __future__ import annotations
@@ -66,9 +68,9 @@ class TextureOptions:
 
 @dataclass
 class _Level:
-    image: np.ndarray  # float32 (h, w, 3), hole pixels hold the current estimate
+    image: np.ndarray  # float32 (h, w, c): channels voted; hole pixels hold the estimate
     hole: np.ndarray  # bool (h, w)
-    guide: np.ndarray | None  # float32 (h, w, 3), the guide at this level (known = image)
+    guide: np.ndarray | None  # float32 (h, w, k): channels compared but never voted
 
 
 def _downscale(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
