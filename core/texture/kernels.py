@@ -3,9 +3,8 @@
 Arrays are plain numpy: ``feat`` float32 (h, w, c) - the voted channels of the current
 estimate (colour), then the fixed, weighted ones (guide, texture energy); ``src_ok`` bool
 (h, w): a patch centred there lies inside the image and has no hole pixel, so it may be copied;
-the nearest-neighbour field
-(``nny``, ``nnx``, ``cost``) is kept at image size and read only at target centres (``targets``:
-int32 (n, 2) rows of (y, x), in raster order).
+the nearest-neighbour field (``nny``, ``nnx``, ``cost``) is kept at image size and read only at
+target centres (``targets``: int32 (n, 2) rows of (y, x), in raster order).
 
 Costs are per pixel and channel (sum of squared differences over the patch's pixels inside the
 image, divided by their count), so patches cut by the crop's border compare fairly with whole
