@@ -17,6 +17,11 @@ Per method (net, classical), pooled over the photos:
   detected mask (grown as ``fill --auto-mask`` grows it) versus over the true mask;
   hole-PSNR over the true damage, and the gap;
 * speed: seconds per megapixel of the detection alone.
+
+``--real DIR`` instead scores the real damaged scans in DIR against the reference masks made by
+``tools/real_masks.py`` (``tests/data/real_masks``): recall (share of the reference damage
+within ``--tolerance`` px of a detected pixel) and precision (share of the detected pixels
+within that distance of reference damage), leaving out the masks' ignore pixels.
 """
 
 from __future__ import annotations
@@ -156,6 +161,72 @@ def table(results: dict, fill_method: str) -> str:
     return "\n".join(rows)
 
 
+def tolerant_counts(pred: np.ndarray, reference: np.ndarray, tolerance: int) -> np.ndarray:
+    """(reference pixels found, reference pixels, detected pixels near reference, detected
+    pixels) outside the reference's ignore pixels (128); damage is 255."""
+    import cv2
+
+    damage, ignore = reference == 255, reference == 128
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
+    near_pred = cv2.dilate(pred.astype(np.uint8), disk) > 0
+    near_ref = cv2.dilate(damage.astype(np.uint8), disk) > 0
+    judged = pred & ~ignore
+    return np.array(
+        [(damage & near_pred).sum(), damage.sum(), (judged & near_ref).sum(), judged.sum()],
+        np.int64,
+    )
+
+
+def run_real(
+    folder: Path, masks: Path, methods: list[str], tolerance: int, models: Path | None
+) -> dict:
+    """Recall and precision on the real scans against their reference masks, per scan and
+    pooled."""
+    import cv2
+
+    results: dict = {}
+    names = sorted(p.stem for p in masks.glob("*.png"))
+    for method in methods:
+        pooled, per = np.zeros(4, np.int64), {}
+        for name in names:
+            scan = folder / f"{name}.png"
+            if not scan.is_file():
+                print(f"  no scan {scan}: skipped", file=sys.stderr)
+                continue
+            reference = cv2.imread(str(masks / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+            result = detect(load_rgb(scan), method=method, models_dir=models)
+            c = tolerant_counts(result.mask, reference, tolerance)
+            pooled += c
+            per[name] = {
+                "recall": c[0] / max(1, c[1]),
+                "precision": c[2] / max(1, c[3]),
+                "flagged_percent": 100.0 * float(result.mask.mean()),
+                "reference_percent": 100.0 * float((reference == 255).mean()),
+            }
+        results[method] = {
+            "recall": pooled[0] / max(1, pooled[1]),
+            "precision": pooled[2] / max(1, pooled[3]),
+            "scans": per,
+        }
+    return results
+
+
+def real_table(results: dict, tolerance: int) -> str:
+    rows = [
+        f"| method | scan | recall ({tolerance} px) | precision ({tolerance} px) | flagged % "
+        "| reference % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for method, r in results.items():
+        for name, s in r["scans"].items():
+            rows.append(
+                f"| {method} | {name} | {s['recall']:.3f} | {s['precision']:.3f} | "
+                f"{s['flagged_percent']:.2f} | {s['reference_percent']:.2f} |"
+            )
+        rows.append(f"| {method} | pooled | {r['recall']:.3f} | {r['precision']:.3f} | | |")
+    return "\n".join(rows)
+
+
 def calibrate(folder: Path, budget: float) -> None:
     """Print the classical threshold flagging ``budget`` of the clean ``val/`` pixels."""
     from core.detect.classical import classical_steps
@@ -184,6 +255,9 @@ def main() -> int:
     parser.add_argument("--calibrate", type=Path, metavar="CORPUS")
     parser.add_argument("--budget", type=float, default=0.0025)
     parser.add_argument("--models-dir", type=Path, help="models folder (default: resources/models)")
+    parser.add_argument("--real", type=Path, metavar="DIR", help="score the real scans in DIR")
+    parser.add_argument("--real-masks", type=Path, default=Path("tests/data/real_masks"))
+    parser.add_argument("--tolerance", type=int, default=2, help="px, for --real")
     parser.add_argument(
         "--record",
         action="store_true",
@@ -192,6 +266,16 @@ def main() -> int:
     args = parser.parse_args()
     if args.calibrate:
         calibrate(args.calibrate, args.budget)
+        return 0
+    if args.real:
+        real = run_real(
+            args.real, args.real_masks, args.methods.split(","), args.tolerance, args.models_dir
+        )
+        print(real_table(real, args.tolerance))
+        if args.json:
+            args.json.write_text(json.dumps(real, indent=2) + "\n")
+        if args.record:
+            record_real(real, args)
         return 0
     images = list_images(args.images)
     if args.limit:
@@ -228,6 +312,30 @@ def record(results: dict, args: argparse.Namespace) -> None:
         "--auto-mask grows it vs the true mask, hole-PSNR over the true damage; s/MP: the "
         "detection alone on a 2-core CPU",
         **rounded,
+    }
+    write_manifest_entry(entry, models)
+
+
+def record_real(results: dict, args: argparse.Namespace) -> None:
+    """Store the real-scan figures beside the weights (training.benchmark_real)."""
+    from core.detect.net import MODEL_NAME
+    from core.models import model_entry, write_manifest_entry
+    from core.resources import MODELS_DIR
+
+    models = args.models_dir or MODELS_DIR
+    entry = model_entry(MODEL_NAME, models)
+
+    def rounded(value):
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        return round(float(value), 4)
+
+    entry.setdefault("training", {})["benchmark_real"] = {
+        "command": f"python tools/bench_detect.py --real {args.real} --real-masks "
+        f"{args.real_masks} --tolerance {args.tolerance}",
+        "what": "real damaged scans (../shared/data/real, never trained on) against the "
+        "reference masks of tools/real_masks.py: recall and precision with the tolerance",
+        **{m: rounded(r) for m, r in results.items()},
     }
     write_manifest_entry(entry, models)
 
