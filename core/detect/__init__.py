@@ -28,6 +28,8 @@ __all__ = [
     "detect",
     "detect_steps",
     "fill_mask",
+    "fill_probability",
+    "proposed_share",
     "threshold_for_sensitivity",
     "threshold_mask",
 ]
@@ -59,11 +61,34 @@ def threshold_mask(probability: np.ndarray, threshold: float) -> np.ndarray:
     return probability >= np.float32(threshold)
 
 
-def fill_mask(result: DamageResult, grow_px: int = FILL_GROW) -> np.ndarray:
-    """The mask to fill for a detection: its mask grown by ``grow_px`` (see ``FILL_GROW``)."""
-    from core.masks import grow
+def fill_probability(probability: np.ndarray, grow_px: int = FILL_GROW) -> np.ndarray:
+    """``probability`` max-filtered over a disk of ``grow_px``: ``fill_probability(p) >= t`` is
+    the mask ``p >= t`` grown by ``grow_px``, for every ``t``, so a sensitivity slider over it
+    costs one comparison and no morphology (what the editor's proposal thresholds)."""
+    import cv2
 
-    return grow(result.mask, grow_px)
+    if grow_px <= 0:
+        return probability
+    # The Euclidean disk of core.masks.grow (OpenCV's 5x5 "ellipse" is a different shape).
+    yy, xx = np.mgrid[-grow_px : grow_px + 1, -grow_px : grow_px + 1]
+    disk = (yy * yy + xx * xx <= grow_px * grow_px + 1e-3).astype(np.uint8)
+    return cv2.dilate(probability, disk, borderType=cv2.BORDER_REPLICATE)
+
+
+def fill_mask(
+    result: DamageResult, threshold: float | None = None, grow_px: int = FILL_GROW
+) -> np.ndarray:
+    """The mask a fill replaces for a detection: the pixels at or above ``threshold`` (default:
+    the detection's) grown by ``grow_px`` (see ``FILL_GROW``). The one definition that
+    ``detect``, ``fill --auto-mask`` and the editor's Accept share."""
+    t = result.threshold if threshold is None else threshold
+    return threshold_mask(fill_probability(result.probability, grow_px), t)
+
+
+def proposed_share(mask: np.ndarray) -> float:
+    """The figure "% of the photo proposed": the share of the photo's pixels in the fill mask
+    (:func:`fill_mask`), i.e. the pixels a fill would replace, fringe included."""
+    return float(np.count_nonzero(mask)) / max(1, mask.size)
 
 
 def threshold_for_sensitivity(sensitivity: float, default: float) -> float:

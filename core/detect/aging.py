@@ -185,6 +185,34 @@ def tone(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+def print_frame(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    canvas: tuple[int, int],
+    offset: tuple[int, int],
+) -> np.ndarray:
+    """The edge of the print inside the scan, on some sides of a ``canvas``-sized photo: a thin
+    dark or light line a few px in from the edge, then the scanner's lid or the paper's margin.
+    Not damage: a detector must leave it alone (the shipped net flagged the girl's frame)."""
+    h, w = image.shape[:2]
+    oy, ox = offset
+    out = image.copy()
+    yy = np.arange(h)[:, None] + oy
+    xx = np.arange(w)[None, :] + ox
+    for side in range(4):
+        if rng.random() < 0.4:
+            continue
+        inset = int(rng.integers(2, 24))
+        line = int(rng.integers(1, 4))
+        dist = [yy, canvas[1] - 1 - xx, canvas[0] - 1 - yy, xx][side]  # px from that edge
+        dist = np.broadcast_to(dist, (h, w))
+        margin = paper_colour(rng) if rng.random() < 0.5 else np.full(3, rng.uniform(0, 1))
+        ink = np.full(3, rng.uniform(0.0, 0.3) if rng.random() < 0.7 else rng.uniform(0.8, 1.0))
+        out[dist < inset] = margin.astype(np.float32)
+        out[(dist >= inset) & (dist < inset + line)] = ink.astype(np.float32)
+    return out
+
+
 def paper_texture(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Fine multiplicative texture of the paper and, sometimes, a halftone screen."""
     h, w = image.shape[:2]

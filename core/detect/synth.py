@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from core import maskgen
-from core.detect.aging import aged_damage, paper_texture, tone
+from core.detect.aging import aged_damage, paper_texture, print_frame, tone
 
 DAMAGE_KINDS = ("scratch", "dust")
 # A hole pixel whose rendered value moved less than this (0-1 scale) counts as invisible.
@@ -177,6 +177,8 @@ def synthesize(
     canvas = mask_shape or (h, w)
     if toned:
         clean = tone(clean, rng)
+        if rng.random() < 0.3:
+            clean = print_frame(clean, rng, canvas, offset)
     mask = np.zeros((h, w), bool)
     oy, ox = offset
     for kind in kinds:

@@ -12,10 +12,13 @@ import pytest
 import torch
 
 from core.detect import (
+    FILL_GROW,
     DamageResult,
     detect,
     detect_steps,
     fill_mask,
+    fill_probability,
+    proposed_share,
     threshold_for_sensitivity,
     threshold_mask,
 )
@@ -30,6 +33,7 @@ from core.detect.net import (
 )
 from core.detect.synth import Damaged, synthesize
 from core.errors import ModelError
+from core.masks import grow
 from core.models import model_status
 from core.progress import Progress, run_to_end
 from main import main
@@ -223,7 +227,14 @@ def test_cli_detect_writes_a_0_255_mask_of_the_input_size(tmp_path, capsys):
     mask = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert mask.ndim == 2 and mask.dtype == np.uint8 and mask.shape == d.mask.shape
     assert set(np.unique(mask)) <= {0, 255} and (mask == 255).any()
-    assert "flagged" in capsys.readouterr().out
+    # What it writes is the fill mask: the detection grown by FILL_GROW, one definition.
+    pixels = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)  # as the JPEG reads back
+    detected = detect(pixels, method="classical")
+    assert np.array_equal(mask == 255, fill_mask(detected))
+    assert np.array_equal(fill_mask(detected), grow(detected.mask, FILL_GROW))
+    assert f"{proposed_share(fill_mask(detected)):.2%} of the photo proposed" in (
+        capsys.readouterr().out
+    )
     # Lower threshold, more damage; existing output refused without --overwrite.
     assert main(["detect", str(photo), "-o", str(out), "--method", "classical"]) == 1
     args = ["detect", str(photo), "-o", str(out), "--threshold", "0.3", "--overwrite"]
@@ -364,3 +375,53 @@ def test_training_crops_reach_past_the_edge_into_repeated_pixels_that_are_ignore
             assert 0 < first <= 16
             assert (image[:first] == image[first]).all() and not mask[:first].any()
     assert past_top > 3
+
+
+def test_fill_probability_thresholds_to_the_grown_mask_at_every_threshold():
+    rng = np.random.default_rng(0)
+    prob = cv2.GaussianBlur(rng.random((60, 70)).astype(np.float32), (0, 0), 2.0)
+    result = DamageResult(prob, prob >= 0.5, 0.5, "net")
+    grown = fill_probability(prob)
+    for t in (0.45, 0.5, 0.55):
+        assert np.array_equal(grown >= t, grow(prob >= t, FILL_GROW))
+        assert np.array_equal(fill_mask(result, t), grow(prob >= t, FILL_GROW))
+    assert proposed_share(fill_mask(result)) == pytest.approx(fill_mask(result).mean())
+
+
+def test_scales_run_the_net_on_shrunk_copies_and_keep_the_maximum():
+    rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0
+    net = lively_net(DetectNetConfig(width=4, levels=4))
+    one = run_to_end(predict_steps(net, rgb))
+    half = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(
+        run_to_end(predict_steps(net, half)), rgb.shape[1::-1], interpolation=cv2.INTER_LINEAR
+    )
+    events, both = drain(predict_steps(net, rgb, scales=(1, 2)))
+    assert both.shape == rgb.shape[:2]
+    assert np.allclose(both, np.maximum(one, coarse), atol=1e-5)
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    config = DetectNetConfig.from_dict({"width": 4, "scales": [1, 2, 4]})
+    assert config.scales == (1, 2, 4)
+
+
+@pytest.mark.parametrize("kind", ["crack", "fold", "faint"])
+def test_aged_damage_labels_what_it_draws(kind):
+    clean = synthetic_photo(160, 200, seed=3).astype(np.float32) / 255.0
+    d = synthesize(clean, np.random.default_rng(4), (), aged=(kind,), toned=True, noise=False)
+    again = synthesize(clean, np.random.default_rng(4), (), aged=(kind,), toned=True, noise=False)
+    assert np.array_equal(d.image, again.image) and np.array_equal(d.mask, again.mask)
+    assert d.mask.any()
+    # Outside the marks and their fringe the photo is the toned clean print: unchanged.
+    outside = ~d.mask & ~d.ignore
+    assert np.percentile(d.change[outside], 99) < 0.02
+    # Inside, what is labelled and judged moved visibly.
+    judged = d.mask & ~d.ignore
+    assert judged.any() and d.change[judged].min() > 0.04
+
+
+def test_without_aged_options_the_synthesis_is_the_benchmarks():
+    clean = synthetic_photo(96, 128, seed=3).astype(np.float32) / 255.0
+    a = synthesize(clean, np.random.default_rng(5), ("scratch", "dust"))
+    b = synthesize(clean, np.random.default_rng(5), ("scratch", "dust"), aged=(), toned=False)
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
