@@ -227,6 +227,42 @@ def real_table(results: dict, tolerance: int) -> str:
     return "\n".join(rows)
 
 
+def run_large(images: list[Path], megapixels: float, seed: int, models: Path | None) -> dict:
+    """Seconds and peak memory of one detection on a ``megapixels`` photo (the first bench
+    photo enlarged, with 40 long scratches 2-12 px wide), 8-bit as a scan opens. Alone in its
+    process: the peak is the process's (``ru_maxrss``)."""
+    import resource
+
+    import cv2
+
+    clean = load_rgb(images[0])
+    h, w = clean.shape[:2]
+    factor = (megapixels * 1e6 / (h * w)) ** 0.5
+    size = (round(w * factor), round(h * factor))
+    damaged = cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC)
+    # A few long scratches drawn in place: a float synthesis of 24 MP would set the peak itself.
+    rng = np.random.default_rng([seed, 99])
+    for _ in range(40):
+        x0, x1 = rng.integers(0, size[0], 2)
+        y0, y1 = rng.integers(0, size[1], 2)
+        shade = (235, 232, 220) if rng.random() < 0.6 else (30, 28, 25)
+        cv2.line(damaged, (int(x0), int(y0)), (int(x1), int(y1)), shade, int(rng.integers(2, 12)))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = time.perf_counter()
+    result = detect(damaged, models_dir=models)
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    mp = damaged.shape[0] * damaged.shape[1] / 1e6
+    return {
+        "megapixels": round(mp, 2),
+        "seconds": round(seconds, 1),
+        "seconds_per_mp": round(seconds / mp, 3),
+        "peak_rss_mib": round(peak),
+        "peak_rss_before_detect_mib": round(before),
+        "method": result.method,
+    }
+
+
 def calibrate(folder: Path, budget: float) -> None:
     """Print the classical threshold flagging ``budget`` of the clean ``val/`` pixels."""
     from core.detect.classical import classical_steps
@@ -259,6 +295,9 @@ def main() -> int:
     parser.add_argument("--real-masks", type=Path, default=Path("tests/data/real_masks"))
     parser.add_argument("--tolerance", type=int, default=2, help="px, for --real")
     parser.add_argument(
+        "--large", type=float, metavar="MP", help="time one detection on an MP-megapixel photo"
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="write the results into the detect model's manifest entry (training.benchmark)",
@@ -278,6 +317,9 @@ def main() -> int:
             record_real(real, args)
         return 0
     images = list_images(args.images)
+    if args.large:
+        print(json.dumps(run_large(images, args.large, args.seed, args.models_dir)))
+        return 0
     if args.limit:
         images = images[: args.limit]
     results = run(images, args.methods.split(","), args.seed, args.fill_method, args.models_dir)
