@@ -349,9 +349,11 @@ def export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     state = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
     train_args = json.loads((out / "args.json").read_text())
-    net = DetectNet(config_of(train_args))
+    scales = tuple(int(f) for f in args.scales.split(","))
+    net = DetectNet(dataclasses.replace(config_of(train_args), scales=scales))
     net.load_state_dict(state["net"])
     net.eval()
+    # Calibrated as it will run: at every scale of the config, combined.
     threshold, calib = calibrate(net, Path(train_args["data"]), args.budget)
     config = dataclasses.replace(net.config, threshold=round(threshold, 4))
     models = Path(args.models_dir) if args.models_dir else MODELS_DIR
@@ -383,15 +385,23 @@ def export(args: argparse.Namespace) -> int:
         "sha256": sha256_file(weights),
         "training": {
             "command": command,
-            "export": f"python -m core.detect.train export --out {args.out}",
+            "export": f"python -m core.detect.train export --out {args.out}"
+            + (f" --scales {args.scales}" if args.scales != "1" else ""),
             "steps": int(state["step"]),
             "time_s": args.time_s,
             "hardware": args.hardware,
             "calibration": dict(calib, threshold=config.threshold, fp_budget=args.budget),
             "note": args.note,
         },
-        "data": "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust; "
-        "val/ held out for calibration; cite ../shared/data/train/SOURCES.md",
+        "data": "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust"
+        + (
+            ", and old-print damage (crack networks, folds, faint scratches; core/detect/aging.py)"
+            " over photos toned as old prints"
+            if train_args.get("aged") or train_args.get("toned")
+            else ""
+        )
+        + "; val/ held out for calibration; cite ../shared/data/train/SOURCES.md. Never trained "
+        "on: Kodak24 (benchmark) and the real scans of ../shared/data/real (validation only).",
     }
     write_manifest_entry(entry, models)
     print(
@@ -455,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", default="runs/detect")
     e.add_argument("--models-dir", default=None)
     e.add_argument("--threads", type=int, default=1)
+    e.add_argument(
+        "--scales",
+        default="1",
+        help="downsampling factors the net runs at, e.g. 1,2 (see DetectNetConfig.scales)",
+    )
     e.add_argument("--time-s", type=int, default=None, help="training time, for the manifest")
     e.add_argument("--budget", type=float, default=FP_BUDGET, help="clean-pixel share flagged")
     e.add_argument("--note", default="", help="free text for the manifest (schedule changes...)")
