@@ -425,3 +425,44 @@ def test_without_aged_options_the_synthesis_is_the_benchmarks():
     a = synthesize(clean, np.random.default_rng(5), ("scratch", "dust"))
     b = synthesize(clean, np.random.default_rng(5), ("scratch", "dust"), aged=(), toned=False)
     assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
+
+
+REAL_MASKS = Path(__file__).resolve().parents[1] / "data" / "real_masks"
+REAL_SCANS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+
+
+def _bench_tool():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "bench_detect.py"
+    spec = importlib.util.spec_from_file_location("bench_detect", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "name, shape", [("cracked_boy", (256, 256)), ("scratched_girl", (336, 256))]
+)
+def test_reference_masks_of_the_real_scans(name, shape):
+    mask = cv2.imread(str(REAL_MASKS / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == shape and mask.dtype == np.uint8
+    assert set(np.unique(mask)) <= {0, 128, 255} and (mask == 255).mean() > 0.003
+    scan = REAL_SCANS / f"{name}.png"
+    if scan.is_file():  # the scans live outside the repo
+        assert cv2.imread(str(scan)).shape[:2] == shape
+
+
+def test_tolerant_counts_forgive_the_tolerance_and_skip_ignored_pixels():
+    tool = _bench_tool()
+    reference = np.zeros((40, 40), np.uint8)
+    reference[20, 5:35] = 255  # a 1 px line
+    reference[0:5, 0:5] = 128  # ignored
+    pred = np.zeros((40, 40), bool)
+    pred[22, 5:20] = True  # 2 px off: found within 2 px, half the line
+    pred[1, 1] = True  # in the ignored corner: not judged
+    pred[35, 35] = True  # a false alarm
+    found, total, near, judged = tool.tolerant_counts(pred, reference, 2)
+    assert (found, total) == (15, 30) and (near, judged) == (15, 16)
+    found, _, near, _ = tool.tolerant_counts(pred, reference, 1)
+    assert found == 0 and near == 0
