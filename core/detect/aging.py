@@ -62,6 +62,7 @@ def _grow_crack(canvas: np.ndarray, rng: np.random.Generator, width: float) -> N
         x, y = rng.uniform(0, big_w), rng.uniform(0, big_h)
         angle = rng.uniform(0, 2 * np.pi)
     length = rng.uniform(0.3, 1.2) * max(big_h, big_w)
+    wobble = rng.uniform(0.02, 0.15)  # some cracks run nearly straight, some meander
     stack = [(x, y, angle, width, length, 0)]
     segments = 0
     while stack and segments < 600:
@@ -69,7 +70,7 @@ def _grow_crack(canvas: np.ndarray, rng: np.random.Generator, width: float) -> N
         heading = angle
         while remaining > 0 and segments < 600:
             step = s * rng.uniform(2.0, 5.0)
-            angle += rng.normal(0.0, 0.12)
+            angle += rng.normal(0.0, wobble)
             if rng.random() < 0.08:  # a sharp kink, as the emulsion splits
                 angle += rng.uniform(-0.6, 0.6)
             angle += 0.2 * (heading - angle)  # persistence: cracks run on, not in circles
@@ -108,10 +109,12 @@ def crack_network(height: int, width: int, rng: np.random.Generator) -> np.ndarr
     return _coverage(big, height, width)
 
 
-def _curve(height: int, width: int, rng: np.random.Generator, bend: float) -> np.ndarray:
+def _curve(
+    height: int, width: int, rng: np.random.Generator, bend: float, angle: float | None = None
+) -> np.ndarray:
     """Points of a gentle curve from one edge of a (height, width) canvas to another."""
     cy, cx = rng.uniform(0.2, 0.8) * height, rng.uniform(0.2, 0.8) * width
-    angle = rng.uniform(0, np.pi)
+    angle = rng.uniform(0, np.pi) if angle is None else angle
     half = np.hypot(height, width)
     t = np.linspace(-1, 1, 64)
     across = bend * half * (1 - t * t) + 0.01 * half * smooth_noise((1, 64), rng, 12)[0]
@@ -120,12 +123,21 @@ def _curve(height: int, width: int, rng: np.random.Generator, bend: float) -> np
     return np.stack([xs, ys], 1)
 
 
-def fold(height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(light coverage, dark coverage) of a fold: a light ridge with a dark line beside it."""
+def fold(
+    height: int, width: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(light, dark, cracked) coverage of a fold: a light ridge with a dark line beside it,
+    and, often, the emulsion cracked open along it (bright, strong: the long straight crack
+    down the real boy's scan). Half the folds run parallel to the print's edges, as a print
+    folded in two does."""
     s = SUPERSAMPLE
-    pts = _curve(height, width, rng, rng.uniform(-0.05, 0.05)) * s
+    angle = None
+    if rng.random() < 0.5:
+        angle = float(rng.choice([0.0, np.pi / 2]) + rng.normal(0.0, 0.03))
+    pts = _curve(height, width, rng, rng.uniform(-0.05, 0.05), angle) * s
     light = np.zeros((height * s, width * s), np.uint8)
     dark = np.zeros_like(light)
+    cracked = np.zeros_like(light)
     normal = np.array([-(pts[-1, 1] - pts[0, 1]), pts[-1, 0] - pts[0, 0]])
     normal = normal / max(1e-6, np.hypot(*normal))
     w_light = rng.uniform(1.0, 3.5) * s
@@ -135,10 +147,10 @@ def fold(height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray,
     shifted = np.round(pts + offset * normal).astype(np.int32)
     cv2.polylines(dark, [shifted], False, 1, max(1, round(w_dark)))
     dark &= 1 - light
-    if rng.random() < 0.4:  # the emulsion cracked along the fold: broken bits of crack
-        keep = smooth_noise(light.shape, rng, 20 * s) > 0.3
-        light = np.maximum(light, _ragged(light, rng, s * 1.5) * keep)
-    return _coverage(light, height, width), _coverage(dark, height, width)
+    if rng.random() < 0.6:  # cracked along the fold, over most or part of its length
+        keep = smooth_noise(light.shape, rng, 40 * s) > rng.uniform(-1.0, 0.4)
+        cracked = _ragged(light, rng, s * rng.uniform(0.3, 1.5)) * keep
+    return tuple(_coverage(c, height, width) for c in (light, dark, cracked))
 
 
 def faint_scratches(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -271,11 +283,12 @@ def aged_damage(
                     rng.uniform(0.5, 1.0),
                 )
         elif kind == "fold":
-            light, dark = fold(*canvas, rng)
-            strength = rng.uniform(0.2, 0.6)
+            light, dark, cracked = fold(*canvas, rng)
+            strength = rng.uniform(0.2, 0.7)
             put(light, paper_colour(rng), strength)
             put(dark, np.array([0.1, 0.08, 0.06], np.float32), strength * rng.uniform(0.4, 0.9))
-            cover = np.maximum(light, dark)
+            put(cracked, paper_colour(rng), rng.uniform(0.7, 1.0), rng.uniform(0.0, 0.3))
+            cover = np.maximum(np.maximum(light, dark), cracked)
         elif kind == "faint":
             cover = faint_scratches(*canvas, rng)
             level = rng.uniform(0.85, 1.0) if rng.random() < 0.7 else rng.uniform(0.0, 0.2)

@@ -46,7 +46,7 @@ MIXES: tuple[tuple[tuple[str, ...], float], ...] = (
     ((), 0.15),
 )
 # --aged: of the samples that get old-print damage, the share with each kind.
-AGED_SHARES = (("crack", 0.75), ("fold", 0.25), ("faint", 0.3))
+AGED_SHARES = (("crack", 0.75), ("fold", 0.35), ("faint", 0.3))
 # Calibration: the default threshold keeps clean-photo false positives under this fraction
 # (the product target is 0.5 %; half of it leaves room for photos unlike the corpus).
 FP_BUDGET = 0.0025
