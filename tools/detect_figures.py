@@ -37,10 +37,11 @@ def main() -> int:
     parser.add_argument("--masks", type=Path, default=Path("tests/data/real_masks"))
     parser.add_argument("--out", type=Path, default=Path("docs"))
     parser.add_argument("--method", default="biharmonic")
+    parser.add_argument("--models-dir", type=Path, help="models folder (default: resources/models)")
     args = parser.parse_args()
     for scan in sorted(args.real.glob("*.png")):
         rgb = load_rgb(scan)
-        result = detect(rgb)
+        result = detect(rgb, models_dir=args.models_dir)
         mask = fill_mask(result)
         shown = np.where(mask, 255, 0).astype(np.uint8)
         panels = [overlay(rgb.astype(np.float32) / 255.0, shown, SCALE)]

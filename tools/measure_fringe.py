@@ -82,10 +82,11 @@ def main() -> int:
     parser.add_argument("--masks", type=Path, default=Path("tests/data/real_masks"))
     parser.add_argument("--bench", type=Path, default=Path("../shared/data/bench"))
     parser.add_argument("--limit", type=int, default=8, help="Kodak photos to use")
+    parser.add_argument("--models-dir", type=Path, help="models folder (default: resources/models)")
     args = parser.parse_args()
     for scan in sorted(args.real.glob("*.png")):
         rgb = load_rgb(scan)
-        detected = detect(rgb).mask
+        detected = detect(rgb, models_dir=args.models_dir).mask
         report(f"{scan.stem}, detected core", *ring_profile(rgb, detected))
         ref_path = args.masks / scan.name
         if ref_path.is_file():
@@ -97,7 +98,8 @@ def main() -> int:
         d = synthesize(clean, np.random.default_rng([7, index, 2]), ("scratch", "dust"))
         damaged = np.rint(d.image * 255).astype(np.uint8)
         clean_u8 = np.rint(clean * 255).astype(np.uint8)
-        total += np.array(ring_profile(damaged, detect(damaged).mask, clean_u8))
+        detected = detect(damaged, models_dir=args.models_dir).mask
+        total += np.array(ring_profile(damaged, detected, clean_u8))
     report(
         f"Kodak (first {args.limit}), synthetic damage vs the clean photo, detected core", *total
     )
