@@ -294,6 +294,45 @@ def test_training_is_resumable_and_seeded(tmp_path):
     assert net.config.width == 4 and 0.5 <= net.config.threshold <= 1.0
 
 
+def test_fine_tuning_with_old_print_damage_in_bf16_resumes_and_exports_its_scales(tmp_path):
+    from core.detect import train
+
+    corpus = tmp_path / "corpus"
+    for part in ("train", "val"):
+        (corpus / part).mkdir(parents=True)
+        for i in range(2):
+            _write(corpus / part / f"{i}.jpg", synthetic_photo(96, 128, seed=i))
+    base = tmp_path / "base.safetensors"
+    from safetensors.torch import save_file
+
+    from core.detect.net import state_to_tensors
+
+    torch.manual_seed(1)
+    save_file(state_to_tensors(DetectNet(DetectNetConfig(width=4))), str(base))
+    common = ["--data", str(corpus), "--batch", "2", "--crop", "64", "--width", "4"]
+    common += ["--val-every", "100", "--save-every", "1", "--aged", "1", "--toned", "1"]
+    common += ["--bf16", "--init", str(base), "--phase-start", "10"]
+    assert train.main(["train", "--out", str(tmp_path / "a"), "--steps", "12", *common]) == 0
+    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "11", *common]) == 0
+    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "12", *common]) == 0
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    assert a["step"] == 12 and all(torch.allclose(a["net"][k], b["net"][k]) for k in a["net"])
+    from safetensors.torch import load_file
+
+    start = load_file(str(base))
+    assert not torch.allclose(a["net"]["head.weight"], start["head.weight"])  # it trained
+    assert torch.allclose(a["net"]["head.weight"], start["head.weight"], atol=0.05)  # from base
+    models = tmp_path / "models"
+    models.mkdir()
+    args = ["export", "--out", str(tmp_path / "a"), "--models-dir", str(models), "--scales", "1,2"]
+    assert train.main(args) == 0
+    assert load_net(models).config.scales == (1, 2)
+    entry = json.loads((models / "manifest.json").read_text())["models"][0]
+    assert "--aged 1.0 --toned 1.0 --bf16 --init" in entry["training"]["command"]
+    assert "--scales 1,2" in entry["training"]["export"]
+
+
 def test_soft_f1_term_is_one_minus_f1_on_confident_logits_and_skips_ignored_pixels():
     from core.detect.train import loss_fn
 
