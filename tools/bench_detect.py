@@ -227,7 +227,9 @@ def real_table(results: dict, tolerance: int) -> str:
     return "\n".join(rows)
 
 
-def run_large(images: list[Path], megapixels: float, seed: int, models: Path | None) -> dict:
+def run_large(
+    images: list[Path], megapixels: float, seed: int, models: Path | None, tile: int | None = None
+) -> dict:
     """Seconds and peak memory of one detection on a ``megapixels`` photo (the first bench
     photo enlarged, with 40 long scratches 2-12 px wide), 8-bit as a scan opens. Alone in its
     process: the peak is the process's (``ru_maxrss``)."""
@@ -249,7 +251,7 @@ def run_large(images: list[Path], megapixels: float, seed: int, models: Path | N
         cv2.line(damaged, (int(x0), int(y0)), (int(x1), int(y1)), shade, int(rng.integers(2, 12)))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
-    result = detect(damaged, models_dir=models)
+    result = detect(damaged, models_dir=models, tile=tile)
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     mp = damaged.shape[0] * damaged.shape[1] / 1e6
@@ -297,6 +299,7 @@ def main() -> int:
     parser.add_argument(
         "--large", type=float, metavar="MP", help="time one detection on an MP-megapixel photo"
     )
+    parser.add_argument("--tile", type=int, help="tile side for --large (default: the net's)")
     parser.add_argument(
         "--record",
         action="store_true",
@@ -318,7 +321,7 @@ def main() -> int:
         return 0
     images = list_images(args.images)
     if args.large:
-        print(json.dumps(run_large(images, args.large, args.seed, args.models_dir)))
+        print(json.dumps(run_large(images, args.large, args.seed, args.models_dir, args.tile)))
         return 0
     if args.limit:
         images = images[: args.limit]

@@ -37,8 +37,8 @@ __all__ = [
 METHODS = ("auto", "net", "classical")
 # Px by which a detected mask grows before a fill: a mark's blurred fringe is damage too, and
 # a fill taking its border from the fringe would smear the mark back in. Measured with
-# tools/measure_fringe.py around the detections of the real cracked scan: 22, 8, 4, 2 levels of
-# contrast left 1, 2, 3, 4 px out; 3 px leaves a rim of about 2 levels (docs/detect.md).
+# tools/measure_fringe.py around the detections of the real cracked scan: 22, 7, 3.4, 2.3 levels
+# of contrast left 1, 2, 3, 4 px out; 3 px leaves a rim of about 2 levels (docs/detect.md).
 FILL_GROW = 3
 
 
@@ -152,16 +152,17 @@ def detect_steps(
             if method == "net":
                 raise
             note = f"using the classical detector: {error}"
-    rgb = to_float_rgb(image)
+    # The photo stays as it was read; each tile is converted to float RGB on its own (a 24 MP
+    # scan in float32 would be 288 MB, and the tiles need it only a window at a time).
     if net is not None:
         from core.detect.net import predict_steps
 
-        probability = yield from predict_steps(net, rgb, tile=tile)
+        probability = yield from predict_steps(net, image, tile=tile, prepare=to_float_rgb)
         used = "net"
     else:
         from core.detect.classical import classical_steps
 
-        probability = yield from classical_steps(rgb, tile=tile or 1024)
+        probability = yield from classical_steps(image, tile=tile or 1024, prepare=to_float_rgb)
         used = "classical"
     if threshold is None:
         threshold = default_threshold(used, models_dir)

@@ -22,7 +22,7 @@ processed in tiles with that much overlap and give the same result as one pass.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, fields
 
 import cv2
@@ -35,11 +35,12 @@ from core.detect.tiling import EDGE_BORDER, tiled_steps
 from core.progress import Progress
 
 MODEL_NAME = "detect"
-# Tile side for large photos: each tile drags up to 150 px of context along each side, which
-# costs 2.5x at 512 px and 1.6x at 1024. Measured on a 2048 px square photo (2 threads, CPU
-# shared with training): 3.6 s/MP at 512, 1.7 at 1024; the process grew by 0.9-1.6 GB for
-# either (the allocator keeps freed blocks, see core.cpu).
-DEFAULT_TILE = 1024
+# Tile side for large photos: each tile drags up to 152 px of context along each side, which
+# costs 2.5x at 512 px and 1.7x at 1024. But the activations of one tile set the peak memory:
+# on a 24 MP 8-bit scan (tools/bench_detect.py --large 24, CPU shared with other jobs) 1024 px
+# tiles peaked at 3.2 GB (0.9-2.2 s/MP), 640 at 1.9 GB (1.3 s/MP), 512 at 1.46 GB (1.4 s/MP):
+# only 512 keeps the 1.5 GB budget.
+DEFAULT_TILE = 512
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,10 @@ class DetectNetConfig:
     levels: int = 3
     # Downsampling factors the net runs at; the probabilities, brought back to the photo's
     # size, are combined by their maximum. (1,) is one pass. (1, 2, 4) finds a 12 px crack at
-    # 1/4 as a 3 px one, for 1 + 1/4 + 1/16 of the time.
+    # 1/4 as a 3 px one, for 1 + 1/4 + 1/16 of the time. A factor runs only where the shrunk
+    # photo keeps ``min_side`` px on its short side (see ``active_scales``).
     scales: tuple[int, ...] = (1,)
+    min_side: int = 512
 
     @property
     def channels(self) -> int:
@@ -153,6 +156,17 @@ class DetectNet(nn.Module):
         return self.head(y)
 
 
+def active_scales(config: DetectNetConfig, height: int, width: int) -> tuple[int, ...]:
+    """The factors of ``config.scales`` that run on a ``height`` x ``width`` photo: 1, and each
+    other factor whose shrunk photo keeps ``config.min_side`` px on its short side.
+
+    Cracks are wide only on large scans; on a small photo the coarse passes see nothing a
+    full-size pass misses, only texture that looks thin once shrunk (on the 256 px real scan,
+    1/2 and 1/4 raised the flagged share from 1.7 % to 8.3 % at precision 0.36)."""
+    short = min(height, width)
+    return tuple(f for f in config.scales if f == 1 or short / f >= config.min_side)
+
+
 def receptive_radius(config: DetectNetConfig) -> int:
     """Input px on each side that can reach one output pixel (an upper bound).
 
@@ -179,11 +193,13 @@ def predict_steps(
     *,
     tile: int | None = None,
     scales: tuple[int, ...] | None = None,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     """Damage probability (float32 HxW) of float32 RGB ``rgb``, in tiles of ``tile`` px
     (default ``DEFAULT_TILE``) with :func:`receptive_radius` px of context each side; yields
-    progress per tile. ``scales`` (default ``net.config.scales``): the photo is also run
-    shrunk by each factor, and each pixel keeps the largest probability."""
+    progress per tile. ``scales`` (default: :func:`active_scales` of the config): the photo is
+    also run shrunk by each factor, and each pixel keeps the largest probability. ``prepare``: the
+    per-pixel conversion of ``rgb`` to float RGB, done per tile (see ``tiling.tiled_steps``)."""
     from core.cpu import tune_allocator
 
     tune_allocator()
@@ -196,15 +212,16 @@ def predict_steps(
             return torch.sigmoid(logits)[0, 0].numpy()
 
     h, w = rgb.shape[:2]
-    factors = scales or net.config.scales
+    factors = scales or active_scales(net.config, h, w)
     # Each pass's share of the progress bar: its share of the pixels.
     shares = np.array([1.0 / f**2 for f in factors]) / sum(1.0 / f**2 for f in factors)
     prob: np.ndarray | None = None
     for factor, share, start in zip(factors, shares, np.cumsum(shares) - shares, strict=True):
-        small = rgb
+        small, convert = rgb, prepare
         size = (max(1, round(w / factor)), max(1, round(h / factor)))
         if factor > 1:
-            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            whole = rgb if prepare is None else prepare(rgb)
+            small, convert = cv2.resize(whole, size, interpolation=cv2.INTER_AREA), None
         label = "damage net: tile" if factor == 1 else f"damage net at 1/{factor}: tile"
         steps = tiled_steps(
             run,
@@ -214,6 +231,7 @@ def predict_steps(
             multiple=net.config.pad_multiple,
             border=EDGE_BORDER,
             label=label,
+            prepare=convert,
         )
         while True:
             try:

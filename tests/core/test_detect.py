@@ -27,6 +27,7 @@ from core.detect.net import (
     MODEL_NAME,
     DetectNet,
     DetectNetConfig,
+    active_scales,
     load_net,
     predict_steps,
     receptive_radius,
@@ -442,6 +443,28 @@ def test_scales_run_the_net_on_shrunk_copies_and_keep_the_maximum():
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     config = DetectNetConfig.from_dict({"width": 4, "scales": [1, 2, 4]})
     assert config.scales == (1, 2, 4)
+
+
+def test_coarse_scales_run_only_where_the_shrunk_photo_keeps_min_side():
+    config = DetectNetConfig(width=4, scales=(1, 2, 4), min_side=256)
+    assert active_scales(config, 300, 900) == (1,)
+    assert active_scales(config, 600, 900) == (1, 2)
+    assert active_scales(config, 1100, 1024) == (1, 2, 4)
+    net = lively_net(config)
+    rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0  # 192 px: one pass
+    assert np.array_equal(
+        run_to_end(predict_steps(net, rgb)), run_to_end(predict_steps(net, rgb, scales=(1,)))
+    )
+
+
+def test_tiles_convert_the_photo_as_read_like_a_whole_float_copy():
+    from core.pipeline import to_float_rgb
+
+    image = damaged_photo("scratch").image  # uint8
+    net = lively_net(DetectNetConfig(width=4, levels=4))
+    whole = run_to_end(predict_steps(net, to_float_rgb(image), tile=1024))
+    tiled = run_to_end(predict_steps(net, image, tile=96, prepare=to_float_rgb))
+    assert np.abs(whole - tiled).max() < 1e-4
 
 
 @pytest.mark.parametrize("kind", ["crack", "fold", "faint"])
