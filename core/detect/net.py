@@ -36,11 +36,12 @@ from core.progress import Progress
 
 MODEL_NAME = "detect"
 # Tile side for large photos: each tile drags up to 152 px of context along each side, which
-# costs 2.5x at 512 px and 1.7x at 1024. But the activations of one tile set the peak memory:
-# on a 24 MP 8-bit scan (tools/bench_detect.py --large 24, CPU shared with other jobs) 1024 px
-# tiles peaked at 3.2 GB (0.9-2.2 s/MP), 640 at 1.9 GB (1.3 s/MP), 512 at 1.46 GB (1.4 s/MP):
-# only 512 keeps the 1.5 GB budget.
-DEFAULT_TILE = 512
+# costs 2.8x at 448 px and 1.7x at 1024. But the activations of one tile set the peak memory:
+# on a 24 MP 8-bit scan (tools/bench_detect.py --large 24, CPU shared with other jobs), one
+# pass: 1024 px tiles peaked at 3.2 GB (0.9-2.2 s/MP), 640 at 1.9 GB (1.3 s/MP), 512 at
+# 1.46 GB (1.4 s/MP); with the 1/2 pass of the shipped scales, 512 at 1.58 GB and 448 at
+# 1.28 GB: 448 keeps the 1.5 GB budget.
+DEFAULT_TILE = 448
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,9 @@ def predict_steps(
         small, convert = rgb, prepare
         size = (max(1, round(w / factor)), max(1, round(h / factor)))
         if factor > 1:
-            whole = rgb if prepare is None else prepare(rgb)
-            small, convert = cv2.resize(whole, size, interpolation=cv2.INTER_AREA), None
+            # Shrunk as read (8 or 16 bit, any channels): no full-size float copy.
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            small = small[..., None] if small.ndim == 2 else small
         label = "damage net: tile" if factor == 1 else f"damage net at 1/{factor}: tile"
         steps = tiled_steps(
             run,
