@@ -42,6 +42,9 @@ MODEL_NAME = "detect"
 # 1.46 GB (1.4 s/MP); with the 1/2 pass of the shipped scales, 512 at 1.58 GB and 448 at
 # 1.28 GB: 448 keeps the 1.5 GB budget.
 DEFAULT_TILE = 448
+# Tile side when the net runs in bfloat16 (half the activation memory; 24 MP scan, 1/2 pass
+# included): 640 px 1.16 GB 1.21 s/MP, 768 px 1.25 GB 1.04 s/MP, 1024 px 2.0 GB 0.86 s/MP.
+BF16_TILE = 768
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class DetectNetConfig:
     # photo keeps ``min_side`` px on its short side (see ``active_scales``).
     scales: tuple[int, ...] = (1,)
     min_side: int = 512
+    # Run the convolutions in bfloat16 where the CPU does them natively (AVX512-BF16 or AMX,
+    # see ``bf16_native``): 2x faster and half the activation memory; the calibrated threshold
+    # is measured that way. Elsewhere float32, whatever this says.
+    bf16: bool = False
 
     @property
     def channels(self) -> int:
@@ -157,6 +164,19 @@ class DetectNet(nn.Module):
         return self.head(y)
 
 
+def bf16_native() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (emulated they are far slower)."""
+    cpu = getattr(torch, "cpu", None)
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(cpu, name, None)  # private torch API: guarded
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # any failure means "not known to be native"
+            continue
+    return False
+
+
 def active_scales(config: DetectNetConfig, height: int, width: int) -> tuple[int, ...]:
     """The factors of ``config.scales`` that run on a ``height`` x ``width`` photo: 1, and each
     other factor whose shrunk photo keeps ``config.min_side`` px on its short side.
@@ -206,11 +226,13 @@ def predict_steps(
     tune_allocator()
     net.eval().to(memory_format=torch.channels_last)
 
+    bf16 = net.config.bf16 and bf16_native()
+
     def run(window: np.ndarray) -> np.ndarray:
         tensor = torch.from_numpy(net_input(window, net.config))[None]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
             logits = net(tensor.contiguous(memory_format=torch.channels_last))
-            return torch.sigmoid(logits)[0, 0].numpy()
+            return torch.sigmoid(logits.float())[0, 0].numpy()
 
     h, w = rgb.shape[:2]
     factors = scales or active_scales(net.config, h, w)
@@ -228,7 +250,7 @@ def predict_steps(
         steps = tiled_steps(
             run,
             small,
-            tile=tile or DEFAULT_TILE,
+            tile=tile or (BF16_TILE if bf16 else DEFAULT_TILE),
             margin=receptive_radius(net.config) + 2,
             multiple=net.config.pad_multiple,
             border=EDGE_BORDER,

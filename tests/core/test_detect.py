@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -455,6 +456,19 @@ def test_coarse_scales_run_only_where_the_shrunk_photo_keeps_min_side():
     assert np.array_equal(
         run_to_end(predict_steps(net, rgb)), run_to_end(predict_steps(net, rgb, scales=(1,)))
     )
+
+
+def test_bf16_inference_stays_close_to_float32_and_tiles_by_its_own_size():
+    from core.detect.net import bf16_native
+
+    rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0
+    net = lively_net(DetectNetConfig(width=4, levels=4))
+    fp32 = run_to_end(predict_steps(net, rgb))
+    net.config = dataclasses.replace(net.config, bf16=True)
+    low = run_to_end(predict_steps(net, rgb))
+    if not bf16_native():
+        assert np.array_equal(low, fp32)  # float32 where bfloat16 would be emulated
+    assert np.abs(low - fp32).max() < 0.1 and np.abs(low - fp32).mean() < 0.01
 
 
 def test_tiles_convert_the_photo_as_read_like_a_whole_float_copy():
