@@ -194,7 +194,7 @@ def run_real(
                 print(f"  no scan {scan}: skipped", file=sys.stderr)
                 continue
             reference = cv2.imread(str(masks / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
-            result = detect(load_rgb(scan), method=method, models_dir=models)
+            result = detect(read_rgb8(scan), method=method, models_dir=models)
             c = tolerant_counts(result.mask, reference, tolerance)
             pooled += c
             per[name] = {
@@ -237,7 +237,7 @@ def run_large(
 
     import cv2
 
-    clean = load_rgb(images[0])
+    clean = read_rgb8(images[0])
     h, w = clean.shape[:2]
     factor = (megapixels * 1e6 / (h * w)) ** 0.5
     size = (round(w * factor), round(h * factor))

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_masks import overlay  # this script's folder is on sys.path
 
 from core.detect import detect, fill_mask, proposed_share
+from core.imageio import read_rgb8
 from core.pipeline import FillRequest, fill
-from core.training.data import load_rgb
 
 SCALE = 2
 
@@ -40,7 +40,7 @@ def main() -> int:
     parser.add_argument("--models-dir", type=Path, help="models folder (default: resources/models)")
     args = parser.parse_args()
     for scan in sorted(args.real.glob("*.png")):
-        rgb = load_rgb(scan)
+        rgb = read_rgb8(scan)
         result = detect(rgb, models_dir=args.models_dir)
         mask = fill_mask(result)
         shown = np.where(mask, 255, 0).astype(np.uint8)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.detect import detect
 from core.detect.synth import synthesize
-from core.training.data import list_images, load_rgb
+from core.imageio import list_images, read_rgb8
 
 REACH = 10
 FAR = (7, 10)  # rings that give a mark's local background
@@ -85,7 +85,7 @@ def main() -> int:
     parser.add_argument("--models-dir", type=Path, help="models folder (default: resources/models)")
     args = parser.parse_args()
     for scan in sorted(args.real.glob("*.png")):
-        rgb = load_rgb(scan)
+        rgb = read_rgb8(scan)
         detected = detect(rgb, models_dir=args.models_dir).mask
         report(f"{scan.stem}, detected core", *ring_profile(rgb, detected))
         ref_path = args.masks / scan.name
@@ -94,7 +94,7 @@ def main() -> int:
             report(f"{scan.stem}, reference core", *ring_profile(rgb, reference))
     total = np.zeros((2, REACH + 1))
     for index, path in enumerate(list_images(args.bench)[: args.limit]):
-        clean = load_rgb(path).astype(np.float32) / 255.0
+        clean = read_rgb8(path).astype(np.float32) / 255.0
         d = synthesize(clean, np.random.default_rng([7, index, 2]), ("scratch", "dust"))
         damaged = np.rint(d.image * 255).astype(np.uint8)
         clean_u8 = np.rint(clean * 255).astype(np.uint8)
