@@ -21,6 +21,9 @@ from core import maskgen
 from core.detect.aging import aged_damage, paper_texture, print_frame, tone
 
 DAMAGE_KINDS = ("scratch", "dust")
+# Share of the toned photos that show the print's own frame (0.3 until step 28400, then 0.6:
+# the frame of the real girl's scan was still flagged).
+PRINT_FRAME_SHARE = 0.6
 # A hole pixel whose rendered value moved less than this (0-1 scale) counts as invisible.
 VISIBLE_DELTA = 0.04
 
@@ -177,7 +180,7 @@ def synthesize(
     canvas = mask_shape or (h, w)
     if toned:
         clean = tone(clean, rng)
-        if rng.random() < 0.3:
+        if rng.random() < PRINT_FRAME_SHARE:
             clean = print_frame(clean, rng, canvas, offset)
     mask = np.zeros((h, w), bool)
     oy, ox = offset
