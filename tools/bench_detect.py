@@ -17,6 +17,11 @@ Per method (net, classical), pooled over the photos:
   detected mask (grown as ``fill --auto-mask`` grows it) versus over the true mask;
   hole-PSNR over the true damage, and the gap;
 * speed: seconds per megapixel of the detection alone.
+
+``--real DIR`` instead scores the real damaged scans in DIR against the reference masks made by
+``tools/real_masks.py`` (``tests/data/real_masks``): recall (share of the reference damage
+within ``--tolerance`` px of a detected pixel) and precision (share of the detected pixels
+within that distance of reference damage), leaving out the masks' ignore pixels.
 """
 
 from __future__ import annotations
@@ -156,6 +161,110 @@ def table(results: dict, fill_method: str) -> str:
     return "\n".join(rows)
 
 
+def tolerant_counts(pred: np.ndarray, reference: np.ndarray, tolerance: int) -> np.ndarray:
+    """(reference pixels found, reference pixels, detected pixels near reference, detected
+    pixels) outside the reference's ignore pixels (128); damage is 255."""
+    import cv2
+
+    damage, ignore = reference == 255, reference == 128
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
+    near_pred = cv2.dilate(pred.astype(np.uint8), disk) > 0
+    near_ref = cv2.dilate(damage.astype(np.uint8), disk) > 0
+    judged = pred & ~ignore
+    return np.array(
+        [(damage & near_pred).sum(), damage.sum(), (judged & near_ref).sum(), judged.sum()],
+        np.int64,
+    )
+
+
+def run_real(
+    folder: Path, masks: Path, methods: list[str], tolerance: int, models: Path | None
+) -> dict:
+    """Recall and precision on the real scans against their reference masks, per scan and
+    pooled."""
+    import cv2
+
+    results: dict = {}
+    names = sorted(p.stem for p in masks.glob("*.png"))
+    for method in methods:
+        pooled, per = np.zeros(4, np.int64), {}
+        for name in names:
+            scan = folder / f"{name}.png"
+            if not scan.is_file():
+                print(f"  no scan {scan}: skipped", file=sys.stderr)
+                continue
+            reference = cv2.imread(str(masks / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+            result = detect(read_rgb8(scan), method=method, models_dir=models)
+            c = tolerant_counts(result.mask, reference, tolerance)
+            pooled += c
+            per[name] = {
+                "recall": c[0] / max(1, c[1]),
+                "precision": c[2] / max(1, c[3]),
+                "flagged_percent": 100.0 * float(result.mask.mean()),
+                "reference_percent": 100.0 * float((reference == 255).mean()),
+            }
+        results[method] = {
+            "recall": pooled[0] / max(1, pooled[1]),
+            "precision": pooled[2] / max(1, pooled[3]),
+            "scans": per,
+        }
+    return results
+
+
+def real_table(results: dict, tolerance: int) -> str:
+    rows = [
+        f"| method | scan | recall ({tolerance} px) | precision ({tolerance} px) | flagged % "
+        "| reference % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for method, r in results.items():
+        for name, s in r["scans"].items():
+            rows.append(
+                f"| {method} | {name} | {s['recall']:.3f} | {s['precision']:.3f} | "
+                f"{s['flagged_percent']:.2f} | {s['reference_percent']:.2f} |"
+            )
+        rows.append(f"| {method} | pooled | {r['recall']:.3f} | {r['precision']:.3f} | | |")
+    return "\n".join(rows)
+
+
+def run_large(
+    images: list[Path], megapixels: float, seed: int, models: Path | None, tile: int | None = None
+) -> dict:
+    """Seconds and peak memory of one detection on a ``megapixels`` photo (the first bench
+    photo enlarged, with 40 long scratches 2-12 px wide), 8-bit as a scan opens. Alone in its
+    process: the peak is the process's (``ru_maxrss``)."""
+    import resource
+
+    import cv2
+
+    clean = read_rgb8(images[0])
+    h, w = clean.shape[:2]
+    factor = (megapixels * 1e6 / (h * w)) ** 0.5
+    size = (round(w * factor), round(h * factor))
+    damaged = cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC)
+    # A few long scratches drawn in place: a float synthesis of 24 MP would set the peak itself.
+    rng = np.random.default_rng([seed, 99])
+    for _ in range(40):
+        x0, x1 = rng.integers(0, size[0], 2)
+        y0, y1 = rng.integers(0, size[1], 2)
+        shade = (235, 232, 220) if rng.random() < 0.6 else (30, 28, 25)
+        cv2.line(damaged, (int(x0), int(y0)), (int(x1), int(y1)), shade, int(rng.integers(2, 12)))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = time.perf_counter()
+    result = detect(damaged, models_dir=models, tile=tile)
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    mp = damaged.shape[0] * damaged.shape[1] / 1e6
+    return {
+        "megapixels": round(mp, 2),
+        "seconds": round(seconds, 1),
+        "seconds_per_mp": round(seconds / mp, 3),
+        "peak_rss_mib": round(peak),
+        "peak_rss_before_detect_mib": round(before),
+        "method": result.method,
+    }
+
+
 def calibrate(folder: Path, budget: float) -> None:
     """Print the classical threshold flagging ``budget`` of the clean ``val/`` pixels."""
     from core.detect.classical import classical_steps
@@ -184,6 +293,13 @@ def main() -> int:
     parser.add_argument("--calibrate", type=Path, metavar="CORPUS")
     parser.add_argument("--budget", type=float, default=0.0025)
     parser.add_argument("--models-dir", type=Path, help="models folder (default: resources/models)")
+    parser.add_argument("--real", type=Path, metavar="DIR", help="score the real scans in DIR")
+    parser.add_argument("--real-masks", type=Path, default=Path("tests/data/real_masks"))
+    parser.add_argument("--tolerance", type=int, default=2, help="px, for --real")
+    parser.add_argument(
+        "--large", type=float, metavar="MP", help="time one detection on an MP-megapixel photo"
+    )
+    parser.add_argument("--tile", type=int, help="tile side for --large (default: the net's)")
     parser.add_argument(
         "--record",
         action="store_true",
@@ -193,7 +309,20 @@ def main() -> int:
     if args.calibrate:
         calibrate(args.calibrate, args.budget)
         return 0
+    if args.real:
+        real = run_real(
+            args.real, args.real_masks, args.methods.split(","), args.tolerance, args.models_dir
+        )
+        print(real_table(real, args.tolerance))
+        if args.json:
+            args.json.write_text(json.dumps(real, indent=2) + "\n")
+        if args.record:
+            record_real(real, args)
+        return 0
     images = list_images(args.images)
+    if args.large:
+        print(json.dumps(run_large(images, args.large, args.seed, args.models_dir, args.tile)))
+        return 0
     if args.limit:
         images = images[: args.limit]
     results = run(images, args.methods.split(","), args.seed, args.fill_method, args.models_dir)
@@ -228,6 +357,30 @@ def record(results: dict, args: argparse.Namespace) -> None:
         "--auto-mask grows it vs the true mask, hole-PSNR over the true damage; s/MP: the "
         "detection alone on a 2-core CPU",
         **rounded,
+    }
+    write_manifest_entry(entry, models)
+
+
+def record_real(results: dict, args: argparse.Namespace) -> None:
+    """Store the real-scan figures beside the weights (training.benchmark_real)."""
+    from core.detect.net import MODEL_NAME
+    from core.models import model_entry, write_manifest_entry
+    from core.resources import MODELS_DIR
+
+    models = args.models_dir or MODELS_DIR
+    entry = model_entry(MODEL_NAME, models)
+
+    def rounded(value):
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        return round(float(value), 4)
+
+    entry.setdefault("training", {})["benchmark_real"] = {
+        "command": f"python tools/bench_detect.py --real {args.real} --real-masks "
+        f"{args.real_masks} --tolerance {args.tolerance}",
+        "what": "real damaged scans (../shared/data/real, never trained on) against the "
+        "reference masks of tools/real_masks.py: recall and precision with the tolerance",
+        **{m: rounded(r) for m, r in results.items()},
     }
     write_manifest_entry(entry, models)
 

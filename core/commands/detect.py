@@ -13,8 +13,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "detect",
         help="find scratches, cracks and dust; write a damage mask",
-        description="Write a grayscale PNG mask (255 = damage) of INPUT. INPUT may be a folder: "
-        "OUTPUT is then a folder and gets <stem>.png for every image.",
+        description="Write a grayscale PNG mask (255 = damage) of INPUT: the pixels a fill "
+        "would replace, i.e. the detected damage grown by its soft edge, exactly the mask "
+        "`fill --auto-mask` fills and the editor's Accept adds. INPUT may be a folder: OUTPUT "
+        "is then a folder and gets <stem>.png for every image.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT", help="image file or folder")
     parser.add_argument("-o", "--output", type=Path, required=True, help="mask file or folder")
@@ -77,6 +79,7 @@ def detect_file(image_path: Path, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.detect import FILL_GROW, fill_mask, proposed_share
     from core.masks import save_mask
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
@@ -89,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     for image_path, target in pairs:
         try:
             _, result = detect_file(image_path, args)
+            mask = fill_mask(result)
             target.parent.mkdir(parents=True, exist_ok=True)
-            save_mask(result.mask, target, overwrite=args.overwrite)
+            save_mask(mask, target, overwrite=args.overwrite)
         except InpaintError as error:
             if len(pairs) == 1:
                 raise
@@ -101,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
             notes.add(result.note)
             print(f"note: {result.note}", file=sys.stderr)
         print(
-            f"{target}: {result.mask.mean():.2%} flagged "
-            f"({result.method}, threshold {result.threshold:.3f})"
+            f"{target}: {proposed_share(mask):.2%} of the photo proposed (the pixels a fill "
+            f"replaces: detected damage grown by {FILL_GROW} px; {result.method}, threshold "
+            f"{result.threshold:.3f})"
         )
     return 1 if failures else 0

@@ -16,7 +16,7 @@ Each step is local (reach below ``REACH`` px), so large photos are processed in 
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from functools import cache
 
 import cv2
@@ -70,8 +70,14 @@ def score_map(rgb: np.ndarray) -> np.ndarray:
     return (score / (score + SCORE_HALF)).astype(np.float32)
 
 
-def classical_steps(rgb: np.ndarray, *, tile: int = 1024) -> Generator[Progress, None, np.ndarray]:
-    """Pseudo-probability map of float32 RGB ``rgb``, tiled; yields progress per tile."""
+def classical_steps(
+    rgb: np.ndarray,
+    *,
+    tile: int = 1024,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Generator[Progress, None, np.ndarray]:
+    """Pseudo-probability map of float32 RGB ``rgb`` (or of any image ``prepare`` turns into
+    that, per tile), tiled; yields progress per tile."""
     prob = yield from tiled_steps(
         score_map,
         rgb,
@@ -79,5 +85,6 @@ def classical_steps(rgb: np.ndarray, *, tile: int = 1024) -> Generator[Progress,
         margin=REACH,
         border=EDGE_BORDER,
         label="classical detector: tile",
+        prepare=prepare,
     )
     return prob

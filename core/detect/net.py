@@ -22,7 +22,7 @@ processed in tiles with that much overlap and give the same result as one pass.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, fields
 
 import cv2
@@ -35,11 +35,16 @@ from core.detect.tiling import EDGE_BORDER, tiled_steps
 from core.progress import Progress
 
 MODEL_NAME = "detect"
-# Tile side for large photos: each tile drags up to 150 px of context along each side, which
-# costs 2.5x at 512 px and 1.6x at 1024. Measured on a 2048 px square photo (2 threads, CPU
-# shared with training): 3.6 s/MP at 512, 1.7 at 1024; the process grew by 0.9-1.6 GB for
-# either (the allocator keeps freed blocks, see core.cpu).
-DEFAULT_TILE = 1024
+# Tile side for large photos: each tile drags up to 152 px of context along each side, which
+# costs 2.8x at 448 px and 1.7x at 1024. But the activations of one tile set the peak memory:
+# on a 24 MP 8-bit scan (tools/bench_detect.py --large 24, CPU shared with other jobs), one
+# pass: 1024 px tiles peaked at 3.2 GB (0.9-2.2 s/MP), 640 at 1.9 GB (1.3 s/MP), 512 at
+# 1.46 GB (1.4 s/MP); with the 1/2 pass of the shipped scales, 512 at 1.58 GB and 448 at
+# 1.28 GB: 448 keeps the 1.5 GB budget.
+DEFAULT_TILE = 448
+# Tile side when the net runs in bfloat16 (half the activation memory; 24 MP scan, 1/2 pass
+# included): 640 px 1.16 GB 1.21 s/MP, 768 px 1.25 GB 1.04 s/MP, 1024 px 2.0 GB 0.86 s/MP.
+BF16_TILE = 768
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,16 @@ class DetectNetConfig:
     norm: bool = False
     # Resolution levels of the U-Net: 3 (the first shipped layout) or 4 (wider context).
     levels: int = 3
+    # Downsampling factors the net runs at; the probabilities, brought back to the photo's
+    # size, are combined by their maximum. (1,) is one pass. (1, 2, 4) finds a 12 px crack at
+    # 1/4 as a 3 px one, for 1 + 1/4 + 1/16 of the time. A factor runs only where the shrunk
+    # photo keeps ``min_side`` px on its short side (see ``active_scales``).
+    scales: tuple[int, ...] = (1,)
+    min_side: int = 512
+    # Run the convolutions in bfloat16 where the CPU does them natively (AVX512-BF16 or AMX,
+    # see ``bf16_native``): 2x faster and half the activation memory; the calibrated threshold
+    # is measured that way. Elsewhere float32, whatever this says.
+    bf16: bool = False
 
     @property
     def channels(self) -> int:
@@ -83,7 +98,10 @@ class DetectNetConfig:
     @classmethod
     def from_dict(cls, data: dict) -> DetectNetConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if "scales" in values:
+            values["scales"] = tuple(int(f) for f in values["scales"])
+        return cls(**values)
 
 
 def net_input(rgb: np.ndarray, config: DetectNetConfig) -> np.ndarray:
@@ -146,6 +164,30 @@ class DetectNet(nn.Module):
         return self.head(y)
 
 
+def bf16_native() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (emulated they are far slower)."""
+    cpu = getattr(torch, "cpu", None)
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(cpu, name, None)  # private torch API: guarded
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # any failure means "not known to be native"
+            continue
+    return False
+
+
+def active_scales(config: DetectNetConfig, height: int, width: int) -> tuple[int, ...]:
+    """The factors of ``config.scales`` that run on a ``height`` x ``width`` photo: 1, and each
+    other factor whose shrunk photo keeps ``config.min_side`` px on its short side.
+
+    Cracks are wide only on large scans; on a small photo the coarse passes see nothing a
+    full-size pass misses, only texture that looks thin once shrunk (on the 256 px real scan,
+    1/2 and 1/4 raised the flagged share from 1.7 % to 8.3 % at precision 0.36)."""
+    short = min(height, width)
+    return tuple(f for f in config.scales if f == 1 or short / f >= config.min_side)
+
+
 def receptive_radius(config: DetectNetConfig) -> int:
     """Input px on each side that can reach one output pixel (an upper bound).
 
@@ -167,31 +209,65 @@ def receptive_radius(config: DetectNetConfig) -> int:
 
 
 def predict_steps(
-    net: DetectNet, rgb: np.ndarray, *, tile: int | None = None
+    net: DetectNet,
+    rgb: np.ndarray,
+    *,
+    tile: int | None = None,
+    scales: tuple[int, ...] | None = None,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     """Damage probability (float32 HxW) of float32 RGB ``rgb``, in tiles of ``tile`` px
     (default ``DEFAULT_TILE``) with :func:`receptive_radius` px of context each side; yields
-    progress per tile."""
+    progress per tile. ``scales`` (default: :func:`active_scales` of the config): the photo is
+    also run shrunk by each factor, and each pixel keeps the largest probability. ``prepare``: the
+    per-pixel conversion of ``rgb`` to float RGB, done per tile (see ``tiling.tiled_steps``)."""
     from core.cpu import tune_allocator
 
     tune_allocator()
     net.eval().to(memory_format=torch.channels_last)
 
+    bf16 = net.config.bf16 and bf16_native()
+
     def run(window: np.ndarray) -> np.ndarray:
         tensor = torch.from_numpy(net_input(window, net.config))[None]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
             logits = net(tensor.contiguous(memory_format=torch.channels_last))
-            return torch.sigmoid(logits)[0, 0].numpy()
+            return torch.sigmoid(logits.float())[0, 0].numpy()
 
-    prob = yield from tiled_steps(
-        run,
-        rgb,
-        tile=tile or DEFAULT_TILE,
-        margin=receptive_radius(net.config) + 2,
-        multiple=net.config.pad_multiple,
-        border=EDGE_BORDER,
-        label="damage net: tile",
-    )
+    h, w = rgb.shape[:2]
+    factors = scales or active_scales(net.config, h, w)
+    # Each pass's share of the progress bar: its share of the pixels.
+    shares = np.array([1.0 / f**2 for f in factors]) / sum(1.0 / f**2 for f in factors)
+    prob: np.ndarray | None = None
+    for factor, share, start in zip(factors, shares, np.cumsum(shares) - shares, strict=True):
+        small, convert = rgb, prepare
+        size = (max(1, round(w / factor)), max(1, round(h / factor)))
+        if factor > 1:
+            # Shrunk as read (8 or 16 bit, any channels): no full-size float copy.
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            small = small[..., None] if small.ndim == 2 else small
+        label = "damage net: tile" if factor == 1 else f"damage net at 1/{factor}: tile"
+        steps = tiled_steps(
+            run,
+            small,
+            tile=tile or (BF16_TILE if bf16 else DEFAULT_TILE),
+            margin=receptive_radius(net.config) + 2,
+            multiple=net.config.pad_multiple,
+            border=EDGE_BORDER,
+            label=label,
+            prepare=convert,
+        )
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as done:
+                p = done.value
+                break
+            yield Progress(float(start + share * step.fraction), step.message)
+        if factor > 1:
+            p = cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
+        prob = p if prob is None else np.maximum(prob, p, out=prob)
+    assert prob is not None
     return prob
 
 

@@ -18,8 +18,12 @@ import cv2
 import numpy as np
 
 from core import maskgen
+from core.detect.aging import aged_damage, paper_texture, print_frame, tone
 
 DAMAGE_KINDS = ("scratch", "dust")
+# Share of the toned photos that show the print's own frame (0.3 until step 28400, then 0.6:
+# the frame of the real girl's scan was still flagged).
+PRINT_FRAME_SHARE = 0.6
 # A hole pixel whose rendered value moved less than this (0-1 scale) counts as invisible.
 VISIBLE_DELTA = 0.04
 
@@ -159,24 +163,43 @@ def synthesize(
     mask_shape: tuple[int, int] | None = None,
     offset: tuple[int, int] = (0, 0),
     noise: bool = True,
+    aged: tuple[str, ...] = (),
+    toned: bool = False,
 ) -> Damaged:
     """Damage ``clean`` (float32 RGB in [0, 1]) with marks of every class in ``kinds``.
 
     ``mask_shape``/``offset`` generate the marks over a larger canvas and keep the window at
     ``offset``: a crop then sees marks sized for the whole photo. ``kinds=()`` gives a clean
-    sample that still gets grain and JPEG noise.
+    sample that still gets grain and JPEG noise. ``aged`` adds the damage of old prints
+    (:data:`.aging.AGED_KINDS`: crack networks, folds, faint scratches); ``toned`` first turns
+    the photo into an old print (sepia, monochrome or faded, then paper texture): that print
+    is the clean reference. With neither, the random draws are those of the first synthesis,
+    so the benchmark's damage does not change.
     """
     h, w = clean.shape[:2]
     canvas = mask_shape or (h, w)
+    if toned:
+        clean = tone(clean, rng)
+        if rng.random() < PRINT_FRAME_SHARE:
+            clean = print_frame(clean, rng, canvas, offset)
     mask = np.zeros((h, w), bool)
     oy, ox = offset
     for kind in kinds:
         mask |= damage_mask(kind, canvas[0], canvas[1], rng)[oy : oy + h, ox : ox + w]
     damaged, alpha = render_damage(clean, mask, rng)
+    if aged:
+        damaged, aged_mask, aged_alpha = aged_damage(damaged, rng, aged, canvas, offset)
+        mask |= aged_mask
+        alpha = np.maximum(alpha, aged_alpha)
     change = np.abs(damaged - clean).max(axis=2)
     visible = change > VISIBLE_DELTA
     # Blurred fringe outside the holes: neither damage nor clean.
     ignore = (mask & ~visible) | (~mask & (alpha > 0.15))
     if noise:
+        if toned:
+            damaged = paper_texture(damaged, rng)
+            sigma = rng.uniform(0.0, 0.8)  # a soft scan
+            if sigma > 0.3:
+                damaged = cv2.GaussianBlur(damaged, (0, 0), sigma)
         damaged = degrade(damaged, rng)
     return Damaged(damaged, mask, ignore, change)

@@ -40,12 +40,16 @@ def tiled_steps(
     multiple: int = 1,
     border: int = 0,
     label: str = "tile",
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Generator[Progress, None, np.ndarray]:
     """float32 HxW map of ``fn`` over float32 RGB ``rgb``.
 
     ``fn`` takes a window (h, w, 3) whose sides are multiples of ``multiple`` and returns an
     (h, w) map. Tile starts are multiples of ``multiple`` too, so strided layers see the same
     pixel grid in every tile. ``border`` px of repeated edge pixels go around the photo first.
+    ``prepare`` (per pixel, e.g. 8-bit to float RGB) is applied to each window, so ``rgb`` may
+    be the photo as it was read: no full-size float copy (288 MB for a 24 MP scan) is made,
+    and the padded photo is never built either - each window gathers its own edge pixels.
     """
     h, w = rgb.shape[:2]
     tile = max(multiple, tile - tile % multiple)
@@ -55,8 +59,6 @@ def tiled_steps(
     # meets them exactly as in one pass. Bottom and right: up to a multiple of ``multiple``.
     full_h = h + 2 * border + (-h) % multiple
     full_w = w + 2 * border + (-w) % multiple
-    pads = ((border, full_h - h - border), (border, full_w - w - border), (0, 0))
-    padded = np.pad(rgb, pads, "edge")
     out = np.empty((h, w), np.float32)
     ys, xs = _starts(h, tile), _starts(w, tile)
     total, done = len(ys) * len(xs), 0
@@ -66,7 +68,13 @@ def tiled_steps(
             py, px = y + border, x + border  # the tile's corner in the padded photo
             y0, x0 = max(0, py - margin), max(0, px - margin)
             y1, x1 = min(full_h, py + th + margin), min(full_w, px + tw + margin)
-            result = fn(padded[y0:y1, x0:x1])
+            # Rows and columns of the padded photo, as indices into the photo (edge repeated).
+            rows = np.clip(np.arange(y0, y1) - border, 0, h - 1)
+            cols = np.clip(np.arange(x0, x1) - border, 0, w - 1)
+            window = rgb[rows[0] : rows[-1] + 1][rows - rows[0]][:, cols]
+            if prepare is not None:
+                window = prepare(window)
+            result = fn(np.ascontiguousarray(window))
             out[y : y + th, x : x + tw] = result[py - y0 : py - y0 + th, px - x0 : px - x0 + tw]
             done += 1
             yield Progress(done / total, f"{label} {done} of {total}")

@@ -45,6 +45,8 @@ MIXES: tuple[tuple[tuple[str, ...], float], ...] = (
     (("scratch", "dust"), 0.2),
     ((), 0.15),
 )
+# --aged: of the samples that get old-print damage, the share with each kind.
+AGED_SHARES = (("crack", 0.75), ("fold", 0.35), ("faint", 0.3))
 # Calibration: the default threshold keeps clean-photo false positives under this fraction
 # (the product target is 0.5 %; half of it leaves room for photos unlike the corpus).
 FP_BUDGET = 0.0025
@@ -60,13 +62,21 @@ def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
 
 
 def sample(
-    images: list[np.ndarray], rng: np.random.Generator, crop: int, edge_border: int = 0
+    images: list[np.ndarray],
+    rng: np.random.Generator,
+    crop: int,
+    edge_border: int = 0,
+    aged: float = 0.0,
+    toned: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One training sample: (damaged RGB float32 crop, hole mask, ignore mask, change).
 
     ``edge_border`` > 0: the crop may reach that far past the photo's edges, into repeated
     edge pixels (ignored by the loss), as the photo's borders reach the net at inference
     (``tiling.EDGE_BORDER``): a speck cut by the border is smeared across that band.
+    ``aged``: share of the samples that get the damage of old prints (crack networks, folds,
+    faint scratches; :mod:`.aging`) over their mix; ``toned``: share turned into an old print
+    first. At 0 (the default) the draws are those of the earlier runs.
     """
     image = images[int(rng.integers(len(images)))]
     # Never below the crop: a 256 px crop needs the short side of a BSDS photo at 0.8 or more.
@@ -89,7 +99,23 @@ def sample(
             kinds = mix
             break
         pick -= share
-    d = synthesize(np.ascontiguousarray(clean), rng, kinds, mask_shape=(h, w), offset=(y0, x0))
+    aged_kinds: tuple[str, ...] = ()
+    is_toned = False
+    if aged > 0 or toned > 0:
+        if rng.random() < aged:
+            aged_kinds = aged_mix(rng)
+            if rng.random() < 0.5:  # half of them alone, half over scratches and dust
+                kinds = ()
+        is_toned = bool(rng.random() < toned)
+    d = synthesize(
+        np.ascontiguousarray(clean),
+        rng,
+        kinds,
+        mask_shape=(h, w),
+        offset=(y0, x0),
+        aged=aged_kinds,
+        toned=is_toned,
+    )
     if (y0, x0, y1, x1) == (y, x, y + crop, x + crop):
         return d.image, d.mask, d.ignore, d.change
     pads = ((y0 - y, y + crop - y1), (x0 - x, x + crop - x1))
@@ -101,6 +127,13 @@ def sample(
     )
 
 
+def aged_mix(rng: np.random.Generator) -> tuple[str, ...]:
+    """Which damage of old prints a sample gets: cracks mostly, folds and faint scratches
+    now and then, at least one."""
+    kinds = tuple(k for k, p in AGED_SHARES if rng.random() < p)
+    return kinds or ("crack",)
+
+
 def batch(
     images: list[np.ndarray],
     seed: int,
@@ -109,9 +142,11 @@ def batch(
     crop: int,
     config: DetectNetConfig,
     edge_border: int = 0,
+    aged: float = 0.0,
+    toned: float = 0.0,
 ):
     rng = np.random.default_rng([seed, step])
-    parts = [sample(images, rng, crop, edge_border) for _ in range(size)]
+    parts = [sample(images, rng, crop, edge_border, aged, toned) for _ in range(size)]
     rgb = torch.from_numpy(np.stack([net_input(p[0], config) for p in parts]))
     target = torch.from_numpy(np.stack([p[1] for p in parts])[:, None].astype(np.float32))
     weight = torch.from_numpy((~np.stack([p[2] for p in parts]))[:, None].astype(np.float32))
@@ -230,6 +265,12 @@ def train(args: argparse.Namespace) -> int:
         opt.load_state_dict(state["opt"])
         step = int(state["step"])
         print(f"resumed from {ckpt} at step {step}", flush=True)
+    elif args.init:
+        from safetensors.torch import load_file
+
+        net.load_state_dict(load_file(args.init))
+        step = args.phase_start
+        print(f"fine-tuning from {args.init} (as step {step})", flush=True)
     saved = {k: v for k, v in vars(args).items() if k != "run"}
     (out / "args.json").write_text(json.dumps(saved, indent=2))
     start, seen = time.time(), 0
@@ -239,10 +280,21 @@ def train(args: argparse.Namespace) -> int:
         for group in opt.param_groups:
             group["lr"] = lr
         rgb, target, weight, change = batch(
-            images, args.seed, step, args.batch, args.crop, net.config, args.edge_border
+            images,
+            args.seed,
+            step,
+            args.batch,
+            args.crop,
+            net.config,
+            args.edge_border,
+            args.aged,
+            args.toned,
         )
         rgb = rgb.contiguous(memory_format=torch.channels_last)
-        loss = loss_fn(net(rgb), target, weight, args.w_f1, change, args.w_visible)
+        # bf16 autocast: about 2x on a CPU with AMX; the loss is taken in float32.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            logits = net(rgb)
+        loss = loss_fn(logits.float(), target, weight, args.w_f1, change, args.w_visible)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -297,9 +349,11 @@ def export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     state = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
     train_args = json.loads((out / "args.json").read_text())
-    net = DetectNet(config_of(train_args))
+    scales = tuple(int(f) for f in args.scales.split(","))
+    net = DetectNet(dataclasses.replace(config_of(train_args), scales=scales))
     net.load_state_dict(state["net"])
     net.eval()
+    # Calibrated as it will run: at every scale of the config, combined.
     threshold, calib = calibrate(net, Path(train_args["data"]), args.budget)
     config = dataclasses.replace(net.config, threshold=round(threshold, 4))
     models = Path(args.models_dir) if args.models_dir else MODELS_DIR
@@ -319,6 +373,10 @@ def export(args: argparse.Namespace) -> int:
         + (f" --lr {train_args['lr']}" if train_args.get("lr", 2e-3) != 2e-3 else "")
         + (f" --phase-start {train_args['phase_start']}" if train_args.get("phase_start") else "")
         + (f" --edge-border {train_args['edge_border']}" if train_args.get("edge_border") else "")
+        + (f" --aged {train_args['aged']}" if train_args.get("aged") else "")
+        + (f" --toned {train_args['toned']}" if train_args.get("toned") else "")
+        + (" --bf16" if train_args.get("bf16") else "")
+        + (f" --init {train_args['init']}" if train_args.get("init") else "")
     )
     entry = {
         "name": MODEL_NAME,
@@ -327,15 +385,23 @@ def export(args: argparse.Namespace) -> int:
         "sha256": sha256_file(weights),
         "training": {
             "command": command,
-            "export": f"python -m core.detect.train export --out {args.out}",
+            "export": f"python -m core.detect.train export --out {args.out}"
+            + (f" --scales {args.scales}" if args.scales != "1" else ""),
             "steps": int(state["step"]),
             "time_s": args.time_s,
             "hardware": args.hardware,
             "calibration": dict(calib, threshold=config.threshold, fp_budget=args.budget),
             "note": args.note,
         },
-        "data": "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust; "
-        "val/ held out for calibration; cite ../shared/data/train/SOURCES.md",
+        "data": "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust"
+        + (
+            ", and old-print damage (crack networks, folds, faint scratches; core/detect/aging.py)"
+            " over photos toned as old prints"
+            if train_args.get("aged") or train_args.get("toned")
+            else ""
+        )
+        + "; val/ held out for calibration; cite ../shared/data/train/SOURCES.md. Never trained "
+        "on: Kodak24 (benchmark) and the real scans of ../shared/data/real (validation only).",
     }
     write_manifest_entry(entry, models)
     print(
@@ -382,6 +448,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="STEP",
         help="restart the learning-rate schedule at STEP (a new phase of a resumed run)",
     )
+    t.add_argument("--aged", type=float, default=0.0, help="share of samples with old-print damage")
+    t.add_argument("--toned", type=float, default=0.0, help="share of samples toned as old prints")
+    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (AMX CPUs: ~2x)")
+    t.add_argument(
+        "--init",
+        default=None,
+        metavar="SAFETENSORS",
+        help="start from these weights (fine-tuning; the step counts on from --phase-start)",
+    )
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--save-every", type=int, default=50)
     t.add_argument("--val-every", type=int, default=250)
@@ -390,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", default="runs/detect")
     e.add_argument("--models-dir", default=None)
     e.add_argument("--threads", type=int, default=1)
+    e.add_argument(
+        "--scales",
+        default="1",
+        help="downsampling factors the net runs at, e.g. 1,2 (see DetectNetConfig.scales)",
+    )
     e.add_argument("--time-s", type=int, default=None, help="training time, for the manifest")
     e.add_argument("--budget", type=float, default=FP_BUDGET, help="clean-pixel share flagged")
     e.add_argument("--note", default="", help="free text for the manifest (schedule changes...)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -12,10 +13,13 @@ import pytest
 import torch
 
 from core.detect import (
+    FILL_GROW,
     DamageResult,
     detect,
     detect_steps,
     fill_mask,
+    fill_probability,
+    proposed_share,
     threshold_for_sensitivity,
     threshold_mask,
 )
@@ -24,12 +28,14 @@ from core.detect.net import (
     MODEL_NAME,
     DetectNet,
     DetectNetConfig,
+    active_scales,
     load_net,
     predict_steps,
     receptive_radius,
 )
 from core.detect.synth import Damaged, synthesize
 from core.errors import ModelError
+from core.masks import grow
 from core.models import model_status
 from core.progress import Progress, run_to_end
 from main import main
@@ -223,7 +229,14 @@ def test_cli_detect_writes_a_0_255_mask_of_the_input_size(tmp_path, capsys):
     mask = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert mask.ndim == 2 and mask.dtype == np.uint8 and mask.shape == d.mask.shape
     assert set(np.unique(mask)) <= {0, 255} and (mask == 255).any()
-    assert "flagged" in capsys.readouterr().out
+    # What it writes is the fill mask: the detection grown by FILL_GROW, one definition.
+    pixels = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)  # as the JPEG reads back
+    detected = detect(pixels, method="classical")
+    assert np.array_equal(mask == 255, fill_mask(detected))
+    assert np.array_equal(fill_mask(detected), grow(detected.mask, FILL_GROW))
+    assert f"{proposed_share(fill_mask(detected)):.2%} of the photo proposed" in (
+        capsys.readouterr().out
+    )
     # Lower threshold, more damage; existing output refused without --overwrite.
     assert main(["detect", str(photo), "-o", str(out), "--method", "classical"]) == 1
     args = ["detect", str(photo), "-o", str(out), "--threshold", "0.3", "--overwrite"]
@@ -281,6 +294,45 @@ def test_training_is_resumable_and_seeded(tmp_path):
     assert train.main(["export", "--out", str(tmp_path / "a"), "--models-dir", str(models)]) == 0
     net = load_net(models)
     assert net.config.width == 4 and 0.5 <= net.config.threshold <= 1.0
+
+
+def test_fine_tuning_with_old_print_damage_in_bf16_resumes_and_exports_its_scales(tmp_path):
+    from core.detect import train
+
+    corpus = tmp_path / "corpus"
+    for part in ("train", "val"):
+        (corpus / part).mkdir(parents=True)
+        for i in range(2):
+            _write(corpus / part / f"{i}.jpg", synthetic_photo(96, 128, seed=i))
+    base = tmp_path / "base.safetensors"
+    from safetensors.torch import save_file
+
+    from core.detect.net import state_to_tensors
+
+    torch.manual_seed(1)
+    save_file(state_to_tensors(DetectNet(DetectNetConfig(width=4))), str(base))
+    common = ["--data", str(corpus), "--batch", "2", "--crop", "64", "--width", "4"]
+    common += ["--val-every", "100", "--save-every", "1", "--aged", "1", "--toned", "1"]
+    common += ["--bf16", "--init", str(base), "--phase-start", "10"]
+    assert train.main(["train", "--out", str(tmp_path / "a"), "--steps", "12", *common]) == 0
+    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "11", *common]) == 0
+    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "12", *common]) == 0
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    assert a["step"] == 12 and all(torch.allclose(a["net"][k], b["net"][k]) for k in a["net"])
+    from safetensors.torch import load_file
+
+    start = load_file(str(base))
+    assert not torch.allclose(a["net"]["head.weight"], start["head.weight"])  # it trained
+    assert torch.allclose(a["net"]["head.weight"], start["head.weight"], atol=0.05)  # from base
+    models = tmp_path / "models"
+    models.mkdir()
+    args = ["export", "--out", str(tmp_path / "a"), "--models-dir", str(models), "--scales", "1,2"]
+    assert train.main(args) == 0
+    assert load_net(models).config.scales == (1, 2)
+    entry = json.loads((models / "manifest.json").read_text())["models"][0]
+    assert "--aged 1.0 --toned 1.0 --bf16 --init" in entry["training"]["command"]
+    assert "--scales 1,2" in entry["training"]["export"]
 
 
 def test_soft_f1_term_is_one_minus_f1_on_confident_logits_and_skips_ignored_pixels():
@@ -364,3 +416,129 @@ def test_training_crops_reach_past_the_edge_into_repeated_pixels_that_are_ignore
             assert 0 < first <= 16
             assert (image[:first] == image[first]).all() and not mask[:first].any()
     assert past_top > 3
+
+
+def test_fill_probability_thresholds_to_the_grown_mask_at_every_threshold():
+    rng = np.random.default_rng(0)
+    prob = cv2.GaussianBlur(rng.random((60, 70)).astype(np.float32), (0, 0), 2.0)
+    result = DamageResult(prob, prob >= 0.5, 0.5, "net")
+    grown = fill_probability(prob)
+    for t in (0.45, 0.5, 0.55):
+        assert np.array_equal(grown >= t, grow(prob >= t, FILL_GROW))
+        assert np.array_equal(fill_mask(result, t), grow(prob >= t, FILL_GROW))
+    assert proposed_share(fill_mask(result)) == pytest.approx(fill_mask(result).mean())
+
+
+def test_scales_run_the_net_on_shrunk_copies_and_keep_the_maximum():
+    rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0
+    net = lively_net(DetectNetConfig(width=4, levels=4))
+    one = run_to_end(predict_steps(net, rgb))
+    half = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(
+        run_to_end(predict_steps(net, half)), rgb.shape[1::-1], interpolation=cv2.INTER_LINEAR
+    )
+    events, both = drain(predict_steps(net, rgb, scales=(1, 2)))
+    assert both.shape == rgb.shape[:2]
+    assert np.allclose(both, np.maximum(one, coarse), atol=1e-5)
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    config = DetectNetConfig.from_dict({"width": 4, "scales": [1, 2, 4]})
+    assert config.scales == (1, 2, 4)
+
+
+def test_coarse_scales_run_only_where_the_shrunk_photo_keeps_min_side():
+    config = DetectNetConfig(width=4, scales=(1, 2, 4), min_side=256)
+    assert active_scales(config, 300, 900) == (1,)
+    assert active_scales(config, 600, 900) == (1, 2)
+    assert active_scales(config, 1100, 1024) == (1, 2, 4)
+    net = lively_net(config)
+    rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0  # 192 px: one pass
+    assert np.array_equal(
+        run_to_end(predict_steps(net, rgb)), run_to_end(predict_steps(net, rgb, scales=(1,)))
+    )
+
+
+def test_bf16_inference_stays_close_to_float32_and_tiles_by_its_own_size():
+    from core.detect.net import bf16_native
+
+    rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0
+    net = lively_net(DetectNetConfig(width=4, levels=4))
+    fp32 = run_to_end(predict_steps(net, rgb))
+    net.config = dataclasses.replace(net.config, bf16=True)
+    low = run_to_end(predict_steps(net, rgb))
+    if not bf16_native():
+        assert np.array_equal(low, fp32)  # float32 where bfloat16 would be emulated
+    assert np.abs(low - fp32).max() < 0.1 and np.abs(low - fp32).mean() < 0.01
+
+
+def test_tiles_convert_the_photo_as_read_like_a_whole_float_copy():
+    from core.pipeline import to_float_rgb
+
+    image = damaged_photo("scratch").image  # uint8
+    net = lively_net(DetectNetConfig(width=4, levels=4))
+    whole = run_to_end(predict_steps(net, to_float_rgb(image), tile=1024))
+    tiled = run_to_end(predict_steps(net, image, tile=96, prepare=to_float_rgb))
+    assert np.abs(whole - tiled).max() < 1e-4
+
+
+@pytest.mark.parametrize("kind", ["crack", "fold", "faint"])
+def test_aged_damage_labels_what_it_draws(kind):
+    clean = synthetic_photo(160, 200, seed=3).astype(np.float32) / 255.0
+    d = synthesize(clean, np.random.default_rng(4), (), aged=(kind,), toned=True, noise=False)
+    again = synthesize(clean, np.random.default_rng(4), (), aged=(kind,), toned=True, noise=False)
+    assert np.array_equal(d.image, again.image) and np.array_equal(d.mask, again.mask)
+    assert d.mask.any()
+    # Outside the marks and their fringe the photo is the toned clean print: unchanged.
+    outside = ~d.mask & ~d.ignore
+    assert np.percentile(d.change[outside], 99) < 0.02
+    # Inside, what is labelled and judged moved visibly.
+    judged = d.mask & ~d.ignore
+    assert judged.any() and d.change[judged].min() > 0.04
+
+
+def test_without_aged_options_the_synthesis_is_the_benchmarks():
+    clean = synthetic_photo(96, 128, seed=3).astype(np.float32) / 255.0
+    a = synthesize(clean, np.random.default_rng(5), ("scratch", "dust"))
+    b = synthesize(clean, np.random.default_rng(5), ("scratch", "dust"), aged=(), toned=False)
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
+
+
+REAL_MASKS = Path(__file__).resolve().parents[1] / "data" / "real_masks"
+REAL_SCANS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+
+
+def _bench_tool():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "bench_detect.py"
+    spec = importlib.util.spec_from_file_location("bench_detect", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "name, shape", [("cracked_boy", (256, 256)), ("scratched_girl", (336, 256))]
+)
+def test_reference_masks_of_the_real_scans(name, shape):
+    mask = cv2.imread(str(REAL_MASKS / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == shape and mask.dtype == np.uint8
+    assert set(np.unique(mask)) <= {0, 128, 255} and (mask == 255).mean() > 0.003
+    scan = REAL_SCANS / f"{name}.png"
+    if scan.is_file():  # the scans live outside the repo
+        assert cv2.imread(str(scan)).shape[:2] == shape
+
+
+def test_tolerant_counts_forgive_the_tolerance_and_skip_ignored_pixels():
+    tool = _bench_tool()
+    reference = np.zeros((40, 40), np.uint8)
+    reference[20, 5:35] = 255  # a 1 px line
+    reference[0:5, 0:5] = 128  # ignored
+    pred = np.zeros((40, 40), bool)
+    pred[22, 5:20] = True  # 2 px off: found within 2 px, half the line
+    pred[1, 1] = True  # in the ignored corner: not judged
+    pred[35, 35] = True  # a false alarm
+    found, total, near, judged = tool.tolerant_counts(pred, reference, 2)
+    assert (found, total) == (15, 30) and (near, judged) == (15, 16)
+    found, _, near, _ = tool.tolerant_counts(pred, reference, 1)
+    assert found == 0 and near == 0
