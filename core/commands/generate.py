@@ -38,6 +38,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="move the layout along its next principal axis by VALUE prior std (repeatable)",
     )
     parser.add_argument(
+        "--colour-match",
+        type=float,
+        default=0.5,
+        metavar="SHARE",
+        help="move the layout's colours this share of the way to the exemplar's palette "
+        "(0-1, default 0.5)",
+    )
+    parser.add_argument(
         "--layout-only", action="store_true", help="write the upsampled layout, untextured"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
@@ -50,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
     width, height = parse_size(args.size)
     check_output(args.output, args.overwrite, [args.texture])
-    generation = Generation(args.seed, width, height, tuple(args.slider), not args.layout_only)
+    generation = Generation(
+        args.seed, width, height, tuple(args.slider), not args.layout_only, args.colour_match
+    )
     exemplar = None if args.layout_only else load_exemplar(args.texture)
     model = LayoutModel.load()
     result = drive(generate_steps(model, generation, exemplar), "generate")

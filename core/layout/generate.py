@@ -17,7 +17,7 @@ import numpy as np
 
 from core.errors import InpaintError
 from core.layout.model import LayoutModel, upsample
-from core.layout.texturing import Exemplar, fit_height, texture_steps
+from core.layout.texturing import Exemplar, fit_height, match_colours, texture_steps
 from core.manifold.options import slerp
 from core.progress import Progress, Steps, scaled
 
@@ -35,9 +35,13 @@ class Generation:
     height: int = DEFAULT_SIZE[1]
     sliders: tuple[float, ...] = ()
     texture: bool = True  # False: the upsampled layout alone
+    # Share of the way the layout's colours move to the exemplar's palette (0: the layout's).
+    colour_match: float = 0.5
 
     def __post_init__(self) -> None:
         check_size(self.width, self.height)
+        if not (np.isfinite(self.colour_match) and 0.0 <= self.colour_match <= 1.0):
+            raise InpaintError(f"colour match must be between 0 and 1, got {self.colour_match}")
         values = tuple(float(v) for v in self.sliders)
         if not all(np.isfinite(values)):
             raise InpaintError("slider values must be finite numbers")
@@ -82,6 +86,7 @@ def _textured(
     size: tuple[int, int],
     exemplars: list[Exemplar],
     seed: int,
+    colour_match: float = 0.0,
 ) -> Steps[np.ndarray]:
     width, height = size
     yield Progress(0.0, "decoding the layout")
@@ -89,8 +94,9 @@ def _textured(
     if not exemplars:
         yield Progress(1.0, "layout decoded")
         return layout
-    max_width = max(width, round(1.5 * height))
-    fitted = [fit_height(e, height, max_width) for e in exemplars]
+    # One canvas width of each exemplar: more source costs search time, not detail.
+    fitted = [fit_height(e, height, width) for e in exemplars]
+    layout = match_colours(layout, fitted, colour_match)
     steps = texture_steps(layout, fitted, _density(model, width, height), seed)
     result = yield from scaled(steps, 0.05, 1.0)
     return result
@@ -104,7 +110,8 @@ def generate_steps(
     code = code_of(model, generation)
     exemplars = [exemplar] if exemplar is not None and generation.texture else []
     size = (generation.width, generation.height)
-    return (yield from _textured(model, code, size, exemplars, generation.seed))
+    steps = _textured(model, code, size, exemplars, generation.seed, generation.colour_match)
+    return (yield from steps)
 
 
 def fused_code(model: LayoutModel, a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
@@ -137,6 +144,7 @@ def fuse_steps(
     check_size(*size)
     code = fused_code(model, a.image, b.image, t)
     exemplars = {"a": [a], "b": [b], "both": [a, b], "none": []}[texture]
+    # No colour matching: the layout's colours are the photos' own.
     return (yield from _textured(model, code, size, exemplars, seed))
 
 

@@ -25,7 +25,7 @@ from core.layout.generate import (
 from core.layout.model import LayoutModel
 from core.layout.net import LayoutVAE, NetConfig
 from core.layout.prior import fit_prior, unwhiten, whiten
-from core.layout.texturing import Exemplar, fit_height, standin_texture
+from core.layout.texturing import Exemplar, fit_height, match_colours, standin_texture
 from core.layout.train import TrainConfig, train_steps
 from core.models import read_manifest
 from core.progress import run_to_end
@@ -233,3 +233,23 @@ def test_fusion_refuses_t_outside_0_1(model, t) -> None:
 def test_bad_sizes_are_refused(text) -> None:
     with pytest.raises(InpaintError, match="size"):
         parse_size(text)
+
+
+def test_the_most_detailed_part_of_a_wide_exemplar_is_kept() -> None:
+    image = np.full((20, 100, 3), 0.5, np.float32)
+    image[:, 70:90:2] = 0.9  # stripes on the right only
+    fitted = fit_height(Exemplar(image), 20, 30)
+    assert fitted.image.shape == (20, 30, 3)
+    assert fitted.image.std() > 0.1
+
+
+def test_colour_matching_moves_the_layout_to_the_exemplars_palette() -> None:
+    layout = np.zeros((16, 16, 3), np.float32)
+    layout[..., 2] = np.linspace(0.5, 0.9, 16)  # blue
+    red = Exemplar(np.zeros((8, 8, 3), np.float32) + np.array([0.8, 0.1, 0.1], np.float32))
+    half = match_colours(layout, [red], 0.5)
+    full = match_colours(layout, [red], 1.0)
+    np.testing.assert_array_equal(match_colours(layout, [red], 0.0), layout)
+    assert full[..., 0].mean() > half[..., 0].mean() > layout[..., 0].mean()
+    with pytest.raises(InpaintError, match="colour match"):
+        Generation(0, 32, 32, colour_match=1.5)
