@@ -168,25 +168,39 @@ def bench_speed(model: LayoutModel) -> dict:
     }
 
 
-def write_sheets(folder: Path, sheet: list, strip: list) -> None:
-    tiles = [cv2.resize(o, (256, 256), interpolation=cv2.INTER_AREA) for o in sheet[0][:8]]
-    grid = np.concatenate([np.concatenate(tiles[:4], 1), np.concatenate(tiles[4:8], 1)], 0)
+def write_sheets(folder: Path, sheet: list, names: list[str], strip: list) -> None:
+    """generate-sheet.png: a row of the seeds per exemplar (the first two); fuse-strip.png:
+    A, t = 0, 0.5, 1, B."""
+    rows = [
+        np.concatenate([cv2.resize(o, (192, 192), interpolation=cv2.INTER_AREA) for o in outs], 1)
+        for outs in sheet[:2]
+    ]
+    grid = np.concatenate(rows, 0)
     write_image(Image(from_float(grid, np.uint8)), folder / "generate-sheet.png", overwrite=True)
+    print(f"sheet rows: {', '.join(names[:2])}; seeds 0-{len(sheet[0]) - 1}")
     h = 192
 
     def fit(im):
-        return cv2.resize(
-            im, (round(im.shape[1] * h / im.shape[0]), h), interpolation=cv2.INTER_AREA
-        )
+        size = (round(im.shape[1] * h / im.shape[0]), h)
+        return cv2.resize(im, size, interpolation=cv2.INTER_AREA)
 
     row = [fit(strip[0][2])] + [fit(out) for _, out, _, _ in strip] + [fit(strip[0][3])]
     gap = np.ones((h, 6, 3), np.float32)
     parts = list(itertools.chain.from_iterable((p, gap) for p in row))[:-1]
-    write_image(
-        Image(from_float(np.concatenate(parts, 1), np.uint8)),
-        folder / "fuse-strip.png",
-        overwrite=True,
-    )
+    strip_image = Image(from_float(np.concatenate(parts, 1), np.uint8))
+    write_image(strip_image, folder / "fuse-strip.png", overwrite=True)
+
+
+def record(report: dict, models_dir: Path | None) -> None:
+    """The figures into the layout model's manifest entry (``benchmark``)."""
+    from core.models import model_entry, write_manifest_entry
+    from core.resources import MODELS_DIR
+
+    folder = models_dir or MODELS_DIR
+    entry = model_entry("layout", folder)
+    command = "python tools/bench_generate.py " + " ".join(sys.argv[1:])
+    entry["benchmark"] = {"command": command, **report}
+    write_manifest_entry(entry, folder)
 
 
 def main() -> int:
@@ -199,6 +213,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--sheets", type=Path)
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument(
+        "--record", action="store_true", help="write the figures into the model's manifest entry"
+    )
     args = parser.parse_args()
     model = LayoutModel.load(args.models_dir)
     report = {"texture_engine": engine_available()}
@@ -211,7 +228,9 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.sheets:
-        write_sheets(args.sheets, sheet, strip)
+        write_sheets(args.sheets, sheet, args.exemplars, strip)
+    if args.record:
+        record(report, args.models_dir)
     return 0
 
 
