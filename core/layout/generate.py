@@ -28,9 +28,9 @@ TEXTURE_CHOICES = ("a", "b", "both")
 
 @dataclass(frozen=True)
 class Generation:
-    """What reproduces a generated picture."""
+    """What reproduces a generated picture; seed None: the prior's mean layout (code 0)."""
 
-    seed: int
+    seed: int | None
     width: int = DEFAULT_SIZE[0]
     height: int = DEFAULT_SIZE[1]
     sliders: tuple[float, ...] = ()
@@ -49,7 +49,8 @@ class Generation:
 
     def describe(self) -> str:
         moved = [f"{i + 1}={v:+.2f}" for i, v in enumerate(self.sliders) if v]
-        return f"seed {self.seed}" + (f", {' '.join(moved)}" if moved else "")
+        seed = "mean layout" if self.seed is None else f"seed {self.seed}"
+        return seed + (f", {' '.join(moved)}" if moved else "")
 
 
 def check_size(width: int, height: int) -> None:
@@ -68,7 +69,9 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def code_of(model: LayoutModel, generation: Generation) -> np.ndarray:
-    return model.with_sliders(model.sample(generation.seed), generation.sliders)
+    seed = generation.seed
+    base = np.zeros(model.z_dim, np.float32) if seed is None else model.sample(seed)
+    return model.with_sliders(base, generation.sliders)
 
 
 def preview(model: LayoutModel, code: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -110,7 +113,8 @@ def generate_steps(
     code = code_of(model, generation)
     exemplars = [exemplar] if exemplar is not None and generation.texture else []
     size = (generation.width, generation.height)
-    steps = _textured(model, code, size, exemplars, generation.seed, generation.colour_match)
+    seed = generation.seed or 0
+    steps = _textured(model, code, size, exemplars, seed, generation.colour_match)
     return (yield from steps)
 
 
@@ -161,8 +165,6 @@ def layout_strip(model: LayoutModel, codes: Sequence[np.ndarray], side: int) -> 
 def load_exemplar(path: Path | None, max_side: int = 1536) -> Exemplar:
     """A texture source read from ``path`` (None: the bundled sample photo, whose scratches
     and dust, listed in its damage mask, are never copied), shrunk to ``max_side``."""
-    import cv2
-
     from core.imageio import read_image
     from core.masks import load_mask
     from core.pixels import to_float_rgb
@@ -173,11 +175,22 @@ def load_exemplar(path: Path | None, max_side: int = 1536) -> Exemplar:
     avoid = None
     if source.resolve() == SAMPLE_IMAGE.resolve() and SAMPLE_MASK.is_file():
         avoid = load_mask(SAMPLE_MASK, image.shape[:2])
+    return make_exemplar(image, avoid, max_side)
+
+
+def make_exemplar(image: np.ndarray, avoid: np.ndarray | None, max_side: int = 1536) -> Exemplar:
+    """An exemplar of float RGB pixels in [0, 1] (shrunk to ``max_side``); ``avoid``: pixels
+    never to copy (e.g. the photo's masked damage), or None."""
+    import cv2
+
     h, w = image.shape[:2]
+    if avoid is not None and not avoid.any():
+        avoid = None
     scale = max_side / max(h, w)
     if scale < 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         if avoid is not None:
-            avoid = cv2.resize(avoid.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+            covered = cv2.resize(avoid.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+            avoid = covered > 0
     return Exemplar(np.ascontiguousarray(image, np.float32), avoid)

@@ -23,6 +23,12 @@ from core.layout.net import LayoutVAE, NetConfig
 from core.layout.prior import unwhiten, whiten
 from core.models import load_model_files, model_status
 from core.resources import MODELS_DIR
+from core.training.loop import torch_threads
+
+# The net is tiny (a 64 px decode is ~3 ms on one thread): more threads only add waits at
+# OpenMP barriers, and on a shared CPU a descheduled thread stalls a decode for ~270 ms
+# (measured: 2 threads 2-280 ms by the load of the moment, 1 thread 3-7 ms).
+THREADS = 1
 
 _LOADED: dict[str, LayoutModel] = {}
 
@@ -83,7 +89,8 @@ class LayoutModel:
             raise InpaintError(f"expected an RGB image, got shape {image.shape}")
         rgb = np.ascontiguousarray(image[..., :3])
         small = squeeze(rgb, self.size).transpose(2, 0, 1)[None]
-        mu, _ = self.net.encode(torch.from_numpy(np.ascontiguousarray(small)))
+        with torch_threads(THREADS):
+            mu, _ = self.net.encode(torch.from_numpy(np.ascontiguousarray(small)))
         return whiten(mu.numpy()[0], self.mean, self.basis)
 
     @torch.no_grad()
@@ -91,7 +98,8 @@ class LayoutModel:
         """Whitened code(s) (d,) or (n, d) -> layout(s) (size, size, 3) or (n, ...), float32."""
         batch = np.atleast_2d(np.asarray(codes, np.float32))
         z = torch.from_numpy(unwhiten(batch, self.mean, self.basis))
-        out = self.net.decode(z).numpy().transpose(0, 2, 3, 1)
+        with torch_threads(THREADS):
+            out = self.net.decode(z).numpy().transpose(0, 2, 3, 1)
         return np.ascontiguousarray(out if np.ndim(codes) == 2 else out[0])
 
     def layout(self, code: np.ndarray, width: int, height: int) -> np.ndarray:
