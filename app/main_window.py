@@ -45,6 +45,7 @@ from app.viewmodels.detect import DetectViewModel
 from app.viewmodels.document import Document
 from app.viewmodels.fill import FillViewModel
 from app.viewmodels.latent import LatentViewModel
+from app.viewmodels.layout import LayoutViewModel
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.methods import LEARNED, MethodCatalog
 from app.viewmodels.session import Session
@@ -170,9 +171,11 @@ class MainWindow(QMainWindow):
         self.detect = DetectViewModel(
             self.session, self.masks, self.fill, self.workers.detect, self
         )
+        self.layout = LayoutViewModel(self.session, self.workers.model, self)
         self.latent = LatentViewModel(
-            self.session, self.fill, self.methods, self.workers.model, parent=self
-        )
+            self.session, self.fill, self.methods, self.workers.model, parent=self,
+            layout=self.layout,
+        )  # fmt: skip
         self.autosaver = Autosaver(self.session, RecoveryStore(), self.workers.files, self)
 
     def _make_panels(self) -> None:

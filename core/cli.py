@@ -8,11 +8,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.commands import bench, detect, fill, info, train
+from core.commands import bench, detect, fill, fuse, generate, info, train
 from core.errors import InpaintError
 
 # Subcommand name -> module, in the order ``--help`` lists them.
-COMMANDS = {"fill": fill, "train": train, "bench": bench, "detect": detect, "info": info}
+COMMANDS = {
+    "fill": fill,
+    "generate": generate,
+    "fuse": fuse,
+    "train": train,
+    "bench": bench,
+    "detect": detect,
+    "info": info,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ from app.qimage import to_display_uint8
 from app.viewmodels.commands import FillCommand
 from app.viewmodels.document import Box, Document
 from app.viewmodels.fill import FillViewModel
+from app.viewmodels.layout import LayoutPreview, LayoutViewModel
 from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
 from app.viewmodels.session import Session
 from app.worker import Failure, Task, Worker, call
@@ -39,7 +40,6 @@ __all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Varia
 
 DEFAULT_VARIANTS = 6
 THUMBNAIL = 256  # px, longest side of a variant as rendered: the hover view (the strip: 128)
-GENERATE_SIZE = (256, 256)  # (h, w) of "New from manifold"
 HINT = "Move a slider to steer the fill of the mask; nothing changes until Apply."
 PREVIEW, GALLERY = "preview", "gallery"  # the worker keys: a newer request supersedes a waiting one
 MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
@@ -133,13 +133,23 @@ class LatentViewModel(QObject):
         sliders: int = DEFAULT_SLIDERS,
         variants: int = DEFAULT_VARIANTS,
         parent: QObject | None = None,
+        layout: LayoutViewModel | None = None,
     ) -> None:
         super().__init__(parent)
+        # Generated documents: their seed and sliders move a layout code (``layout``), not
+        # the fill of a mask.
+        self.layout = layout
+        if layout is not None:
+            layout.preview_ready.connect(self._layout_preview_done)
+            layout.status.connect(self.status)
+            layout.applied.connect(self.applied)
+            # A new document is current before it is known as generated: look again.
+            layout.generated.connect(lambda _doc: self._on_document())
         self._session, self._fill, self._methods, self._worker = session, fill, methods, worker
         self.slider_count = sliders
         self.variant_count = variants
         self.setting = LatentSetting(None, (0.0,) * sliders)
-        self.preview: Preview | None = None
+        self.preview: Preview | LayoutPreview | None = None
         self.variants: list[Variant] = []
         # Looked up at call time, so tests can substitute a tiny network.
         self._engines = _Engines(lambda: _load_method)
@@ -201,6 +211,13 @@ class LatentViewModel(QObject):
     def _set(self, setting: LatentSetting) -> None:
         self.setting = setting
         self.setting_changed.emit(setting)
+        doc = self._session.document
+        if self.layout is not None and self.layout.made(doc) is not None:
+            assert doc is not None
+            self._requested += 1
+            self._latest = self._requested
+            self.layout.request_preview(doc, setting)
+            return
         self.request_preview()
 
     def _take_seed(self) -> int:
@@ -212,6 +229,9 @@ class LatentViewModel(QObject):
 
     def _snapshot(self) -> _Snapshot | None:
         doc = self._session.document
+        if self.layout is not None and self.layout.made(doc) is not None:
+            self.status.emit("A generated picture: its seed and sliders move its layout.")
+            return None
         if not self.available:
             self.status.emit(f"Latent navigation needs the manifold model: {self.reason}")
             return None
@@ -349,7 +369,12 @@ class LatentViewModel(QObject):
 
     def apply(self) -> bool:
         """Commit the previewed fill as one undo step; if the newest request is still being
-        decoded, commit it as soon as it arrives (the GUI does not wait)."""
+        decoded, commit it as soon as it arrives (the GUI does not wait). For a generated
+        document: render its layout setting textured at full size (on the worker)."""
+        doc = self._session.document
+        if self.layout is not None and self.layout.made(doc) is not None:
+            assert doc is not None
+            return self.layout.apply(doc, self.setting)
         preview = self.preview
         if self._shown != self._latest or preview is None:
             task = self._tasks[PREVIEW]
@@ -358,8 +383,7 @@ class LatentViewModel(QObject):
                 return False
             if preview is None:
                 return False
-        doc = self._session.document
-        if doc is None or doc.image is not preview.engine.image:
+        if not isinstance(preview, Preview) or doc is None or doc.image is not preview.engine.image:
             return False
         self._apply_when_ready = False
         self._applying = True
@@ -376,23 +400,25 @@ class LatentViewModel(QObject):
         self.applied.emit()
         return True
 
-    def new_from_manifold(self, size: tuple[int, int] = GENERATE_SIZE) -> None:
-        """A new document generated from the latent alone: the whole canvas is the hole."""
-        if not self.available:
-            self.status.emit(f"Generation needs the manifold model: {self.reason}")
+    def new_from_manifold(self) -> None:
+        """A new picture from the layout manifold (a new seed), textured from the photo on
+        screen, opened as a new document once rendered."""
+        if self.layout is None:
+            self.status.emit("Generation needs the layout model")
             return
+        self.layout.new_from_manifold(self._take_seed())
+
+    def _layout_preview_done(self, result: object) -> None:
+        assert isinstance(result, LayoutPreview)
         doc = self._session.document
-        origin = None if doc is None else doc.path or doc.origin
-        self._generated += 1
-        title = f"Generated {self._generated}"
-        grey = np.full((*size, 3), 128, np.uint8)
-        self._session.new_document(grey, title, np.ones(size, np.bool_), origin)
-        back = "" if origin is None else f"; PgUp goes back to {origin.name}"
-        self._session.message.emit(
-            f"New document {title}: a {size[1]} x {size[0]} picture from the manifold alone"
-            f"{back}. Apply keeps the fill shown."
-        )
-        self._set(LatentSetting(self._take_seed(), (0.0,) * self.slider_count))
+        if self.layout is None or self.layout.made(doc) is None or doc is None:
+            return
+        if result.doc_id != id(doc):
+            return  # made for another document
+        self._shown = self._latest
+        self.preview = result
+        self.preview_changed.emit(result)
+        self.status.emit(f"Layout: {result.text} - Apply renders it textured")
 
     # -- session events ------------------------------------------------------------------------
 
@@ -401,11 +427,22 @@ class LatentViewModel(QObject):
         self.variants = []
         self.variants_changed.emit([])
         self.clear_preview()
+        made = None if self.layout is None else self.layout.made(self._session.document)
+        if made is not None:
+            sliders = tuple(made.setting.sliders) + (0.0,) * self.slider_count
+            self.setting = LatentSetting(made.setting.seed, sliders[: self.slider_count])
+            self.setting_changed.emit(self.setting)
         self.status.emit(self.describe_photo())
 
     def describe_photo(self) -> str:
         """The panel's text for the photo on screen, before any request for it."""
         doc = self._session.document
+        made = None if self.layout is None else self.layout.made(doc)
+        if made is not None:
+            return (
+                f"Generated picture ({made.generation.describe()}, texture from "
+                f"{made.exemplar_name}): the seed and sliders move its layout; Apply renders it."
+            )
         if not self.available:
             return f"Latent navigation needs the manifold model: {self.reason}"
         if doc is None or not doc.mask.any():

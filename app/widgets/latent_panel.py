@@ -24,15 +24,17 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 from app.viewmodels.latent import SLIDER_RANGE, LatentSetting, LatentViewModel, Preview, Variant
+from app.widgets.fuse_dialog import FuseDialog
 from app.widgets.gallery import VariantGallery
 from app.widgets.host import PanelHost
 
 LABELS_KEY = "latent/labels"
 NO_SEED = -1  # the seed field's "most likely" value
 GENERATION_NOTE = (
-    "The model only learned to continue the surroundings of a hole (BSDS500 photos, a small "
-    "net on a CPU). With no surroundings it has nothing to continue: expect a nearly flat "
-    "grey with faint structure, not a picture."
+    "A 512 x 512 picture: a layout (where light, dark and colour masses are) decoded from a "
+    "new seed by a small model of BSDS500 photos, textured with patches of the photo on "
+    "screen. Expect a painterly arrangement in that photo's material, not a new photograph. "
+    "Fuse blends the photo on screen with another one the same way."
 )
 
 
@@ -78,6 +80,7 @@ class LatentPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("latent_panel")
         self.controller = controller
+        self.fuse_dialog: FuseDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.status_label = QLabel()
@@ -226,16 +229,33 @@ class LatentPanel(QWidget):
         box = Section("Generate", "latent_section_generate")
         layout = QVBoxLayout(box.body)
         layout.setContentsMargins(6, 4, 6, 4)
+        row = QHBoxLayout()
         self.generate_button = self._button(
             "New from manifold", "latent_generate", self.controller.new_from_manifold,
-            "A new 256 x 256 picture where everything is the hole",
+            "A new picture from a new seed, textured with the photo on screen",
         )  # fmt: skip
-        layout.addWidget(self.generate_button)
+        self.fuse_button = self._button(
+            "Fuse with a photo...", "latent_fuse_photos", self.open_fuse_dialog,
+            "A picture between the photo on screen and another one, with a live slider",
+        )  # fmt: skip
+        row.addWidget(self.generate_button, 1)
+        row.addWidget(self.fuse_button, 1)
+        layout.addLayout(row)
         note = QLabel(GENERATION_NOTE)
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid)")
         layout.addWidget(note)
         return box
+
+    def open_fuse_dialog(self) -> FuseDialog | None:
+        layout = self.controller.layout
+        photo = None if layout is None else layout.photo_on_screen()
+        if layout is None or photo is None:
+            self.status_label.setText("Open a photo first: it is photo A of the fusion.")
+            return None
+        self.fuse_dialog = FuseDialog(layout, photo[0], photo[1], self)
+        self.fuse_dialog.show()
+        return self.fuse_dialog
 
     # -- reactions -----------------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
-"""``train``: train the manifold model (also under ``torchrun`` for several GPUs/processes).
+"""``train``: train a model: the manifold fill model (the default; also under ``torchrun`` for
+several GPUs/processes) or, with ``--model layout``, the layout VAE of generation and fusion.
 
 Examples::
 
     python main.py train --data ../shared/data/train --out runs/manifold
+    python main.py train --model layout --data ../shared/data/train --out runs/layout
+    python main.py train --model layout --out runs/layout --export resources/models
     torchrun --nproc_per_node 2 main.py train --data DIR --out runs/ddp --device cpu
     python main.py train --out runs/manifold --export resources/models   # ship best.pt
 """
@@ -14,7 +17,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from core.device import DEVICE_CHOICES
+from core.device import DEVICE_CHOICES, resolve_device
 
 # TrainConfig fields settable from the command line (name -> type).
 _OPTIONS = {
@@ -41,15 +44,23 @@ _OPTIONS = {
     "val_count": int,
     "val_crop": int,
     "threads": int,
+    # The layout VAE's own (see core.layout.train.TrainConfig).
+    "kl_warmup": int,
 }
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train the manifold fill model",
+        help="train a model (the manifold fill model, or --model layout)",
         description="Train the manifold model on a folder of photos, with periodic validation "
         "(hole-PSNR on held-out images with fixed masks) and resumable checkpoints in OUT.",
+    )
+    parser.add_argument(
+        "--model",
+        choices=sorted(_MODELS),
+        default="manifold",
+        help="which model: manifold (the fill net, default) or layout (generation and fusion)",
     )
     parser.add_argument("--data", type=Path, help="folder of training photos (searched deeply)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
@@ -97,22 +108,59 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return _MODELS[args.model](args)
+
+
+def _run_layout(args: argparse.Namespace) -> int:
     from core.errors import InpaintError
 
+    if args.export is not None:
+        from core.layout.export import export_checkpoint
+
+        print(f"exported {export_checkpoint(args.out / args.checkpoint, args.export)}")
+        return 0
+    _check_data(args)
+    from core.layout.net import NetConfig
+    from core.layout.train import TrainConfig, train_steps
+
+    if args.device not in ("auto", "cpu"):
+        raise InpaintError("the layout model trains on the CPU only (it is small)")
+    values = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
+    config = TrainConfig(
+        seed=args.seed, **{k: v for k, v in values.items() if v is not None and k != "seed"}
+    )
+    net_config = NetConfig(widths=(4, 8, 8, 8), z_dim=4, size=32) if args.tiny else None
+    steps = train_steps(config, args.data, args.out, net_config, resume=not args.fresh, log=_log)
+    result = _drive(steps)
+    print(f"finished at step {result['step']}; best validation score {result['best']:.4f}")
+    return 0
+
+
+def _log(text: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stderr)
+
+
+def _check_data(args: argparse.Namespace) -> None:
+    from core.errors import InpaintError
+
+    if args.data is None:
+        raise InpaintError("--data is required for training")
+    if not args.data.is_dir():
+        raise InpaintError(f"training data folder {args.data} does not exist")
+
+
+def _run_manifold(args: argparse.Namespace) -> int:
     if args.export is not None:
         from core.manifold.export import export_checkpoint
 
         path = export_checkpoint(args.out / args.checkpoint, args.export)
         print(f"exported {path}")
         return 0
-    if args.data is None:
-        raise InpaintError("--data is required for training")
-    if not args.data.is_dir():
-        raise InpaintError(f"training data folder {args.data} does not exist")
-
+    _check_data(args)
     from tqdm import tqdm
 
-    from core.device import resolve_device
     from core.manifold.net import NetConfig
     from core.manifold.train import TrainConfig, train_steps
 
@@ -140,27 +188,35 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     main_rank = os.environ.get("RANK", "0") == "0"
-    interactive = sys.stderr.isatty()
+    result = _drive(steps, main_rank)
+    if main_rank:
+        print(f"finished at step {result['step']}; best validation hole-PSNR {result['best']:.2f}")
+    return 0
+
+
+def _drive(steps, show: bool = True) -> dict:
+    """Run a training generator to its end under a progress bar; its result."""
+    from tqdm import tqdm
+
     bar = tqdm(
         total=1000,
         unit="‰",
         desc="train",
         file=sys.stderr,
-        disable=not main_rank,
-        mininterval=0.5 if interactive else 60.0,
+        disable=not show,
+        mininterval=0.5 if sys.stderr.isatty() else 60.0,
         bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
     )
-    result: dict = {}
     with bar:
         while True:
             try:
                 event = next(steps)
             except StopIteration as stop:
-                result = stop.value
-                break
+                return stop.value
             bar.n = int(event.fraction * 1000)
             bar.set_postfix_str(event.message, refresh=False)
             bar.update(0)
-    if main_rank:
-        print(f"finished at step {result['step']}; best validation hole-PSNR {result['best']:.2f}")
-    return 0
+
+
+# --model -> its runner.
+_MODELS = {"manifold": _run_manifold, "layout": _run_layout}

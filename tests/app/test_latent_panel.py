@@ -1,6 +1,6 @@
 """The latent panel in the real window (offscreen), with a tiny random manifold network: live
 preview limited to holes + band, Reset exact, apply/undo exact, reproducibility, coalescing,
-variants, fusion, generation."""
+variants, fusion. Generation from the layout manifold: test_generate_editor.py."""
 
 from __future__ import annotations
 
@@ -157,19 +157,6 @@ def test_apply_during_a_drag_commits_the_newest_setting_as_one_step(qtbot, windo
     np.testing.assert_array_equal(doc.image, before)
 
 
-def test_new_from_manifold_generates_a_whole_picture(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
-    first = window.document()
-    window.latent_panel.generate_section.set_expanded(True)
-    qtbot.mouseClick(window.latent_panel.generate_button, Qt.MouseButton.LeftButton)
-    doc = window.document()
-    assert doc is not first and doc.mask.all() and doc.image.shape == (256, 256, 3)
-    preview = settle(qtbot, window)
-    assert preview.box == (0, 256, 0, 256)
-    with qtbot.waitSignal(window.latent.applied, timeout=TIMEOUT_MS):
-        window.latent.apply()
-    assert doc.image.std() > 0
-
-
 def test_panel_is_disabled_without_the_manifold_model(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     window.latent.set_available(False, "no weights")
     panel = window.latent_panel
@@ -227,9 +214,11 @@ def test_new_from_manifold_is_a_document_in_the_folder_list(qtbot, window, photo
     neighbour = photo.with_name("zz-next.png")
     write_image(Image(synthetic_photo(90, 120, seed=4)), neighbour)
     first = window.document()
-    window.latent.new_from_manifold()
+    window.layout.generate_size = (40, 30)
+    with qtbot.waitSignal(window.layout.generated, timeout=TIMEOUT_MS):
+        window.latent.new_from_manifold()
     generated = window.document()
-    assert generated is not first and generated.title == "Generated 1"
+    assert generated is not first and generated.title.startswith("Generated 1 (seed ")
     assert "Generated 1" in window.statusBar().currentMessage()
     assert "PgUp goes back to scan.png" in window.statusBar().currentMessage()
     assert window.open_neighbour(1) and window.document().path == neighbour.resolve()

@@ -1,0 +1,127 @@
+"""``generate``: a new picture from the layout manifold, textured from an exemplar photo.
+
+Examples::
+
+    python main.py generate -o new.png --seed 7
+    python main.py generate -o new.png --seed 7 --texture photo.jpg --size 768x512
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate a new picture from the layout manifold",
+        description="Decode the layout code of a seed (a photo's large-scale structure: sky, "
+        "ground, masses, light, colours) and texture it with patches of an exemplar photo. "
+        "The same seed, size and exemplar give the same picture.",
+    )
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output image file")
+    parser.add_argument("--seed", type=int, default=0, help="which picture (default 0)")
+    parser.add_argument(
+        "--texture",
+        type=Path,
+        metavar="PHOTO",
+        help="exemplar photo whose patches give the texture (default: the bundled sample)",
+    )
+    parser.add_argument("--size", default="512x512", help="WxH of the output (default 512x512)")
+    parser.add_argument(
+        "--slider",
+        type=float,
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="move the layout along its next principal axis by VALUE prior std (repeatable)",
+    )
+    parser.add_argument(
+        "--colour-match",
+        type=float,
+        default=0.5,
+        metavar="SHARE",
+        help="move the layout's colours this share of the way to the exemplar's palette "
+        "(0-1, default 0.5)",
+    )
+    parser.add_argument(
+        "--layout-only", action="store_true", help="write the upsampled layout, untextured"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.layout.generate import Generation, generate_steps, load_exemplar, parse_size
+    from core.layout.model import LayoutModel
+
+    width, height = parse_size(args.size)
+    check_output(args.output, args.overwrite, [args.texture])
+    generation = Generation(
+        args.seed, width, height, tuple(args.slider), not args.layout_only, args.colour_match
+    )
+    exemplar = None if args.layout_only else load_exemplar(args.texture)
+    model = LayoutModel.load()
+    result = drive(generate_steps(model, generation, exemplar), "generate")
+    save(result, args.output, args.overwrite)
+    if not args.layout_only:
+        warn_if_standin()
+    print(f"{args.output}: {width}x{height}, {generation.describe()}")
+    return 0
+
+
+def warn_if_standin() -> None:
+    """Say so when the texture came from the stand-in, not the texture engine."""
+    import sys
+
+    from core.layout.texturing import engine_available
+
+    if not engine_available():
+        print(
+            "note: the texture engine (core.texture) is not installed; the texture is a "
+            "stand-in (the exemplar's fine detail laid over the layout)",
+            file=sys.stderr,
+        )
+
+
+def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> None:
+    """Refuse before any work: an output that is an input, or exists without --overwrite."""
+    from core.errors import InpaintError
+    from core.imageio import SUPPORTED_SUFFIXES
+
+    if output.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InpaintError(f"cannot save {output.name}: use one of {', '.join(SUPPORTED_SUFFIXES)}")
+    for source in inputs:
+        if source is not None and output.exists() and output.resolve() == source.resolve():
+            raise InpaintError(f"{output} is an input; choose another output")
+    if output.exists() and not overwrite:
+        raise InpaintError(f"{output} exists; pass --overwrite to replace it")
+    if not output.parent.is_dir():
+        raise InpaintError(f"cannot save {output.name}: the folder {output.parent} does not exist")
+
+
+def drive(steps, what: str):
+    """Run a progress generator to its end under a progress bar on stderr; its result."""
+    import sys
+
+    from tqdm import tqdm
+
+    with tqdm(total=1000, desc=what, file=sys.stderr, leave=False, disable=None) as bar:
+        while True:
+            try:
+                event = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            bar.n = int(event.fraction * 1000)
+            bar.set_postfix_str(event.message, refresh=False)
+            bar.update(0)
+
+
+def save(result, output: Path, overwrite: bool) -> None:
+    import numpy as np
+
+    from core.imageio import Image, write_image
+    from core.pixels import from_float
+
+    write_image(Image(from_float(result, np.uint8)), output, overwrite=overwrite)
