@@ -39,7 +39,7 @@ import numpy as np
 from core.imageio import Image, list_images, write_image
 from core.layout.generate import Generation, fuse_steps, generate_steps, load_exemplar, preview
 from core.layout.model import LayoutModel
-from core.layout.texturing import engine_available, fit_height
+from core.layout.texturing import fit_height
 from core.metrics import gradient_magnitude
 from core.pixels import from_float
 from core.progress import run_to_end
@@ -260,7 +260,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     model = LayoutModel.load(args.models_dir)
-    report = {"texture_engine": engine_available()}
+    report = {}
     report["generation"], sheet = bench_generation(model, args.seeds, args.exemplars)
     report["fusion"], strip = bench_fusion(model, args.pairs)
     report["reconstruction"] = bench_reconstruction(model, args.recon)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.commands.generate import check_output, drive, save, warn_if_standin
+from core.commands.generate import check_output, drive, save
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
     model = LayoutModel.load()
     result = drive(fuse_steps(model, a, b, args.t, args.texture, size, args.seed), "fuse")
     save(result, args.output, args.overwrite)
-    if args.texture != "none":
-        warn_if_standin()
     print(
         f"{args.output}: {result.shape[1]}x{result.shape[0]}, t {args.t:g} between "
         f"{args.a.name} and {args.b.name}"

@@ -65,24 +65,8 @@ def run(args: argparse.Namespace) -> int:
     model = LayoutModel.load()
     result = drive(generate_steps(model, generation, exemplar), "generate")
     save(result, args.output, args.overwrite)
-    if not args.layout_only:
-        warn_if_standin()
     print(f"{args.output}: {width}x{height}, {generation.describe()}")
     return 0
-
-
-def warn_if_standin() -> None:
-    """Say so when the texture came from the stand-in, not the texture engine."""
-    import sys
-
-    from core.layout.texturing import engine_available
-
-    if not engine_available():
-        print(
-            "note: the texture engine (core.texture) is not installed; the texture is a "
-            "stand-in (the exemplar's fine detail laid over the layout)",
-            file=sys.stderr,
-        )
 
 
 def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> None:

@@ -11,9 +11,6 @@ and the canvas is cut out of the result. An exemplar's guide is its own low band
 layout's pixel density (shrunk as the layout was, then enlarged), so a patch is matched by
 comparing like with like; pixels marked ``avoid`` (the damage of the bundled sample photo)
 are hole too, so they are never copied.
-
-Until the engine is on main, ``standin_texture`` (FALLBACK, not the product's texture) adds
-the exemplar's high-frequency residual to the upsampled layout.
 """
 
 from __future__ import annotations
@@ -23,30 +20,21 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.progress import Progress, Steps
-
-try:  # the engine of issue 16 (branch texture); FALLBACK below until it is merged
-    from core.texture import TextureOptions, synthesize_steps
-except ImportError:  # pragma: no cover - depends on what is merged
-    TextureOptions = None  # type: ignore[assignment,misc]
-    synthesize_steps = None  # type: ignore[assignment]
+from core.progress import Steps
+from core.texture import TextureOptions, synthesize_steps
 
 # For a whole canvas, not a hole: the texture energy is voted (there are no surroundings to
 # continue it from), the fill's own low band and middle band are kept where matches are good
 # (the layout's band only where they are poor), and 5-px patches with one search pass keep a
 # 512 px picture near 4 s on the loaded 2-core CPU (7 px and 2 passes: 6-10 s; the detail
 # ratio on Kodak exemplars is the same or better: 0.69-0.78 against 0.50-0.75).
-OPTIONS = (
-    TextureOptions(
-        patch_size=5,
-        coarse_iterations=2,
-        search_iterations=1,
-        texture_fixed=False,
-        low_band_keep=0.0,
-        mid_gain=1.0,
-    )
-    if TextureOptions is not None
-    else None
+OPTIONS = TextureOptions(
+    patch_size=5,
+    coarse_iterations=2,
+    search_iterations=1,
+    texture_fixed=False,
+    low_band_keep=0.0,
+    mid_gain=1.0,
 )
 
 
@@ -56,10 +44,6 @@ class Exemplar:
 
     image: np.ndarray
     avoid: np.ndarray | None = None
-
-
-def engine_available() -> bool:
-    return synthesize_steps is not None
 
 
 def fit_height(exemplar: Exemplar, height: int, max_width: int) -> Exemplar:
@@ -129,11 +113,6 @@ def texture_steps(
 ) -> Steps[np.ndarray]:
     """Texture the full-size ``layout`` (float32 (h, w, 3)) with patches of ``exemplars``
     (each already at the layout's height, see ``fit_height``); returns float32 (h, w, 3)."""
-    if not engine_available():
-        yield Progress(0.5, "texture: stand-in (engine not installed)")
-        result = standin_texture(layout, exemplars[0], density)
-        yield Progress(1.0, "texture done")
-        return result
     h, w = layout.shape[:2]
     image, hole, guide = _side_by_side(layout, exemplars, density)
     filled = yield from synthesize_steps(image, hole, guide, seed, options=OPTIONS)
@@ -172,16 +151,3 @@ def _side_by_side(
     hole = np.concatenate([*holes, np.ones(canvas_guide.shape[:2], bool)], axis=1)
     guide = np.concatenate([*guides, canvas_guide], axis=1).astype(np.float32)
     return np.ascontiguousarray(image, np.float32), hole, guide
-
-
-def standin_texture(
-    layout: np.ndarray, exemplar: Exemplar, density: tuple[float, float]
-) -> np.ndarray:
-    """FALLBACK stand-in for the engine: the layout plus the exemplar's high-frequency
-    residual (the exemplar minus its low band), tiled over the canvas. Detail without
-    structure: the residual does not follow the layout's regions."""
-    h, w = layout.shape[:2]
-    residual = exemplar.image - low_band(exemplar.image, density)
-    reps = (int(np.ceil(h / residual.shape[0])), int(np.ceil(w / residual.shape[1])), 1)
-    tiled = np.tile(residual, reps)[:h, :w]
-    return np.clip(layout + tiled, 0.0, 1.0).astype(np.float32)

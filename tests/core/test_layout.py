@@ -25,7 +25,7 @@ from core.layout.generate import (
 from core.layout.model import LayoutModel
 from core.layout.net import LayoutVAE, NetConfig
 from core.layout.prior import fit_prior, unwhiten, whiten
-from core.layout.texturing import Exemplar, fit_height, match_colours, standin_texture
+from core.layout.texturing import Exemplar, fit_height, match_colours
 from core.layout.train import TrainConfig, train_steps
 from core.models import read_manifest
 from core.progress import run_to_end
@@ -186,15 +186,6 @@ def test_texture_brings_the_exemplars_detail(model) -> None:
         return np.abs(np.diff(image, axis=1)).mean()
 
     assert detail(textured) > detail(flat)
-
-
-def test_standin_texture_adds_the_exemplars_residual_to_the_layout() -> None:
-    layout = np.full((20, 30, 3), 0.5, np.float32)
-    ex = Exemplar(np.zeros((20, 10, 3), np.float32))
-    ex.image[:, ::2] = 0.2
-    out = standin_texture(layout, ex, (0.5, 0.5))
-    assert out.shape == layout.shape
-    assert np.abs(out - 0.5).max() > 0.01
 
 
 def test_fitting_an_exemplar_keeps_its_damage_out_of_reach() -> None:
