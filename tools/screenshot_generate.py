@@ -3,7 +3,8 @@
 
 The real editor offscreen on the bundled sample: New from manifold (seed 7, texture from the
 sample, its damage mask never copied) -> ``screenshot-generate.png``; then the Fuse dialog
-between the sample and a Kodak photo at t = 0.4 -> ``screenshot-fuse.png`` (skipped when ../shared is absent).
+between the sample and a Kodak photo at t = 0.4 -> ``screenshot-fuse.png`` (skipped when
+../shared is absent).
 """
 
 from __future__ import annotations
