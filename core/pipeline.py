@@ -442,19 +442,19 @@ class FillSession:
             region.prepared = (key, prepared) if self.keep else None
         else:
             prepared = region.prepared[1]
-        self._count_paths([prepared])
+        self._count_paths([prepared], context.options)
         return (yield from scaled(self.method.render_steps(prepared, context), 0.5, 1.0))
 
-    def _count_paths(self, prepared: list[Any]) -> None:
+    def _count_paths(self, prepared: list[Any], options: Any) -> None:
         for state in prepared:
-            path = self.method.describe(state)
+            path = self.method.describe(state, options)
             self.last_paths[path] = self.last_paths.get(path, 0) + 1
 
     def _render_group(
         self, members: list[_Region], seed: int | None, options: Any
     ) -> Steps[dict[int, np.ndarray]]:
         prepared = yield from scaled(self._prepare_group(members), 0.0, 0.5)
-        self._count_paths(prepared)
+        self._count_paths(prepared, options)
         contexts = [self._context(m, seed, options) for m in members]
         if len(members) == 1:
             filled = [
@@ -511,7 +511,18 @@ def fill_steps(request: FillRequest) -> Steps[np.ndarray]:
     method = get_method(request.method, request.device)
     session = FillSession(request.image, request.mask, method, request.options, keep=False)
     patch = yield from session.render_steps(request.seed)
+    # The last event names the path each region took, for the status bar.
+    yield Progress(1.0, f"filled {describe_paths(session.last_paths)}")
     return session.compose(patch)
+
+
+def describe_paths(paths: dict[str, int]) -> str:
+    """``{"texture": 2, "thin-hole biharmonic": 40}`` -> "42 regions (2 texture, 40
+    thin-hole biharmonic)"."""
+    regions = sum(paths.values())
+    how = ", ".join(f"{count} {path}" for path, count in sorted(paths.items()))
+    noun = "region" if regions == 1 else "regions"
+    return f"{regions} {noun} ({how})"
 
 
 def fill(request: FillRequest) -> np.ndarray:

@@ -181,9 +181,9 @@ def _auto_mask(pixels, args: argparse.Namespace) -> tuple[object, str]:
 
 
 def _describe_fill(paths: dict[str, int], share: float, seconds: float) -> str:
-    regions = sum(paths.values())
-    how = ", ".join(f"{count} {path}" for path, count in sorted(paths.items()))
-    return f"filled {share:.2%} of the photo in {regions} regions ({how}) in {seconds:.1f} s"
+    from core.pipeline import describe_paths
+
+    return f"filled {share:.2%} of the photo in {describe_paths(paths)} in {seconds:.1f} s"
 
 
 def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str | None:

@@ -75,23 +75,52 @@ class LatentSession:
     def encode(self) -> None:
         run_to_end(self.encode_steps())
 
-    def _options_for(self, setting: LatentSetting) -> ManifoldOptions:
-        return replace(self.options, sample=True, sliders=setting.sliders, blend=None)
+    def _options_for(self, setting: LatentSetting, textured: bool) -> ManifoldOptions:
+        return replace(
+            self.options, sample=True, sliders=setting.sliders, blend=None,
+            texture=self.options.texture and textured,
+        )  # fmt: skip
 
-    def render(self, setting: LatentSetting) -> np.ndarray:
-        """The box (``self.box``) of the filled image for ``setting``, in the image's dtype."""
-        return self._session.render(setting.seed, self._options_for(setting))
+    def render_steps(self, setting: LatentSetting, textured: bool = True) -> Steps[np.ndarray]:
+        """The box (``self.box``) of the filled image for ``setting``, in the image's dtype;
+        yields progress (each yield a cancel point). ``textured=False``: the net's (spread)
+        fill alone, one decoder pass per region - the live preview while a slider moves."""
+        return self._session.render_steps(setting.seed, self._options_for(setting, textured))
+
+    def render(self, setting: LatentSetting, textured: bool = True) -> np.ndarray:
+        return run_to_end(self.render_steps(setting, textured))
+
+    def render_blend_steps(
+        self,
+        a: LatentSetting,
+        b: LatentSetting,
+        t: float,
+        spherical: bool = True,
+        textured: bool = True,
+    ) -> Steps[np.ndarray]:
+        """Fusion: decode the code ``t`` of the way from ``a``'s to ``b``'s (per region)."""
+        blend = Blend(b, min(1.0, max(0.0, t)), spherical)
+        options = replace(self._options_for(a, textured), blend=blend)
+        return self._session.render_steps(a.seed, options)
 
     def render_blend(
-        self, a: LatentSetting, b: LatentSetting, t: float, spherical: bool = True
+        self,
+        a: LatentSetting,
+        b: LatentSetting,
+        t: float,
+        spherical: bool = True,
+        textured: bool = True,
     ) -> np.ndarray:
-        """Fusion: decode the code ``t`` of the way from ``a``'s to ``b``'s (per region)."""
-        options = replace(self._options_for(a), blend=Blend(b, min(1.0, max(0.0, t)), spherical))
-        return self._session.render(a.seed, options)
+        return run_to_end(self.render_blend_steps(a, b, t, spherical, textured))
+
+    @property
+    def last_paths(self) -> dict[str, int]:
+        """How the last render filled its regions (see ``FillSession.last_paths``)."""
+        return dict(self._session.last_paths)
 
     def compose(self, patch: np.ndarray) -> np.ndarray:
         """The whole image with a rendered box pasted in (a new array)."""
         return self._session.compose(patch)
 
-    def render_image(self, setting: LatentSetting) -> np.ndarray:
-        return self.compose(self.render(setting))
+    def render_image(self, setting: LatentSetting, textured: bool = True) -> np.ndarray:
+        return self.compose(self.render(setting, textured))

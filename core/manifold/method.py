@@ -10,6 +10,13 @@ crop's prior p(z | context), ``eps`` the region seed's standard normal draw (zer
 seed: the most likely fill), ``a_i`` the slider values and ``d_i`` the model's directions
 (``core.manifold.directions``); fusion blends two such codes (``ManifoldOptions.blend``).
 
+Thicker holes are filled in two parts: the net's decode is the *structure* guide, and the
+texture engine (``core.texture``) fills the hole with patches of the crop's known pixels that
+agree with the photo around them and with that guide, keeping the guide's low band where no
+patch agrees. A sampled or slid z moves the guide ``guide_spread`` times as far from the most
+likely fill's as the net alone would, so variants differ in structure and stay sharp. With
+``texture=False`` the (spread) guide itself is the fill: the editor's live slider preview.
+
 Holes at most ``thin_hole_px`` thick (dust specks, hairline cracks) get the biharmonic fill
 instead: it is better there, and a latent has nothing to vary in a 2-px crack. The sliders
 steer the thicker holes of the same mask.
@@ -33,7 +40,8 @@ from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions, lerp, slerp
 from core.methods.base import CropContext, FillMethod, downscale_known, region_seed
 from core.methods.classical import BiharmonicInpaint
 from core.pixels import initial_fill
-from core.progress import Progress, Steps
+from core.progress import Progress, Steps, scaled
+from core.texture import synthesize_steps
 
 MODEL_NAME = "manifold"
 # Longest crop side the pipeline hands over (larger regions are scaled down first).
@@ -59,6 +67,8 @@ class ManifoldCache:
     prior_std: np.ndarray  # (latent_dim,)
     # The batch it was encoded in and its place there: a batch rendered whole needs no copy.
     batch: tuple[Any, int] | None = None
+    # The decode of the prior mean (the most likely fill), made when a guide is first spread.
+    mean_fill: np.ndarray | None = None
 
 
 @dataclass
@@ -383,16 +393,55 @@ class ManifoldFill(FillMethod):
         if isinstance(prepared, ThinFill):
             yield Progress(1.0)
             return prepared.fill
+        options = _options(context)
         z = self.latent_for(prepared, context)
-        steps = _options(context).refine_steps
-        if steps > 0:
-            z = yield from self.refine_steps(prepared, z, steps)
-        result = self.decode(prepared, z)
-        yield Progress(1.0)
+        if options.refine_steps > 0:
+            z = yield from scaled(self.refine_steps(prepared, z, options.refine_steps), 0, 0.3)
+        guide = self.guides([prepared], [z], options.guide_spread)[0]
+        return (yield from scaled(self.texture_steps(prepared, guide, context), 0.3, 1.0))
+
+    def guides(
+        self, caches: Sequence[ManifoldCache], zs: Sequence[np.ndarray], spread: float
+    ) -> list[np.ndarray]:
+        """The net's fills for ``zs`` (one decoder pass), each moved ``spread`` times as far
+        from its most likely fill as the net put it (clipped to [0, 1])."""
+        fills = self._decode_many(caches, zs)
+        moved = [
+            i for i, (c, z) in enumerate(zip(caches, zs, strict=True))
+            if spread != 1.0 and not np.array_equal(z, c.prior_mean)
+        ]  # fmt: skip
+        for i, mean in zip(moved, self._mean_fills([caches[i] for i in moved]), strict=True):
+            fills[i] = np.clip(mean + spread * (fills[i] - mean), 0.0, 1.0)
+        return fills
+
+    def _mean_fills(self, caches: Sequence[ManifoldCache]) -> list[np.ndarray]:
+        """Each cache's most likely fill, decoded once (one pass for those not yet decoded)."""
+        missing = [c for c in caches if c.mean_fill is None]
+        if missing:
+            decoded = self._decode_many(missing, [c.prior_mean for c in missing])
+            for cache, fill in zip(missing, decoded, strict=True):
+                cache.mean_fill = fill
+        return [c.mean_fill for c in caches if c.mean_fill is not None]
+
+    def texture_steps(
+        self, cache: ManifoldCache, guide: np.ndarray, context: CropContext
+    ) -> Steps[np.ndarray]:
+        """The hole of ``cache``'s crop filled with the crop's own patches, following
+        ``guide``; the guide itself when the options turn texture off."""
+        if not _options(context).texture:
+            yield Progress(1.0)
+            return guide
+        seed = 0 if context.seed is None else int(context.seed)
+        filled = yield from synthesize_steps(cache.crop, cache.hole, guide, seed)
+        result = cache.crop.copy()
+        result[cache.hole] = filled[cache.hole]
         return result
 
-    def describe(self, prepared: Any) -> str:
-        return "thin-hole biharmonic" if isinstance(prepared, ThinFill) else "net"
+    def describe(self, prepared: Any, options: object = None) -> str:
+        if isinstance(prepared, ThinFill):
+            return "thin-hole biharmonic"
+        textured = options.texture if isinstance(options, ManifoldOptions) else True
+        return "texture" if textured else "net"
 
     def batch_key(self, hole: np.ndarray, context: CropContext) -> Hashable | None:
         """Small crops of one padded shape (and preparation options): stacked, each is computed
@@ -426,8 +475,14 @@ class ManifoldFill(FillMethod):
         if len(prepared) < 2 or not plain or any(_options(c).refine_steps for c in contexts):
             return (yield from super().render_batch_steps(prepared, contexts))
         zs = [self.latent_for(p, c) for p, c in zip(prepared, contexts, strict=True)]
-        results = self._decode_many(prepared, zs)
-        yield Progress(1.0)
+        guides = self.guides(prepared, zs, _options(contexts[0]).guide_spread)
+        results = []
+        for number, (cache, guide, context) in enumerate(
+            zip(prepared, guides, contexts, strict=True)
+        ):
+            steps = self.texture_steps(cache, guide, context)
+            span = (0.1 + 0.9 * number / len(guides), 0.1 + 0.9 * (number + 1) / len(guides))
+            results.append((yield from scaled(steps, *span)))
         return results
 
     def refine_steps(self, cache: ManifoldCache, z: np.ndarray, steps: int) -> Steps[np.ndarray]:

@@ -25,6 +25,12 @@ MAX_HOLE_RADIUS = 48.0
 # the net (24.05 / 25.28); 5 and 8 px gave the same figures and left the thin strokes, where the
 # net leads biharmonic by 1 dB, to the net; 5 keeps brush strokes of ~10 px and more with it.
 THIN_HOLE_PX = 5.0
+# How much further than the net's own change a sampled or slid fill's guide moves from the
+# most likely fill's (see ``ManifoldOptions.guide_spread``). The texture follows its guide
+# faithfully, so without it variants differ only as much as the net's decodes do (0.96-1.05x
+# of the net alone, Kodak); 2 gave 1.8-1.9x and 3 gave 2.6-2.8x, at 1.3-1.4 dB below the
+# unexaggerated samples' hole-PSNR (docs/texture.md). The most likely fill never moves.
+GUIDE_SPREAD = 3.0
 # The editor's sliders, and their range in prior standard deviations either way.
 DEFAULT_SLIDERS = 8
 SLIDER_RANGE = 3.0
@@ -88,6 +94,13 @@ class ManifoldOptions:
     # Holes whose every pixel is at most this far from a known pixel (dust, hairline cracks)
     # get the biharmonic fill (the latent has nothing to vary there); 0 always runs the net.
     thin_hole_px: float = THIN_HOLE_PX
+    # Holes beyond the thin path: the net's fill is the structure guide of a texture synthesis
+    # from the photo's own patches (core.texture). False: the net's fill alone (the editor's
+    # live preview while a slider is dragged).
+    texture: bool = True
+    # The guide is ``mean + guide_spread * (decode(z) - mean)``, ``mean`` the decode of the
+    # most likely z: variants and slider moves change the structure visibly (GUIDE_SPREAD).
+    guide_spread: float = GUIDE_SPREAD
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sliders", _finite("sliders", self.sliders))
@@ -99,6 +112,8 @@ class ManifoldOptions:
             raise InpaintError(f"max hole radius must be > 0, got {self.max_hole_radius}")
         if not (math.isfinite(self.thin_hole_px) and self.thin_hole_px >= 0):
             raise InpaintError(f"thin hole size must be 0 or more, got {self.thin_hole_px}")
+        if not (math.isfinite(self.guide_spread) and self.guide_spread >= 0):
+            raise InpaintError(f"guide spread must be 0 or more, got {self.guide_spread}")
         if self.blend is not None and not isinstance(self.blend, Blend):
             raise InpaintError(f"blend must be a Blend, got {type(self.blend).__name__}")
 

@@ -128,8 +128,9 @@ class FillMethod(ABC):
         prepared = yield from scaled(prepare, 0.0, 0.5)
         return (yield from scaled(self.render_steps(prepared, context), 0.5, 1.0))
 
-    def describe(self, prepared: Any) -> str:
-        """How a prepared crop is filled, in a few words for the status and the CLI."""
+    def describe(self, prepared: Any, options: object = None) -> str:
+        """How a prepared crop is filled with ``options``, in a few words for the status and
+        the CLI."""
         return self.name
 
     # -- batches ------------------------------------------------------------------------------

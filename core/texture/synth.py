@@ -73,12 +73,25 @@ class _Level:
     guide: np.ndarray | None  # float32 (h, w, k): channels compared but never voted
 
 
+def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``cv2.resize`` with area averaging to ``size`` (w, h), four channels at a time: OpenCV
+    refuses more than four for sizes that do not halve exactly."""
+    if image.ndim == 2 or image.shape[2] <= 4:
+        out = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return out if out.ndim == image.ndim else out[..., None]
+    parts = [
+        _shrink(np.ascontiguousarray(image[..., c : c + 4]), size)
+        for c in range(0, image.shape[2], 4)
+    ]
+    return np.concatenate(parts, axis=2)
+
+
 def _downscale(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Half size, averaging known pixels only; a pixel at least half known stays known."""
     h, w = hole.shape
     size = (max(1, (w + 1) // 2), max(1, (h + 1) // 2))
     known = (~hole).astype(np.float32)
-    num = cv2.resize(image * known[..., None], size, interpolation=cv2.INTER_AREA)
+    num = _shrink(image * known[..., None], size)
     den = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
     small_hole = den < 0.5
     small = num / np.maximum(den, 1e-6)[..., None]
@@ -127,7 +140,7 @@ def _pyramid(
         small_guide = None
         if top.guide is not None:
             size = (small.shape[1], small.shape[0])
-            small_guide = cv2.resize(top.guide, size, interpolation=cv2.INTER_AREA)
+            small_guide = _shrink(top.guide, size)
         levels.append(_Level(small, small_hole, small_guide))
     return levels
 
@@ -182,10 +195,10 @@ def _start(top: _Level, guide: np.ndarray | None, energy: np.ndarray | None) -> 
     if guide is None:
         colour = _smooth_fill(np.ascontiguousarray(top.image[..., :3]), top.hole)
     else:
-        colour = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+        colour = _shrink(guide, size)
     if energy is None:
         return colour
-    return np.concatenate([colour, cv2.resize(energy, size, interpolation=cv2.INTER_AREA)], 2)
+    return np.concatenate([colour, _shrink(energy, size)], 2)
 
 
 def _features(level: _Level, options: TextureOptions) -> np.ndarray:
