@@ -17,6 +17,7 @@ are what users get. Per method x mask class (see ``core.metrics``):
   exactly as it was (anything else is a bug).
 
 The mask of (image i, class c) comes from ``default_rng([seed, i, c])``, so runs compare.
+``manifold-net`` is the manifold method with ``texture=False``: the net's fill alone.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ from core.metrics import (
 )
 from core.pipeline import BLEND_BAND, FillRequest, fill
 from core.pixels import to_float_rgb
+
+# Bench entries that are a method run with some of its options fixed: name -> (method, fields).
+VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
+    "manifold-net": ("manifold", {"texture": False}),
+}
 
 
 @dataclass
@@ -109,6 +115,22 @@ def bench_masks(
     }
 
 
+def resolve_entry(entry: str, options: object | None) -> tuple[str, object | None]:
+    """(method, the options it gets) for a bench entry: a method name or one of ``VARIANTS``.
+    ``options`` (typed, e.g. ``ManifoldOptions``) go to the method that takes them."""
+    from dataclasses import replace
+
+    from core.registry import method_class
+
+    name, fixed = VARIANTS.get(entry, (entry, {}))
+    takes = method_class(name).options_type
+    own = options if takes is not None and isinstance(options, takes) else None
+    if fixed:
+        assert takes is not None
+        own = replace(own if own is not None else takes(), **fixed)
+    return name, own
+
+
 def run_bench(
     images: Sequence[Path],
     methods: Sequence[str],
@@ -121,8 +143,6 @@ def run_bench(
 ) -> dict[str, dict[str, dict]]:
     """{method: {class: summary}}; ``on_image(method, class, index)`` after every fill.
     ``options`` (typed, e.g. ``ManifoldOptions``) go to the method that takes them."""
-    from core.registry import method_class
-
     for kind in classes:
         if kind not in maskgen.KINDS:
             raise InpaintError(f"unknown mask class {kind!r} (known: {', '.join(maskgen.KINDS)})")
@@ -132,15 +152,9 @@ def run_bench(
         truth = to_float_rgb(image)
         masks = bench_masks(image.shape[0], image.shape[1], index, classes, seed)
         for method in methods:
+            name, own = resolve_entry(method, options)
             for kind, hole in masks.items():
-                takes = method_class(method).options_type
-                request = FillRequest(
-                    image=image,
-                    mask=hole,
-                    method=method,
-                    device=device,
-                    options=options if takes is not None and isinstance(options, takes) else None,
-                )
+                request = FillRequest(image, hole, name, device=device, options=own)
                 started = time.perf_counter()
                 result = fill(request)
                 elapsed = time.perf_counter() - started
@@ -203,7 +217,6 @@ def latent_report(
       each principal axis of the (diagonal) prior, averaged over axes, and the largest axis;
     * ``psnr_mean_z`` vs ``psnr_samples``: hole-PSNR of z = prior mean and of the samples.
     """
-    from core.pipeline import extract_crop, plan_regions
     from core.registry import get_method
 
     method = get_method("manifold", device)
@@ -213,12 +226,8 @@ def latent_report(
         for index, path in enumerate(images):
             image = read_rgb(path)
             hole_full = bench_masks(image.shape[0], image.shape[1], index, [kind], seed)[kind]
-            plans = plan_regions(hole_full, method)
-            plan = max(plans, key=lambda p: (p.core[1] - p.core[0]) * (p.core[3] - p.core[2]))
-            prepared = extract_crop(image, hole_full, plan, method.pad_multiple)
-            truth = extract_crop(image, np.zeros_like(hole_full), plan, method.pad_multiple)
-            hole = prepared.hole
-            cache = method.encode(prepared.pixels, hole)
+            crop, hole, truth = _largest_region_crop(image, hole_full, method)
+            cache = method.encode(crop, hole)
             fills = [method.decode(cache, method.sample_z(cache, s)) for s in range(samples)]
             diffs = [
                 np.abs(fills[i] - fills[j])[hole].mean()
@@ -234,8 +243,8 @@ def latent_report(
                 per_axis.append(float(np.abs(method.decode(cache, z) - base)[hole].mean()))
             moves.append(float(np.mean(per_axis)))
             top_moves.append(float(np.max(per_axis)))
-            psnr_mean.append(hole_psnr(base, truth.pixels, hole))
-            psnr_samples.append(float(np.mean([hole_psnr(f, truth.pixels, hole) for f in fills])))
+            psnr_mean.append(hole_psnr(base, truth, hole))
+            psnr_samples.append(float(np.mean([hole_psnr(f, truth, hole) for f in fills])))
         report[kind] = {
             "pairwise_l1": float(np.mean(pairwise)),
             "sigma_move_l1": float(np.mean(moves)),
@@ -246,10 +255,78 @@ def latent_report(
     return report
 
 
+def _largest_region_crop(
+    image: np.ndarray, hole_full: np.ndarray, method
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(masked crop, hole, true crop) of the largest hole region, cut as the pipeline cuts it."""
+    from core.pipeline import extract_crop, plan_regions
+
+    plans = plan_regions(hole_full, method)
+    plan = max(plans, key=lambda p: (p.core[1] - p.core[0]) * (p.core[3] - p.core[2]))
+    prepared = extract_crop(image, hole_full, plan, method.pad_multiple)
+    truth = extract_crop(image, np.zeros_like(hole_full), plan, method.pad_multiple)
+    return prepared.pixels, prepared.hole, truth.pixels
+
+
+def variants_report(
+    images: Sequence[Path],
+    classes: Sequence[str] = ("medium", "thick", "box"),
+    samples: int = 8,
+    seed: int = 0,
+    device: str = "cpu",
+) -> dict[str, dict]:
+    """Do variants differ in structure and stay sharp? Per class, each image's largest hole
+    region filled with ``samples`` seeds, (a) the net alone with its guide unspread (the
+    manifold fill before issue 16) and (b) the shipped fill (texture, spread guide):
+
+    * ``change_net`` / ``change_textured``: mean pairwise absolute change in the hole after a
+      sigma-3 px blur of both fills (0-255 levels: structure, not texture), and their ratio;
+    * ``detail_min`` / ``detail_mean``: the textured samples' gradient ratio against the truth.
+    """
+    from core.manifold.options import ManifoldOptions
+    from core.methods.base import CropContext
+    from core.registry import get_method
+
+    method = get_method("manifold", device)
+    before = ManifoldOptions(texture=False, guide_spread=1.0)
+    report: dict[str, dict] = {}
+    for kind in classes:
+        net_change, textured_change, details = [], [], []
+        for index, path in enumerate(images):
+            image = read_rgb(path)
+            hole_full = bench_masks(image.shape[0], image.shape[1], index, [kind], seed)[kind]
+            crop, hole, truth = _largest_region_crop(image, hole_full, method)
+            for options, changes in ((before, net_change), (ManifoldOptions(), textured_change)):
+                fills = [
+                    method.fill(crop, hole, CropContext(s, options=options)) for s in range(samples)
+                ]
+                changes.append(_pairwise_blurred_change(fills, hole))
+            details.extend(gradient_ratio(f, truth, hole) for f in fills)
+        report[kind] = {
+            "change_net": float(np.mean(net_change)),
+            "change_textured": float(np.mean(textured_change)),
+            "ratio": float(np.mean(textured_change) / max(float(np.mean(net_change)), 1e-9)),
+            "detail_min": float(np.min(details)),
+            "detail_mean": float(np.mean(details)),
+        }
+    return report
+
+
+def _pairwise_blurred_change(fills: Sequence[np.ndarray], hole: np.ndarray) -> float:
+    smooth = [cv2.GaussianBlur(f, (0, 0), 3.0) for f in fills]
+    diffs = [
+        float(np.abs(smooth[i] - smooth[j])[hole].mean()) * 255.0
+        for i in range(len(fills))
+        for j in range(i + 1, len(fills))
+    ]
+    return float(np.mean(diffs))
+
+
 def speed_report(device: str = "cpu", repeats: int = 7, seed: int = 0) -> dict[str, float]:
     """Median seconds (warm) to fill a 512x512 crop (encode + decode) and to re-decode it
-    with a new z, for a full-resolution hole (scratches) and a box run at reduced scale.
-    The net fills both: ``thin_hole_px=0`` keeps the scratches from the biharmonic fill."""
+    with a new z (the slider preview), for a full-resolution hole (scratches) and a box run at
+    reduced scale: the net alone (``thin_hole_px=0`` keeps the scratches from the biharmonic
+    fill); and the shipped textured fill of a 30 % box."""
     from core.manifold.options import ManifoldOptions
     from core.methods.base import CropContext
     from core.registry import get_method
@@ -270,7 +347,8 @@ def speed_report(device: str = "cpu", repeats: int = 7, seed: int = 0) -> dict[s
         fills, decodes = [], []
         for r in range(repeats + 1):
             started = time.perf_counter()
-            method.fill(work, hole, CropContext(options=ManifoldOptions(thin_hole_px=0)))
+            net_only = ManifoldOptions(thin_hole_px=0, texture=False)
+            method.fill(work, hole, CropContext(options=net_only))
             fills.append(time.perf_counter() - started)
             cache = method.encode(work, hole)
             started = time.perf_counter()
@@ -278,4 +356,16 @@ def speed_report(device: str = "cpu", repeats: int = 7, seed: int = 0) -> dict[s
             decodes.append(time.perf_counter() - started)
         results[f"{name}_fill_s"] = float(np.median(fills[1:]))
         results[f"{name}_redecode_s"] = float(np.median(decodes[1:]))
+    # The shipped fill (net + texture) of a centred box covering 30 % of the crop.
+    side = round((0.3 * 512 * 512) ** 0.5)
+    hole = np.zeros((512, 512), bool)
+    hole[(512 - side) // 2 : (512 + side) // 2, (512 - side) // 2 : (512 + side) // 2] = True
+    work = crop.copy()
+    work[hole] = 0
+    textured = []
+    for r in range(repeats + 1):
+        started = time.perf_counter()
+        method.fill(work, hole, CropContext(seed=r))
+        textured.append(time.perf_counter() - started)
+    results["box30_textured_fill_s"] = float(np.median(textured[1:]))
     return results

@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from core.errors import InpaintError
 from core.manifold.method import ManifoldFill
 from core.methods.base import FillMethod
-from core.methods.classical import BiharmonicInpaint, NavierStokesInpaint, TeleaInpaint
+from core.methods.classical import (
+    BiharmonicInpaint,
+    NavierStokesInpaint,
+    PatchMatchInpaint,
+    TeleaInpaint,
+)
 
 METHODS: dict[str, type[FillMethod]] = {
-    cls.name: cls for cls in (TeleaInpaint, NavierStokesInpaint, BiharmonicInpaint, ManifoldFill)
-}
+    cls.name: cls
+    for cls in (
+        TeleaInpaint, NavierStokesInpaint, BiharmonicInpaint, PatchMatchInpaint, ManifoldFill
+    )
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

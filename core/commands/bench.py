@@ -23,7 +23,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--images", type=Path, required=True, metavar="DIR")
     parser.add_argument(
-        "--methods", default=None, help="comma-separated (default: manifold,telea,ns)"
+        "--methods",
+        default=None,
+        help="comma-separated (default: manifold,telea,ns); manifold-net is the net's fill "
+        "alone (manifold with texture=False), patchmatch the unguided texture engine",
     )
     parser.add_argument(
         "--classes", default=",".join(KINDS), help=f"comma-separated (default: {','.join(KINDS)})"
@@ -54,19 +57,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.bench import format_table, list_images, run_bench
+    from core.bench import format_table, list_images, resolve_entry, run_bench
     from core.device import resolve_device
-    from core.registry import describe_methods, method_class
+    from core.registry import describe_methods
 
     if args.methods:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     else:
         available = {i.name for i in describe_methods() if i.available}
         methods = [m for m in ("manifold", "telea", "ns") if m in available]
-    for name in methods:
-        method_class(name)  # unknown names fail before any work
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     options = _manifold_options(args.option)
+    for name in methods:
+        resolve_entry(name, options)  # unknown names fail before any work
     images = list_images(args.images)
     if args.limit > 0:
         images = images[: args.limit]
@@ -86,15 +89,25 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(results))
     report: dict = {"bench": results}
     if args.latent and "manifold" in methods:
-        from core.bench import latent_report
+        from core.bench import latent_report, variants_report
 
         report["latent"] = latent_report(images, seed=args.seed, device=resolve_device(args.device))
+        report["variants"] = variants_report(
+            images, seed=args.seed, device=resolve_device(args.device)
+        )
         print("latent (manifold, 8 prior samples per image's largest hole):")
         for kind, row in report["latent"].items():
             print(
                 f"  {kind:<7} pairwise hole L1 {row['pairwise_l1']:.4f}  1-sigma move L1 "
                 f"{row['sigma_move_l1']:.4f} (top axis {row['sigma_move_l1_top_axis']:.4f})  "
                 f"hole-PSNR z=mean {row['psnr_mean_z']:.2f} vs samples {row['psnr_samples']:.2f}"
+            )
+        print("variants (manifold, 8 seeds, change after a 3 px blur, 0-255):")
+        for kind, row in report["variants"].items():
+            print(
+                f"  {kind:<7} net alone {row['change_net']:.2f}  textured "
+                f"{row['change_textured']:.2f}  ({row['ratio']:.2f}x)  textured detail min "
+                f"{row['detail_min']:.2f} mean {row['detail_mean']:.2f}"
             )
     if args.speed and "manifold" in methods:
         from core.bench import speed_report

@@ -41,7 +41,6 @@ from core.methods.base import CropContext, FillMethod, downscale_known, region_s
 from core.methods.classical import BiharmonicInpaint
 from core.pixels import initial_fill
 from core.progress import Progress, Steps, scaled
-from core.texture import synthesize_steps
 
 MODEL_NAME = "manifold"
 # Longest crop side the pipeline hands over (larger regions are scaled down first).
@@ -363,10 +362,8 @@ class ManifoldFill(FillMethod):
             return (cache.prior_mean + cache.prior_std * code).astype(np.float32)
         seed, sliders, temperature = context.seed, options.sliders, options.temperature
         if blend is not None and blend.t >= 1.0:
-            seed = region_seed(blend.toward.seed, context.index)
             sliders, temperature = blend.toward.sliders, 1.0
-        elif not options.sample:
-            seed = None
+        seed = _drawn_seed(context)
         z = cache.prior_mean.copy() if seed is None else self.sample_z(cache, seed, temperature)
         if any(sliders):
             z = z + self.slider_offset(sliders) * cache.prior_std
@@ -431,8 +428,12 @@ class ManifoldFill(FillMethod):
         if not _options(context).texture:
             yield Progress(1.0)
             return guide
-        seed = 0 if context.seed is None else int(context.seed)
-        filled = yield from synthesize_steps(cache.crop, cache.hole, guide, seed)
+        from core.texture import synthesize_steps
+
+        # The texture's draws follow the latent's: the most likely fill is one picture, and
+        # fusion's end is the variant it ends at.
+        seed = _drawn_seed(context)
+        filled = yield from synthesize_steps(cache.crop, cache.hole, guide, seed or 0)
         result = cache.crop.copy()
         result[cache.hole] = filled[cache.hole]
         return result
@@ -513,6 +514,16 @@ class ManifoldFill(FillMethod):
                 optim.step()
                 yield Progress(0.05 + 0.9 * (step + 1) / steps, f"refine {step + 1}/{steps}")
         return z_t.detach()[0].cpu().numpy()
+
+
+def _drawn_seed(context: CropContext) -> int | None:
+    """The region seed z is drawn with (None: the prior mean, before sliders); a blend
+    part-way uses its own seed."""
+    options = _options(context)
+    blend = options.blend
+    if blend is not None and blend.t >= 1.0:
+        return region_seed(blend.toward.seed, context.index)
+    return context.seed if options.sample else None
 
 
 def _stacked(caches: Sequence[ManifoldCache]) -> Any:

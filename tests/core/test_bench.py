@@ -45,3 +45,26 @@ def test_bench_command(tmp_path: Path, capsys) -> None:
     code = main(["bench", "--images", str(tmp_path), "--methods", "ns", "--classes", "dust"])
     assert code == 0
     assert "dust" in capsys.readouterr().out
+
+
+def test_bench_entries_fix_options_of_a_method() -> None:
+    from core.bench import resolve_entry
+    from core.manifold.options import ManifoldOptions
+
+    assert resolve_entry("telea", ManifoldOptions()) == ("telea", None)
+    name, options = resolve_entry("manifold-net", ManifoldOptions(thin_hole_px=2.0))
+    assert name == "manifold" and options == ManifoldOptions(thin_hole_px=2.0, texture=False)
+    assert resolve_entry("manifold-net", None)[1] == ManifoldOptions(texture=False)
+
+
+def test_patchmatch_continues_a_texture_telea_smooths(tmp_path: Path) -> None:
+    """The PatchMatch baseline copies the photo's own patches: stripes continue into a box
+    where Telea leaves a smooth ramp."""
+    y, x = np.mgrid[0:96, 0:128]
+    stripes = np.where(np.sin((x + y) * np.pi / 4) > 0, 200, 60).astype(np.uint8)
+    photo = np.repeat(stripes[..., None], 3, axis=2)
+    cv2.imwrite(str(tmp_path / "s.png"), photo)
+    results = run_bench([tmp_path / "s.png"], ["telea", "patchmatch"], ["box"], seed=2)
+    assert results["patchmatch"]["box"]["grad_ratio"] > 0.6
+    assert results["patchmatch"]["box"]["grad_ratio"] > 2 * results["telea"]["box"]["grad_ratio"]
+    assert results["patchmatch"]["box"]["known_ok"] == 1

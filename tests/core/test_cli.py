@@ -185,7 +185,7 @@ def test_fill_says_what_it_filled_how_and_how_long(pair, tmp_path, capsys):
     assert main(["fill", str(photo), "--mask", str(mask), "-o", str(out), "--method", "telea"]) == 0
     said = capsys.readouterr().out
     assert re.search(
-        r"telea: filled \d+\.\d\d% of the photo in 1 regions \(1 telea\) in [\d.]+ s", said
+        r"telea: filled \d+\.\d\d% of the photo in 1 region \(1 telea\) in [\d.]+ s", said
     )
 
 
@@ -213,4 +213,4 @@ def test_a_folder_fill_reports_each_image(tmp_path, capsys):
     assert main(["fill", str(src), "--mask", str(masks), "-o", str(out), "--method", "ns"]) == 0
     said = capsys.readouterr().out
     for index in range(2):
-        assert re.search(rf"p{index}\.png: filled 3\.91% of the photo in 1 regions \(1 ns\)", said)
+        assert re.search(rf"p{index}\.png: filled 3\.91% of the photo in 1 region \(1 ns\)", said)

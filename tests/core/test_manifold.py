@@ -155,9 +155,10 @@ def test_encode_once_decode_many_matches_full_passes(method: ManifoldFill) -> No
     assert cache.prior_mean.shape == cache.prior_std.shape == (method.latent_dim,)
     zs = [method.sample_z(cache, seed) for seed in range(3)]
     decoded = [method.decode(cache, z) for z in zs]
+    net_only = ManifoldOptions(texture=False, guide_spread=1.0)
     for seed, out in enumerate(decoded):
         fresh = ManifoldFill.from_net(tiny_net())
-        full = fresh.fill(crop, hole, CropContext(seed=seed))
+        full = fresh.fill(crop, hole, CropContext(seed=seed, options=net_only))
         np.testing.assert_allclose(out, full, atol=1e-6)
 
 
@@ -165,8 +166,9 @@ def test_sliders_move_the_fill_in_prior_std_units_along_the_directions(
     method: ManifoldFill,
 ) -> None:
     crop, hole = crop_and_hole()
-    base = method.fill(crop, hole, CropContext())
-    moved = method.fill(crop, hole, CropContext(options=ManifoldOptions(sliders=(1.0,))))
+    net_only = ManifoldOptions(texture=False, guide_spread=1.0)
+    base = method.fill(crop, hole, CropContext(options=net_only))
+    moved = method.fill(crop, hole, CropContext(options=replace(net_only, sliders=(1.0,))))
     cache = method.encode(crop, hole)
     first = directions_for(method).vectors[0]
     direct = method.decode(cache, cache.prior_mean + first * cache.prior_std)
@@ -177,6 +179,52 @@ def test_sliders_move_the_fill_in_prior_std_units_along_the_directions(
         method.fill(crop, hole, CropContext(options=ManifoldOptions(sliders=too_many)))
 
 
+def striped_crop(h: int = 64, w: int = 96) -> tuple[np.ndarray, np.ndarray]:
+    """Fine diagonal stripes over a colour ramp with a box hole: texture a smooth fill lacks."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    stripes = 0.5 + 0.35 * np.sign(np.sin((x + y) * np.pi / 3))
+    crop = np.stack([stripes, 0.3 + 0.4 * x / w, stripes * 0.6], axis=2).astype(np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[20:44, 36:60] = True
+    crop[hole] = 0.0
+    return crop, hole
+
+
+def _detail(image: np.ndarray, hole: np.ndarray) -> float:
+    gy, gx = np.gradient(image.mean(axis=2))
+    return float(np.hypot(gx, gy)[hole].mean())
+
+
+def test_thick_holes_take_texture_from_the_photo_guided_by_the_net(method: ManifoldFill) -> None:
+    crop, hole = striped_crop()
+    net_only = method.fill(crop, hole, CropContext(options=ManifoldOptions(texture=False)))
+    textured = method.fill(crop, hole, CropContext())
+    assert np.array_equal(textured[~hole], crop[~hole])
+    # The stripes continue into the hole: far more gradient than the net's smooth fill, about
+    # as much as the stripes have where they are known.
+    assert _detail(textured, hole) > 3 * _detail(net_only, hole)
+    assert _detail(textured, hole) > 0.5 * _detail(crop, ~hole)
+    assert np.array_equal(textured, method.fill(crop, hole, CropContext()))
+    prepared = drain(method.prepare_steps(crop, hole, CropContext()))
+    assert method.describe(prepared, ManifoldOptions()) == "texture"
+    assert method.describe(prepared, ManifoldOptions(texture=False)) == "net"
+
+
+def test_a_sampled_guide_moves_spread_times_as_far_as_the_net_put_it(
+    method: ManifoldFill,
+) -> None:
+    crop, hole = crop_and_hole()
+    cache = method.encode(crop, hole)
+    mean, sampled = method.decode(cache), method.decode(cache, method.sample_z(cache, 3))
+    spread = method.fill(
+        crop, hole, CropContext(seed=3, options=ManifoldOptions(texture=False, guide_spread=2.0))
+    )
+    np.testing.assert_allclose(spread, np.clip(mean + 2.0 * (sampled - mean), 0, 1), atol=1e-6)
+    # The most likely fill is not spread: nothing moved it.
+    most_likely = method.fill(crop, hole, CropContext(options=ManifoldOptions(texture=False)))
+    np.testing.assert_allclose(most_likely, mean, atol=1e-6)
+
+
 def test_bad_options_are_clear_errors() -> None:
     for bad in (
         {"temperature": -1.0},
@@ -184,6 +232,7 @@ def test_bad_options_are_clear_errors() -> None:
         {"max_hole_radius": 0.0},
         {"thin_hole_px": float("nan")},
         {"sliders": (1.0, float("inf"))},
+        {"guide_spread": -1.0},
     ):
         with pytest.raises(InpaintError):
             ManifoldOptions(**bad)

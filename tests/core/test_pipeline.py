@@ -72,7 +72,7 @@ def scratch_mask(shape: tuple[int, int], seed: int = 1) -> np.ndarray:
     return mask.astype(bool)
 
 
-@pytest.mark.parametrize("method", ["telea", "ns", "biharmonic"])
+@pytest.mark.parametrize("method", ["telea", "ns", "biharmonic", "patchmatch"])
 def test_pixels_beyond_the_band_are_bit_identical(photo, method):
     mask = scratch_mask(photo.shape[:2])
     out = fill(FillRequest(photo, mask, method))
