@@ -152,9 +152,9 @@ def run_bench(
         truth = to_float_rgb(image)
         masks = bench_masks(image.shape[0], image.shape[1], index, classes, seed)
         for method in methods:
-            name, own = resolve_entry(method, options)
+            method_name, own = resolve_entry(method, options)
             for kind, hole in masks.items():
-                request = FillRequest(image, hole, name, device=device, options=own)
+                request = FillRequest(image, hole, method_name, device=device, options=own)
                 started = time.perf_counter()
                 result = fill(request)
                 elapsed = time.perf_counter() - started
