@@ -5,9 +5,10 @@
         [--cycle] [--set KEY=VALUE ...]
 
 One row per photo and class (the bench's seeded masks and cached fills, ``tools/bench_texture.py``;
-``--cycle``: one class per photo, in turn): a window of ``window`` px around the hole's innermost
-point, shown at ``tile`` px. ``--colours N`` stores
-the PNG with an N-colour palette (smaller files for docs/).
+or, with ``--fills DIR``, the fills ``main.py bench --save DIR`` wrote, i.e. what the pipeline
+gives users; ``--cycle``: one class per photo, in turn): a window of ``window`` px around the
+hole's innermost point, shown at ``tile`` px. ``--colours N`` stores the PNG with an N-colour
+palette (smaller files for docs/).
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def row_label(tile_image: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def saved_fill(folder: Path, stem: str, kind: str, method: str) -> np.ndarray:
+    """A fill written by ``main.py bench --save``, float32 RGB in [0, 1]."""
+    path = folder / f"{stem}_{kind}_{method}.png"
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"missing {path}: run main.py bench --save with method {method}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -77,6 +87,9 @@ def main() -> int:
         "--cycle", action="store_true", help="one class per photo, in turn, not every class"
     )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--fills", type=Path, help="read <stem>_<class>_<method>.png from main.py bench --save"
+    )
     args = parser.parse_args()
     options = parse_options(args.set)
     images = sorted(BENCH.glob("kodim*.png"))
@@ -94,7 +107,10 @@ def main() -> int:
         kinds = [args.classes[index % len(args.classes)]] if args.cycle else args.classes
         for kind in kinds:
             truth, crop, hole = load_case(index, path, kind)
-            fills = fills_for(index, path, kind, args.methods, options, get_net)
+            if args.fills is not None:
+                fills = {m: (saved_fill(args.fills, path.stem, kind, m), 0.0) for m in args.methods}
+            else:
+                fills = fills_for(index, path, kind, args.methods, options, get_net)
             box = window_box(hole, args.window)
             tiles = [tile(masked_view(crop, hole), box, args.tile), tile(truth, box, args.tile)]
             tiles += [tile(fills[m][0], box, args.tile) for m in args.methods]
