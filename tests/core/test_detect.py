@@ -314,6 +314,13 @@ def test_training_through_main_resumes_exactly_and_exports(tmp_path):
     entry = json.loads((models / "manifest.json").read_text())["models"][0]
     assert entry["training"]["command"].startswith("python main.py train --model detect --data")
     assert entry["training"]["steps"] == 3
+    # A models folder starts a fine-tuning run too (its weights checked against the manifest).
+    # (Another seed: its own random weights would be far from these.)
+    extra = ["--init", str(models), "--phase-start", "3", "--seed", "5"]
+    assert _train_detect(corpus, tmp_path / "c", 4, *extra) == 0
+    tuned = torch.load(tmp_path / "c" / "last.pt", weights_only=True)
+    assert tuned["step"] == 4
+    assert torch.allclose(tuned["net"]["head.weight"], a["net"]["head.weight"], atol=0.02)
 
 
 def test_a_checkpoint_of_the_earlier_trainer_resumes_exactly(tmp_path):
