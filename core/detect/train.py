@@ -289,9 +289,10 @@ def config_of(train_args: dict) -> DetectNetConfig:
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
-    """Cosine decay from ``lr`` to 0 between ``phase_start`` and ``steps``, under a ``warmup``
-    -step ramp: a function of the step only, so a resumed run follows it exactly. A new phase
-    (``phase_start`` = the step reached) restarts it, e.g. to fine-tune on larger crops."""
+    """Cosine decay from ``lr`` to 0 between ``phase_start`` and ``steps``, scaled by a linear
+    ramp over its first ``warmup`` steps: a function of the step only, so a resumed run follows
+    it exactly. A new phase (``phase_start`` = the step reached) restarts it, e.g. to fine-tune
+    on larger crops."""
     start = config.phase_start
     progress = (step - start) / max(1, config.steps - start)
     ramp = min(1.0, (step - start + 1) / config.warmup)
