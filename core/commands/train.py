@@ -1,11 +1,14 @@
 """``train``: train a model: the manifold fill model (the default; also under ``torchrun`` for
-several GPUs/processes) or, with ``--model layout``, the layout VAE of generation and fusion.
+several GPUs/processes), with ``--model layout`` the layout VAE of generation and fusion, with
+``--model detect`` the damage detector.
 
 Examples::
 
     python main.py train --data ../shared/data/train --out runs/manifold
     python main.py train --model layout --data ../shared/data/train --out runs/layout
     python main.py train --model layout --out runs/layout --export resources/models
+    python main.py train --model detect --data ../shared/data/train --out runs/detect --bf16
+    python main.py train --model detect --out runs/detect --export resources/models --scales 1,2
     torchrun --nproc_per_node 2 main.py train --data DIR --out runs/ddp --device cpu
     python main.py train --out runs/manifold --export resources/models   # ship best.pt
 """
@@ -52,15 +55,16 @@ _OPTIONS = {
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a model (the manifold fill model, or --model layout)",
-        description="Train the manifold model on a folder of photos, with periodic validation "
-        "(hole-PSNR on held-out images with fixed masks) and resumable checkpoints in OUT.",
+        help="train a model (the manifold fill model, --model layout or --model detect)",
+        description="Train a model on a folder of photos, with periodic validation on held-out "
+        "photos and resumable checkpoints in OUT.",
     )
     parser.add_argument(
         "--model",
         choices=sorted(_MODELS),
         default="manifold",
-        help="which model: manifold (the fill net, default) or layout (generation and fusion)",
+        help="which model: manifold (the fill net, default), layout (generation and fusion) "
+        "or detect (the damage detector)",
     )
     parser.add_argument("--data", type=Path, help="folder of training photos (searched deeply)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
@@ -71,10 +75,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--init-from",
+        "--init",
         type=Path,
         metavar="MODELS_DIR",
         help="with no checkpoint in OUT, start from the exported weights in MODELS_DIR "
-        "(e.g. resources/models) instead of random ones",
+        "(e.g. resources/models) instead of random ones (detect: also a .safetensors file; "
+        "the steps count on from --phase-start)",
     )
     parser.add_argument(
         "--tiny", action="store_true", help="a very small network (tests and smoke runs)"
@@ -96,18 +102,80 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--export",
         type=Path,
         metavar="MODELS_DIR",
-        help="do not train: export OUT/best.pt as manifold.safetensors + manifold.json into "
-        "MODELS_DIR and update its manifest.json",
+        help="do not train: export OUT/best.pt as MODEL.safetensors + MODEL.json into "
+        "MODELS_DIR and update its manifest.json (detect: OUT/last.pt, its threshold "
+        "calibrated on the held-out val/ photos)",
     )
     parser.add_argument(
-        "--checkpoint", default="best.pt", help="which checkpoint --export reads (default best.pt)"
+        "--checkpoint",
+        default=None,
+        help="which checkpoint --export reads (default best.pt; detect: last.pt)",
+    )
+    parser.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bfloat16 autocast of the forward pass (AMX CPUs: ~2x; default: the model's)",
     )
     for name, kind in _OPTIONS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    _add_detect_options(parser)
     parser.set_defaults(run=run)
 
 
+def _add_detect_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("--model detect", "the damage detector's own options")
+    add = group.add_argument
+    add("--width", type=int, default=None, help="channels of the first level (default 16)")
+    add("--levels", type=int, choices=(3, 4), default=None, help="U-Net levels (default 3)")
+    add("--features", action="store_true", default=None, help="median-residual input channels")
+    add("--norm", action="store_true", default=None, help="BatchNorm after each conv")
+    add("--w-f1", type=float, default=None, help="weight of the soft-F1 loss term")
+    add(
+        "--w-visible",
+        type=float,
+        default=None,
+        help="extra weight of a hole pixel by the square of how far it moved",
+    )
+    add(
+        "--edge-border",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="crops may reach PX past the photo's edges into repeated edge pixels, as the "
+        "photo's borders reach the net at inference",
+    )
+    add(
+        "--phase-start",
+        type=int,
+        default=None,
+        metavar="STEP",
+        help="restart the learning-rate schedule at STEP (a new phase of a resumed run)",
+    )
+    add("--aged", type=float, default=None, help="share of samples with old-print damage")
+    add("--toned", type=float, default=None, help="share of samples toned as old prints")
+    add("--scales", default=None, help="--export: factors the net runs at, e.g. 1,2")
+    add("--budget", type=float, default=None, help="--export: clean-pixel share flagged")
+    add("--time-s", type=int, default=None, help="--export: training time, for the manifest")
+    add("--hardware", default=None, help="--export: what it trained on, for the manifest")
+    add("--note", default=None, help="--export: free text for the manifest")
+
+
+# Options only --model detect reads (argparse dests).
+_DETECT_ONLY = (
+    "width", "levels", "features", "norm", "w_f1", "w_visible", "edge_border", "phase_start",
+    "aged", "toned", "scales", "budget", "time_s", "hardware", "note",
+)  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.model != "detect":
+        stray = [name for name in _DETECT_ONLY if getattr(args, name) is not None]
+        if stray:
+            from core.errors import InpaintError
+
+            flags = ", ".join("--" + name.replace("_", "-") for name in stray)
+            raise InpaintError(f"{flags}: only for --model detect")
     return _MODELS[args.model](args)
 
 
@@ -117,7 +185,8 @@ def _run_layout(args: argparse.Namespace) -> int:
     if args.export is not None:
         from core.layout.export import export_checkpoint
 
-        print(f"exported {export_checkpoint(args.out / args.checkpoint, args.export)}")
+        checkpoint = args.out / (args.checkpoint or "best.pt")
+        print(f"exported {export_checkpoint(checkpoint, args.export)}")
         return 0
     _check_data(args)
     from core.layout.net import NetConfig
@@ -155,7 +224,7 @@ def _run_manifold(args: argparse.Namespace) -> int:
     if args.export is not None:
         from core.manifold.export import export_checkpoint
 
-        path = export_checkpoint(args.out / args.checkpoint, args.export)
+        path = export_checkpoint(args.out / (args.checkpoint or "best.pt"), args.export)
         print(f"exported {path}")
         return 0
     _check_data(args)
@@ -164,7 +233,8 @@ def _run_manifold(args: argparse.Namespace) -> int:
     from core.manifold.net import NetConfig
     from core.manifold.train import TrainConfig, train_steps
 
-    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name in _OPTIONS}
+    chosen = {*_OPTIONS, "bf16"}
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name in chosen}
     config = TrainConfig(seed=args.seed, **{k: v for k, v in values.items() if v is not None})
     net_config = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4) if args.tiny else None
     steps = train_steps(
@@ -194,6 +264,54 @@ def _run_manifold(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_detect(args: argparse.Namespace) -> int:
+    from core.errors import InpaintError
+
+    if args.device not in ("auto", "cpu"):
+        raise InpaintError("the damage detector trains on the CPU only")
+    if args.export is not None:
+        return _export_detect(args)
+    _check_data(args)
+    from core.detect.train import TrainConfig, train_steps
+
+    values = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
+    chosen = {k: v for k, v in values.items() if v is not None and k != "seed"}
+    if args.tiny:
+        chosen.setdefault("width", 4)
+    config = TrainConfig(seed=args.seed, **chosen)
+    steps = train_steps(
+        config, args.data, args.out, resume=not args.fresh, init=args.init_from, log=_log
+    )
+    result = _drive(steps)
+    print(f"finished at step {result['step']}; best validation F1 {result['best']:.3f}")
+    return 0
+
+
+def _export_detect(args: argparse.Namespace) -> int:
+    from core.detect.export import ExportInfo, export_run
+    from core.errors import InpaintError
+
+    try:
+        scales = tuple(int(f) for f in (args.scales or "1").split(","))
+    except ValueError:
+        raise InpaintError(f"--scales takes factors like 1,2, not {args.scales!r}") from None
+    given = {
+        "budget": args.budget,
+        "time_s": args.time_s,
+        "hardware": args.hardware,
+        "note": args.note,
+    }
+    info = ExportInfo(scales=scales, **{k: v for k, v in given.items() if v is not None})
+    weights, calib = export_run(
+        args.out, args.export, args.checkpoint or "last.pt", info, threads=args.threads or 1
+    )
+    print(
+        f"exported step {calib['step']} to {weights} (threshold {calib['threshold']:.3f}, "
+        f"val clean FP {calib['val_clean_fp']:.4%})"
+    )
+    return 0
+
+
 def _drive(steps, show: bool = True) -> dict:
     """Run a training generator to its end under a progress bar; its result."""
     from tqdm import tqdm
@@ -219,4 +337,4 @@ def _drive(steps, show: bool = True) -> dict:
 
 
 # --model -> its runner.
-_MODELS = {"manifold": _run_manifold, "layout": _run_layout}
+_MODELS = {"manifold": _run_manifold, "layout": _run_layout, "detect": _run_detect}

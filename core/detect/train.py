@@ -1,22 +1,23 @@
-"""Train, calibrate and export the damage net.
+"""Train and calibrate the damage net, a task of the shared loop (``core.training.loop``).
 
-    python -m core.detect.train train --data ../shared/data/train --out runs/detect --seed 0
-    python -m core.detect.train export --out runs/detect       # calibrate + write resources/models
+    python main.py train --model detect --data ../shared/data/train --out runs/detect
+    python main.py train --model detect --out runs/detect --export resources/models
 
-Reproducible: batch ``k`` is drawn from ``numpy.random.default_rng([seed, k])``, so a run resumed
-from its checkpoint (``runs/detect/last.pt``, written every ``--save-every`` steps) sees the
-same data as an uninterrupted one. Training images are ``train/`` and ``test/`` of the corpus;
-``val/`` is held out for validation and for calibrating the default threshold.
+Reproducible: batch ``k`` is drawn from ``numpy.random.default_rng([seed, k])`` and the learning
+rate is a function of the step, so a run resumed from its checkpoint (``OUT/last.pt``, written
+every ``ckpt_every`` steps) follows an uninterrupted one exactly. Training images are ``train/``
+and ``test/`` of the corpus; ``val/`` is held out for validation and for calibrating the default
+threshold (:func:`calibrate`, run by :mod:`.export`).
+
+Checkpoints hold ``net``, ``opt`` and ``net_config`` besides the loop's ``step``, ``best`` and
+``elapsed_s``; those of the earlier trainer (``net``, ``opt``, ``step`` only) resume as well.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import math
-import sys
-import time
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import cv2
@@ -25,18 +26,19 @@ import torch
 import torch.nn.functional as F
 
 from core.cpu import tune_allocator
-from core.detect.net import (
-    MODEL_NAME,
-    DetectNet,
-    DetectNetConfig,
-    net_input,
-    predict_steps,
-    state_to_tensors,
-)
+from core.detect.net import MODEL_NAME, DetectNet, DetectNetConfig, net_input, predict_steps
 from core.detect.synth import synthesize
-from core.detect.tiling import EDGE_BORDER
+from core.errors import InpaintError
 from core.imageio import list_images, read_rgb8
-from core.progress import run_to_end
+from core.progress import Steps, run_to_end
+from core.training.loop import (
+    LoopState,
+    Schedule,
+    autocast,
+    resume_state,
+    torch_threads,
+    train_loop,
+)
 
 # Share of samples per damage mix; the rest are clean (grain and JPEG only).
 MIXES: tuple[tuple[tuple[str, ...], float], ...] = (
@@ -57,7 +59,7 @@ VISIBLE_REF = 0.25
 def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
     files = [p for p in list_images(folder, recursive=True) if p.parent.name in parts]
     if not files:
-        raise SystemExit(f"no images in {folder} / {parts}")
+        raise InpaintError(f"no images in {folder} / {parts}")
     return [read_rgb8(p) for p in files]
 
 
@@ -223,11 +225,61 @@ def evaluate(net: DetectNet, val, budget: float = FP_BUDGET) -> dict[str, float]
             for i, (p, d) in enumerate(damaged):
                 if i % 2 == parity:
                     c += confusion(p >= t, d.mask, d.ignore)
-            scores[f"{kind}_{name}"] = 2 * c[0] / max(1.0, 2 * c[0] + c[1] + c[2])
+            scores[f"{kind}_{name}"] = float(2 * c[0] / max(1.0, 2 * c[0] + c[1] + c[2]))
     return scores
 
 
+@dataclass(frozen=True)
+class TrainConfig:
+    """A run's settings; the field names are those of ``OUT/args.json`` (export reads them)."""
+
+    seed: int = 0
+    steps: int = 4000
+    batch: int = 16
+    crop: int = 128
+    width: int = 16
+    lr: float = 2e-3
+    warmup: int = 100
+    features: bool = False  # median-residual input channels
+    norm: bool = False  # BatchNorm after each conv
+    levels: int = 3  # U-Net levels (3 or 4)
+    w_f1: float = 0.0  # weight of the soft-F1 loss term
+    w_visible: float = 0.0  # extra weight of a hole pixel per (change / VISIBLE_REF)^2
+    edge_border: int = 0  # crops may reach this far past the photo's edges (see ``sample``)
+    phase_start: int = 0  # the step where the learning-rate schedule (re)starts
+    aged: float = 0.0  # share of samples with old-print damage
+    toned: float = 0.0  # share of samples toned as old prints
+    bf16: bool = False  # bfloat16 autocast of the forward (AMX CPUs: ~2x); loss in float32
+    threads: int = 2
+    ckpt_every: int = 50
+    val_every: int = 250
+    log_every: int = 25
+
+    def __post_init__(self) -> None:
+        if self.levels not in (3, 4):
+            raise InpaintError(f"levels must be 3 or 4, not {self.levels}")
+        multiple = self.net_config().pad_multiple
+        if self.crop < 2 * multiple or self.crop % multiple:
+            raise InpaintError(f"crop must be a multiple of {multiple} px, not {self.crop}")
+        if not 0 <= self.phase_start < self.steps:
+            raise InpaintError(f"phase start {self.phase_start} must lie before steps {self.steps}")
+        for name in ("aged", "toned"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InpaintError(f"{name} is a share of the samples, 0 to 1")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def net_config(self) -> DetectNetConfig:
+        return DetectNetConfig(
+            width=self.width, features=self.features, norm=self.norm, levels=self.levels
+        )
+
+
 def config_of(train_args: dict) -> DetectNetConfig:
+    """The net of a run's ``args.json`` (of this trainer or the earlier one)."""
     return DetectNetConfig(
         width=train_args["width"],
         features=bool(train_args.get("features")),
@@ -236,248 +288,167 @@ def config_of(train_args: dict) -> DetectNetConfig:
     )
 
 
-def learning_rate(step: int, args: argparse.Namespace) -> float:
-    """Cosine decay from ``--lr`` to 0 between ``--phase-start`` and ``--steps``, after a
-    100-step warm-up: a function of the step only, so a resumed run follows it exactly. A new
-    phase (``--phase-start`` = the step reached) restarts it, e.g. to fine-tune on larger crops.
-    """
-    start = getattr(args, "phase_start", 0)
-    progress = (step - start) / max(1, args.steps - start)
-    warmup = min(1.0, (step - start + 1) / 100)
-    return args.lr * warmup * 0.5 * (1 + math.cos(math.pi * progress))
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Cosine decay from ``lr`` to 0 between ``phase_start`` and ``steps``, scaled by a linear
+    ramp over its first ``warmup`` steps: a function of the step only, so a resumed run follows
+    it exactly. A new phase (``phase_start`` = the step reached) restarts it, e.g. to fine-tune
+    on larger crops."""
+    start = config.phase_start
+    progress = (step - start) / max(1, config.steps - start)
+    ramp = min(1.0, (step - start + 1) / config.warmup)
+    return config.lr * ramp * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(args: argparse.Namespace) -> int:
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    tune_allocator()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    images = load_corpus(Path(args.data), ("train", "test"))
-    val = validation_set(load_corpus(Path(args.data), ("val",)))
-    net = DetectNet(config_of(vars(args))).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    ckpt = out / "last.pt"
-    step = 0
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        step = int(state["step"])
-        print(f"resumed from {ckpt} at step {step}", flush=True)
-    elif args.init:
-        from safetensors.torch import load_file
+def validation_score(scores: dict[str, float]) -> float:
+    """What picks ``best.pt``: mean F1 of scratches and dust at the operating point."""
+    return 0.5 * (scores["scratch_f1"] + scores["dust_f1"])
 
-        net.load_state_dict(load_file(args.init))
-        step = args.phase_start
-        print(f"fine-tuning from {args.init} (as step {step})", flush=True)
-    saved = {k: v for k, v in vars(args).items() if k != "run"}
-    (out / "args.json").write_text(json.dumps(saved, indent=2))
-    start, seen = time.time(), 0
-    running = None
-    while step < args.steps:
-        lr = learning_rate(step, args)
-        for group in opt.param_groups:
+
+class DetectTask:
+    """The damage net's part of the shared loop: weighted BCE (+ soft F1) on synthetic damage
+    over random crops, validated by F1 on whole held-out photos."""
+
+    def __init__(self, config: TrainConfig, images: list[np.ndarray], val: list) -> None:
+        self.config, self.images, self.val = config, images, val
+        torch.manual_seed(config.seed)
+        self.net = DetectNet(config.net_config()).to(memory_format=torch.channels_last)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.last_val: dict = {}
+
+    def state_dict(self) -> dict:
+        return {
+            "net": self.net.state_dict(),
+            "opt": self.opt.state_dict(),
+            "net_config": json.dumps(self.net.config.to_dict()),
+        }
+
+    def load(self, state: dict, where: Path) -> None:
+        """Resume from a checkpoint (this trainer's or the earlier one's)."""
+        saved = state.get("net_config")
+        if saved is not None:
+            theirs = DetectNetConfig.from_dict(json.loads(saved))
+            if theirs != self.net.config:
+                raise InpaintError(
+                    f"{where} holds a net of width {theirs.width}, levels {theirs.levels}, "
+                    f"features {theirs.features}, norm {theirs.norm}: train with those settings"
+                )
+        self._load_weights(state["net"], where)
+        self.opt.load_state_dict(state["opt"])
+
+    def start_from(self, init: Path) -> None:
+        """Fine-tune: start from exported weights (a ``.safetensors`` file, or a models folder
+        whose shipped detector is checked against its manifest first)."""
+        if init.is_dir():
+            from core.models import load_model_files
+
+            tensors, _config = load_model_files(MODEL_NAME, init)
+        elif init.is_file():
+            from safetensors.torch import load_file
+
+            tensors = load_file(str(init))
+        else:
+            raise InpaintError(f"no weights at {init}")
+        floats = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+        self._load_weights(floats, init)
+
+    def _load_weights(self, tensors: dict, where: Path) -> None:
+        try:
+            self.net.load_state_dict(tensors)
+        except RuntimeError:
+            raise InpaintError(
+                f"the weights in {where} belong to another net: check --width, --levels, "
+                "--features and --norm"
+            ) from None
+
+    def train_step(self, step: int) -> dict[str, float]:
+        config = self.config
+        lr = learning_rate(step, config)
+        for group in self.opt.param_groups:
             group["lr"] = lr
         rgb, target, weight, change = batch(
-            images,
-            args.seed,
+            self.images,
+            config.seed,
             step,
-            args.batch,
-            args.crop,
-            net.config,
-            args.edge_border,
-            args.aged,
-            args.toned,
+            config.batch,
+            config.crop,
+            self.net.config,
+            config.edge_border,
+            config.aged,
+            config.toned,
         )
         rgb = rgb.contiguous(memory_format=torch.channels_last)
-        # bf16 autocast: about 2x on a CPU with AMX; the loss is taken in float32.
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            logits = net(rgb)
-        loss = loss_fn(logits.float(), target, weight, args.w_f1, change, args.w_visible)
-        opt.zero_grad(set_to_none=True)
+        self.net.train()
+        with autocast("cpu", config.bf16):
+            logits = self.net(rgb)
+        loss = loss_fn(logits.float(), target, weight, config.w_f1, change, config.w_visible)
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
-        step += 1
-        seen += 1
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if step % 25 == 0:
-            rate = (time.time() - start) / seen
-            eta = (args.steps - step) * rate / 60
-            print(
-                f"step {step}/{args.steps} loss {running:.4f} lr {lr:.2e} "
-                f"{rate:.2f}s/step eta {eta:.0f} min",
-                flush=True,
-            )
-        if step % args.save_every == 0 or step == args.steps:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
-            tmp.replace(ckpt)
-        if step % args.val_every == 0 or step == args.steps:
-            scores = evaluate(net, val)
-            print(
-                f"step {step} val " + " ".join(f"{k} {v:.3f}" for k, v in scores.items()),
-                flush=True,
-            )
-            with open(out / "val.jsonl", "a") as log:
-                log.write(json.dumps({"step": step, **scores}) + "\n")
-    print(f"done: {step} steps, {time.time() - start:.0f} s this run", flush=True)
-    return 0
+        self.opt.step()
+        return {"loss": loss.item(), "lr": lr}
+
+    def validate(self, step: int) -> tuple[float, dict]:
+        scores = evaluate(self.net, self.val)
+        self.last_val = {"step": step, **scores}
+        return validation_score(scores), self.last_val
+
+
+def train_steps(
+    config: TrainConfig,
+    data_dir: Path,
+    out_dir: Path,
+    resume: bool = True,
+    init: Path | None = None,
+    log=print,
+) -> Steps[dict]:
+    """Train until ``config.steps``; yields Progress per step, returns the last validation.
+
+    ``out_dir`` holds ``last.pt`` (resumed from when present and ``resume``), ``best.pt``
+    (best mean F1), ``log.jsonl`` (the loop's log), ``val.jsonl`` (each validation) and
+    ``args.json`` (this run's settings, for export). Without a checkpoint to resume, ``init``
+    (exported weights) starts a fine-tuning phase at step ``phase_start``.
+    """
+    tune_allocator()
+    with torch_threads(config.threads):
+        images = load_corpus(data_dir, ("train", "test"))
+        val = validation_set(load_corpus(data_dir, ("val",)))
+        task = DetectTask(config, images, val)
+        state = resume_state(out_dir, resume)
+        loop = LoopState.from_checkpoint(state)
+        if state is not None:
+            task.load(state, out_dir / "last.pt")
+            log(f"resumed from {out_dir / 'last.pt'} at step {loop.step}")
+        elif init is not None:
+            task.start_from(init)
+            loop.step = config.phase_start
+            log(f"fine-tuning from {init} (as step {loop.step})")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        record = {**asdict(config), "data": str(data_dir), "out": str(out_dir)}
+        record["init"] = None if init is None else str(init)
+        (out_dir / "args.json").write_text(json.dumps(record, indent=2))
+        schedule = Schedule(config.steps, config.ckpt_every, config.val_every, config.log_every)
+        yield from train_loop(task, out_dir, schedule, loop, on_validation=_recorder(out_dir, log))
+        log(f"done: step {loop.step}")
+    return {"step": loop.step, "best": loop.best, "val": task.last_val}
+
+
+def _recorder(out_dir: Path, log):
+    """After each validation: a line in ``val.jsonl`` and in the log."""
+
+    def record(step: int, scores: dict) -> None:
+        with open(out_dir / "val.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(scores) + "\n")
+        shown = " ".join(f"{k} {v:.3f}" for k, v in scores.items() if k != "step")
+        log(f"step {step} val {shown}")
+
+    return record
 
 
 def calibrate(net: DetectNet, folder: Path, budget: float = FP_BUDGET) -> tuple[float, dict]:
     """Default threshold: the lowest that keeps clean ``val/`` photos under ``FP_BUDGET``
     flagged (pooled over the photos), never below 0.5."""
-    from core.detect.net import predict_steps
-    from core.progress import run_to_end
-
     clean = load_corpus(folder, ("val",))
     probs = [run_to_end(predict_steps(net, im.astype(np.float32) / 255.0)) for im in clean]
     pooled = np.concatenate([p.ravel() for p in probs])
     threshold = max(0.5, float(np.quantile(pooled, 1.0 - budget)))
     fp = float((pooled >= threshold).mean())
     return threshold, {"val_clean_fp": fp, "val_images": len(clean)}
-
-
-def export(args: argparse.Namespace) -> int:
-    from safetensors.torch import save_file
-
-    from core.models import sha256_file, write_manifest_entry
-    from core.resources import MODELS_DIR
-
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    state = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
-    train_args = json.loads((out / "args.json").read_text())
-    scales = tuple(int(f) for f in args.scales.split(","))
-    net = DetectNet(dataclasses.replace(config_of(train_args), scales=scales))
-    net.load_state_dict(state["net"])
-    net.eval()
-    # Calibrated as it will run: at every scale of the config, combined.
-    threshold, calib = calibrate(net, Path(train_args["data"]), args.budget)
-    config = dataclasses.replace(net.config, threshold=round(threshold, 4))
-    models = Path(args.models_dir) if args.models_dir else MODELS_DIR
-    models.mkdir(parents=True, exist_ok=True)  # after an hour of calibration, not a crash
-    weights = models / f"{MODEL_NAME}.safetensors"
-    save_file(state_to_tensors(net), str(weights))
-    (models / f"{MODEL_NAME}.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    command = (
-        f"python -m core.detect.train train --data {train_args['data']} --out {args.out} "
-        f"--seed {train_args['seed']} --steps {train_args['steps']} --batch {train_args['batch']} "
-        f"--crop {train_args['crop']} --width {train_args['width']}"
-        + (" --features" if train_args.get("features") else "")
-        + (" --norm" if train_args.get("norm") else "")
-        + (f" --levels {train_args['levels']}" if train_args.get("levels", 3) != 3 else "")
-        + (f" --w-f1 {train_args['w_f1']}" if train_args.get("w_f1") else "")
-        + (f" --w-visible {train_args['w_visible']}" if train_args.get("w_visible") else "")
-        + (f" --lr {train_args['lr']}" if train_args.get("lr", 2e-3) != 2e-3 else "")
-        + (f" --phase-start {train_args['phase_start']}" if train_args.get("phase_start") else "")
-        + (f" --edge-border {train_args['edge_border']}" if train_args.get("edge_border") else "")
-        + (f" --aged {train_args['aged']}" if train_args.get("aged") else "")
-        + (f" --toned {train_args['toned']}" if train_args.get("toned") else "")
-        + (" --bf16" if train_args.get("bf16") else "")
-        + (f" --init {train_args['init']}" if train_args.get("init") else "")
-    )
-    entry = {
-        "name": MODEL_NAME,
-        "file": weights.name,
-        "config": f"{MODEL_NAME}.json",
-        "sha256": sha256_file(weights),
-        "training": {
-            "command": command,
-            "export": f"python -m core.detect.train export --out {args.out}"
-            + (f" --scales {args.scales}" if args.scales != "1" else ""),
-            "steps": int(state["step"]),
-            "time_s": args.time_s,
-            "hardware": args.hardware,
-            "calibration": dict(calib, threshold=config.threshold, fp_budget=args.budget),
-            "note": args.note,
-        },
-        "data": "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust"
-        + (
-            ", and old-print damage (crack networks, folds, faint scratches; core/detect/aging.py)"
-            " over photos toned as old prints"
-            if train_args.get("aged") or train_args.get("toned")
-            else ""
-        )
-        + "; val/ held out for calibration; cite ../shared/data/train/SOURCES.md. Never trained "
-        "on: Kodak24 (benchmark) and the real scans of ../shared/data/real (validation only).",
-    }
-    write_manifest_entry(entry, models)
-    print(
-        f"exported step {state['step']} to {weights} (threshold {config.threshold:.3f}, "
-        f"val clean FP {calib['val_clean_fp']:.4%})"
-    )
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.detect.train")
-    sub = parser.add_subparsers(dest="action", required=True)
-    t = sub.add_parser("train", help="train (resumes from OUT/last.pt when present)")
-    t.add_argument("--data", default="../shared/data/train")
-    t.add_argument("--out", default="runs/detect")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--steps", type=int, default=4000)
-    t.add_argument("--batch", type=int, default=16)
-    t.add_argument("--crop", type=int, default=128)
-    t.add_argument("--width", type=int, default=16)
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--features", action="store_true", help="median-residual input channels")
-    t.add_argument("--norm", action="store_true", help="BatchNorm after each conv")
-    t.add_argument("--levels", type=int, default=3, choices=(3, 4), help="U-Net levels")
-    t.add_argument("--w-f1", type=float, default=0.0, help="weight of the soft-F1 loss term")
-    t.add_argument(
-        "--w-visible",
-        type=float,
-        default=0.0,
-        help=f"extra weight of a hole pixel per (change / {VISIBLE_REF})^2",
-    )
-    t.add_argument(
-        "--edge-border",
-        type=int,
-        default=0,
-        metavar="PX",
-        help="crops may reach PX past the photo's edges into repeated edge pixels "
-        f"(inference pads {EDGE_BORDER})",
-    )
-    t.add_argument(
-        "--phase-start",
-        type=int,
-        default=0,
-        metavar="STEP",
-        help="restart the learning-rate schedule at STEP (a new phase of a resumed run)",
-    )
-    t.add_argument("--aged", type=float, default=0.0, help="share of samples with old-print damage")
-    t.add_argument("--toned", type=float, default=0.0, help="share of samples toned as old prints")
-    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (AMX CPUs: ~2x)")
-    t.add_argument(
-        "--init",
-        default=None,
-        metavar="SAFETENSORS",
-        help="start from these weights (fine-tuning; the step counts on from --phase-start)",
-    )
-    t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--save-every", type=int, default=50)
-    t.add_argument("--val-every", type=int, default=250)
-    t.set_defaults(run=train)
-    e = sub.add_parser("export", help="calibrate the threshold and write resources/models")
-    e.add_argument("--out", default="runs/detect")
-    e.add_argument("--models-dir", default=None)
-    e.add_argument("--threads", type=int, default=1)
-    e.add_argument(
-        "--scales",
-        default="1",
-        help="downsampling factors the net runs at, e.g. 1,2 (see DetectNetConfig.scales)",
-    )
-    e.add_argument("--time-s", type=int, default=None, help="training time, for the manifest")
-    e.add_argument("--budget", type=float, default=FP_BUDGET, help="clean-pixel share flagged")
-    e.add_argument("--note", default="", help="free text for the manifest (schedule changes...)")
-    e.add_argument("--hardware", default="2-core CPU", help="what it trained on, for the manifest")
-    e.set_defaults(run=export)
-    args = parser.parse_args(argv)
-    return int(args.run(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,3 +1,3 @@
 """What every model's training shares: the loop (``loop``): resume, checkpoints, logging,
 validation, bf16 autocast, distributed processes. The models' own parts live with them:
-``core.manifold.train`` and ``core.detect.train``."""
+``core.manifold.train``, ``core.layout.train`` and ``core.detect.train``."""

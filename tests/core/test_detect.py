@@ -272,38 +272,84 @@ def test_fill_auto_mask_on_a_folder(tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
 
 
-def test_training_is_resumable_and_seeded(tmp_path):
-    from core.detect import train
-
-    corpus = tmp_path / "corpus"
+def _tiny_corpus(root: Path) -> Path:
+    corpus = root / "corpus"
     for part in ("train", "val"):
         (corpus / part).mkdir(parents=True)
         for i in range(2):
             _write(corpus / part / f"{i}.jpg", synthetic_photo(96, 128, seed=i))
-    common = ["--data", str(corpus), "--batch", "2", "--crop", "64", "--width", "4"]
-    common += ["--val-every", "100", "--save-every", "1"]
-    assert train.main(["train", "--out", str(tmp_path / "a"), "--steps", "2", *common]) == 0
-    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "1", *common]) == 0
-    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "2", *common]) == 0
-    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["net"]
-    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["net"]
-    assert all(torch.allclose(a[k], b[k]) for k in a)
+    return corpus
+
+
+def _train_detect(corpus: Path, out: Path, steps: int, *extra: str) -> int:
+    common = ["train", "--model", "detect", "--data", str(corpus), "--out", str(out)]
+    common += ["--batch", "2", "--crop", "64", "--width", "4", "--threads", "1"]
+    common += ["--val-every", "100", "--ckpt-every", "1", "--steps", str(steps)]
+    return main([*common, *extra])
+
+
+def test_training_through_main_resumes_exactly_and_exports(tmp_path):
+    corpus = _tiny_corpus(tmp_path)
+    assert _train_detect(corpus, tmp_path / "a", 3) == 0
+    assert _train_detect(corpus, tmp_path / "b", 1) == 0
+    assert _train_detect(corpus, tmp_path / "b", 3) == 0
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    assert a["step"] == b["step"] == 3
+    assert all(torch.equal(a["net"][k], b["net"][k]) for k in a["net"])
+    start = DetectNet(DetectNetConfig(width=4))
+    assert not torch.equal(a["net"]["head.weight"], start.state_dict()["head.weight"])
+    # Validation at the last step: val.jsonl as before, and the best checkpoint.
+    records = [json.loads(line) for line in (tmp_path / "a" / "val.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [3]
+    assert {"threshold", "scratch_f1", "dust_f1", "scratch_f1@0.5"} <= set(records[0])
+    assert (tmp_path / "a" / "best.pt").is_file()
+    assert json.loads((tmp_path / "a" / "args.json").read_text())["width"] == 4
     # Export: calibrated config, safetensors and a manifest entry that loading accepts.
     models = tmp_path / "models"
-    models.mkdir()
-    assert train.main(["export", "--out", str(tmp_path / "a"), "--models-dir", str(models)]) == 0
+    args = ["train", "--model", "detect", "--out", str(tmp_path / "a"), "--export", str(models)]
+    assert main(args) == 0
     net = load_net(models)
     assert net.config.width == 4 and 0.5 <= net.config.threshold <= 1.0
+    entry = json.loads((models / "manifest.json").read_text())["models"][0]
+    assert entry["training"]["command"].startswith("python main.py train --model detect --data")
+    assert entry["training"]["steps"] == 3
+    # A models folder starts a fine-tuning run too (its weights checked against the manifest).
+    # (Another seed: its own random weights would be far from these.)
+    extra = ["--init", str(models), "--phase-start", "3", "--seed", "5"]
+    assert _train_detect(corpus, tmp_path / "c", 4, *extra) == 0
+    tuned = torch.load(tmp_path / "c" / "last.pt", weights_only=True)
+    assert tuned["step"] == 4
+    assert torch.allclose(tuned["net"]["head.weight"], a["net"]["head.weight"], atol=0.02)
+
+
+def test_a_checkpoint_of_the_earlier_trainer_resumes_exactly(tmp_path):
+    corpus = _tiny_corpus(tmp_path)
+    assert _train_detect(corpus, tmp_path / "a", 2) == 0
+    assert _train_detect(corpus, tmp_path / "b", 1) == 0
+    # The earlier trainer wrote only the weights, the optimiser and the step.
+    state = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    old = tmp_path / "old"
+    old.mkdir()
+    torch.save({"net": state["net"], "opt": state["opt"], "step": 1}, old / "last.pt")
+    assert _train_detect(corpus, old, 2) == 0
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["net"]
+    resumed = torch.load(old / "last.pt", weights_only=True)
+    assert resumed["step"] == 2 and all(torch.equal(a[k], resumed["net"][k]) for k in a)
+
+
+def test_resuming_with_another_net_or_a_detect_flag_elsewhere_is_a_clear_error(tmp_path, capsys):
+    corpus = _tiny_corpus(tmp_path)
+    assert _train_detect(corpus, tmp_path / "a", 1) == 0
+    assert _train_detect(corpus, tmp_path / "a", 2, "--width", "8") == 1
+    assert "holds a net of width 4" in capsys.readouterr().err
+    args = ["train", "--data", str(corpus), "--out", str(tmp_path / "m"), "--aged", "0.5"]
+    assert main(args) == 1
+    assert "--aged: only for --model detect" in capsys.readouterr().err
 
 
 def test_fine_tuning_with_old_print_damage_in_bf16_resumes_and_exports_its_scales(tmp_path):
-    from core.detect import train
-
-    corpus = tmp_path / "corpus"
-    for part in ("train", "val"):
-        (corpus / part).mkdir(parents=True)
-        for i in range(2):
-            _write(corpus / part / f"{i}.jpg", synthetic_photo(96, 128, seed=i))
+    corpus = _tiny_corpus(tmp_path)
     base = tmp_path / "base.safetensors"
     from safetensors.torch import save_file
 
@@ -311,12 +357,10 @@ def test_fine_tuning_with_old_print_damage_in_bf16_resumes_and_exports_its_scale
 
     torch.manual_seed(1)
     save_file(state_to_tensors(DetectNet(DetectNetConfig(width=4))), str(base))
-    common = ["--data", str(corpus), "--batch", "2", "--crop", "64", "--width", "4"]
-    common += ["--val-every", "100", "--save-every", "1", "--aged", "1", "--toned", "1"]
-    common += ["--bf16", "--init", str(base), "--phase-start", "10"]
-    assert train.main(["train", "--out", str(tmp_path / "a"), "--steps", "12", *common]) == 0
-    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "11", *common]) == 0
-    assert train.main(["train", "--out", str(tmp_path / "b"), "--steps", "12", *common]) == 0
+    extra = ["--aged", "1", "--toned", "1", "--bf16", "--init", str(base), "--phase-start", "10"]
+    assert _train_detect(corpus, tmp_path / "a", 12, *extra) == 0
+    assert _train_detect(corpus, tmp_path / "b", 11, *extra) == 0
+    assert _train_detect(corpus, tmp_path / "b", 12, *extra) == 0
     a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
     b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     assert a["step"] == 12 and all(torch.allclose(a["net"][k], b["net"][k]) for k in a["net"])
@@ -326,9 +370,8 @@ def test_fine_tuning_with_old_print_damage_in_bf16_resumes_and_exports_its_scale
     assert not torch.allclose(a["net"]["head.weight"], start["head.weight"])  # it trained
     assert torch.allclose(a["net"]["head.weight"], start["head.weight"], atol=0.05)  # from base
     models = tmp_path / "models"
-    models.mkdir()
-    args = ["export", "--out", str(tmp_path / "a"), "--models-dir", str(models), "--scales", "1,2"]
-    assert train.main(args) == 0
+    args = ["train", "--model", "detect", "--out", str(tmp_path / "a"), "--export", str(models)]
+    assert main([*args, "--scales", "1,2"]) == 0
     assert load_net(models).config.scales == (1, 2)
     entry = json.loads((models / "manifest.json").read_text())["models"][0]
     assert "--aged 1.0 --toned 1.0 --bf16 --init" in entry["training"]["command"]
@@ -388,14 +431,12 @@ def test_damage_change_is_how_far_each_pixel_moved_before_the_noise():
 
 
 def test_learning_rate_phase_restarts_the_cosine():
-    from argparse import Namespace
+    from core.detect.train import TrainConfig, learning_rate
 
-    from core.detect.train import learning_rate
-
-    first = Namespace(lr=2e-3, steps=1000)
+    first = TrainConfig(lr=2e-3, steps=1000)
     assert learning_rate(0, first) == pytest.approx(2e-5)  # warm-up: 1/100 of the rate
     assert learning_rate(500, first) == pytest.approx(1e-3)  # half-way down the cosine
-    second = Namespace(lr=6e-4, steps=1600, phase_start=1000)
+    second = TrainConfig(lr=6e-4, steps=1600, phase_start=1000)
     assert learning_rate(1000, second) == pytest.approx(6e-6)  # warm-up again
     assert learning_rate(1300, second) == pytest.approx(3e-4)
     assert learning_rate(1600, second) == pytest.approx(0.0, abs=1e-12)
