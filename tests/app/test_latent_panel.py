@@ -59,6 +59,13 @@ def settle(qtbot, win: MainWindow) -> latent_model.Preview:  # type: ignore[no-u
     return c.preview
 
 
+def previews(win: MainWindow) -> list[latent_model.Preview]:
+    """Every preview shown from now on, in order."""
+    shown: list[latent_model.Preview] = []
+    win.latent.preview_changed.connect(lambda p: shown.append(p) if p is not None else None)
+    return shown
+
+
 def reference(method: ManifoldFill, win: MainWindow, setting: LatentSetting) -> np.ndarray:
     doc = win.document()
     return LatentSession(method, doc.image, doc.mask.copy()).render_image(setting)
@@ -131,8 +138,16 @@ def test_more_adds_variants_and_fusion_endpoints_are_the_variants(qtbot, window,
         qtbot.mouseClick(panel.more_button, Qt.MouseButton.LeftButton)
     assert panel.gallery.count() == 12
     a, b = panel.gallery.setting(0), panel.gallery.setting(1)
+    doc = window.document()
+    engine = LatentSession(tiny, doc.image, doc.mask.copy())
+    nets = previews(window)
     panel.blend_slider.setValue(1.0)
-    np.testing.assert_array_equal(settle(qtbot, window).image(), reference(tiny, window, b))
+    end = settle(qtbot, window)
+    # The net's fill (the structure) at t = 1 is b's; the texture is drawn with a's seed.
+    net = next(p for p in nets if not p.textured)
+    np.testing.assert_array_equal(net.patch, engine.render(b, textured=False))
+    assert end.textured and (end.patch != net.patch).any()
+    np.testing.assert_array_equal(end.patch, engine.render_blend(a, b, 1.0))
     panel.blend_slider.setValue(0.5)
     middle = settle(qtbot, window).image()
     assert (middle != reference(tiny, window, a)).any()
