@@ -529,12 +529,12 @@ class LatentViewModel(QObject):
         self._shown = number
         self.preview = result
         self.preview_changed.emit(result)
-        if number == self._latest:
+        if result.textured:
             self.status.emit(f"{result.describe()} - Apply to keep it")
-            if self._apply_when_ready and result.textured:
+            if self._apply_when_ready and number == self._latest:
                 self.apply()
-        elif not result.textured:
-            then = "release the slider for" if self._dragging else "rendering"
+        else:
+            then = "release the slider for" if self._dragging else "then"
             self.status.emit(f"{result.describe()} - {then} the textured fill")
 
     def _current(self, snap: _Snapshot) -> bool:
