@@ -591,7 +591,7 @@ class LatentViewModel(QObject):
             self._applying = False
         self.clear_preview()
         self.status.emit(
-            f"Applied: {preview.text} ({describe_paths(preview.paths)}, {preview.seconds:.1f} s)"
+            f"Applied: {preview.text} - {describe_paths(preview.paths)}, {preview.seconds:.1f} s"
         )
         self.applied.emit()
 
