@@ -53,6 +53,7 @@ class VariantGallery(QListWidget):
         self.clear()
         for variant in variants:
             self.add_variant(variant)
+        self.horizontalScrollBar().setValue(0)  # the strip from its start
 
     def put_variant(self, place: int, variant: Variant) -> None:
         """Show ``variant`` at ``place``, dropping what was there and after it (a new strip

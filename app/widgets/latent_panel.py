@@ -90,7 +90,8 @@ class LatentPanel(QWidget):
         self.status_label.setMinimumHeight(34)
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.status_label)
-        layout.addLayout(self._progress_row())
+        self.progress_bar = self._progress_bar()
+        layout.addWidget(self.progress_bar)
         layout.addLayout(self._seed_row())
         layout.addWidget(self._slider_box())
         layout.addLayout(self._apply_row())
@@ -113,26 +114,20 @@ class LatentPanel(QWidget):
 
     # -- construction --------------------------------------------------------------------------
 
-    def _progress_row(self) -> QHBoxLayout:
-        """The textured fill or the variants being rendered, and a Cancel for them; hidden
-        while idle, its place kept so that the sliders never jump under the pointer."""
-        row = QHBoxLayout()
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setObjectName("latent_progress")
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setMaximumHeight(14)
-        self.cancel_button = self._button(
-            "Cancel", "latent_cancel", self.controller.cancel_rendering,
-            "Stop the textured fill or the variants being rendered",
-        )  # fmt: skip
-        for widget in (self.progress_bar, self.cancel_button):
-            policy = widget.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)
-            widget.setSizePolicy(policy)
-            widget.setVisible(False)
-            row.addWidget(widget, 1 if widget is self.progress_bar else 0)
-        return row
+    def _progress_bar(self) -> QProgressBar:
+        """The textured fill or the variants being rendered: a thin bar under the text, its
+        place kept while idle so that the sliders never jump under the pointer (its Cancel
+        shows in the Apply row)."""
+        bar = QProgressBar()
+        bar.setObjectName("latent_progress")
+        bar.setRange(0, 1000)
+        bar.setTextVisible(False)
+        bar.setFixedHeight(6)
+        policy = bar.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        bar.setSizePolicy(policy)
+        bar.setVisible(False)
+        return bar
 
     def _show_progress(self, fraction: float, text: str) -> None:
         busy = fraction >= 0
@@ -215,8 +210,14 @@ class LatentPanel(QWidget):
         self.apply_button.setStyleSheet("font-weight: bold")
         self.discard_button = self._button("Discard preview", "latent_discard",
                                            self.controller.clear_preview)  # fmt: skip
+        self.cancel_button = self._button(
+            "Cancel", "latent_cancel", self.controller.cancel_rendering,
+            "Stop the textured fill or the variants being rendered",
+        )  # fmt: skip
+        self.cancel_button.setVisible(False)
         row.addWidget(self.apply_button, 1)
         row.addWidget(self.discard_button)
+        row.addWidget(self.cancel_button)
         return row
 
     def _gallery_box(self) -> QGroupBox:
