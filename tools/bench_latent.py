@@ -6,8 +6,9 @@
 1. Slider latency: the real editor window (offscreen) on a Kodak photo with a 256 x 256 hole in
    its centre, so the pipeline's crop (hole + context margin) is 512 x 512 px. Each of ``moves``
    slider moves is timed from the request (``set_slider``) to the canvas holding the new preview
-   QImage, one move at a time (so no request is coalesced away). The engine's decode +
-   composite time alone is reported beside it.
+   QImage, one move at a time (so no request is coalesced away), the slider held (net-only
+   previews). The engine's decode + composite time alone is reported beside it, and the time
+   from letting go of the slider to the textured fill on the canvas.
 2. Collapse check: for the first 8 directions, the mean absolute change of hole pixels (0-255)
    between the most likely fill and the fill at +2 and at -2 prior std, over ``images`` photos
    (96 x 96 centre holes); for the sliders' response directions, for SeFa's, and for 8 random
@@ -73,6 +74,7 @@ def slider_latency(moves: int) -> dict:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from app.main_window import MainWindow
+    from app.viewmodels.latent import Preview
 
     window = MainWindow()
     window.show()
@@ -90,6 +92,7 @@ def slider_latency(moves: int) -> dict:
             app.processEvents()
             time.sleep(0.0005)
 
+    controller.drag_started()  # a held slider: the net-only live preview, never textured
     start = time.perf_counter()
     controller.set_slider(0, 0.1)  # loads the model and encodes the hole
     wait(1)
@@ -106,11 +109,16 @@ def slider_latency(moves: int) -> dict:
         controller.set_slider(index, float(rng.uniform(-3, 3)))
         wait(move + 2)
         latencies.append(arrived[-1] - requested)
+    released = time.perf_counter()
+    controller.drag_ended()  # let go: the textured fill of the last setting replaces the net's
+    wait(moves + 2)
+    textured = arrived[-1] - released
+    assert isinstance(controller.preview, Preview) and controller.preview.textured
     engine = preview.engine
     decode = []
     for move in range(min(moves, 20)):
         t0 = time.perf_counter()
-        engine.render(LatentSetting(None, (float(move % 5) - 2,)))
+        engine.render(LatentSetting(None, (float(move % 5) - 2,)), textured=False)
         decode.append(time.perf_counter() - t0)
     window.grab()  # the canvas paints the preview without error
     doc.undo_stack.setClean()
@@ -122,6 +130,7 @@ def slider_latency(moves: int) -> dict:
         "median_ms": round(1000 * statistics.median(latencies), 1),
         "p95_ms": round(1000 * percentile(latencies, 95), 1),
         "engine_render_median_ms": round(1000 * statistics.median(decode), 1),
+        "textured_after_release_s": round(textured, 2),
         "moves": moves,
     }
 

@@ -26,6 +26,8 @@ from core.device import resolve_device
 from core.errors import InpaintError
 from core.progress import Progress
 
+PATHS_PREFIX = "filled "  # the pipeline's last event: "filled 3 regions (1 texture, 2 ...)"
+
 
 def make_request(
     image: np.ndarray, mask: np.ndarray, method: str, device: str
@@ -35,15 +37,35 @@ def make_request(
     return pipeline.FillRequest(image, mask, method, device=device)
 
 
-def fill_steps(
-    request: pipeline.FillRequest,
-) -> Generator[Progress, None, tuple[np.ndarray, list[Box]]]:
+@dataclass(frozen=True)
+class FillOutcome:
+    image: np.ndarray
+    boxes: list[Box]  # every pixel the fill may have changed lies in one of them
+    paths: str  # how the regions were filled: "55 regions (1 texture, 54 thin-hole ...)"
+
+
+def fill_steps(request: pipeline.FillRequest) -> Generator[Progress, None, FillOutcome]:
     """The fill, plus boxes holding every pixel it may have changed (a fill changes nothing
     beyond the blend band around the holes), found on the worker thread: the canvas then
-    redraws only those, not a 50 MP photo."""
+    redraws only those, not a 50 MP photo. The pipeline's last event names the path each
+    region took; it is kept here, on the worker, where the GUI's throttling cannot drop it."""
     # Looked up at call time so that tests (and future hooks) can substitute the pipeline.
-    result = yield from pipeline.fill_steps(request)
-    return result, masks.hole_boxes(request.mask, pipeline.BLEND_BAND + 1)
+    steps = pipeline.fill_steps(request)
+    paths = ""
+    try:
+        while True:
+            try:
+                event = next(steps)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            if event.message.startswith(PATHS_PREFIX):
+                paths = event.message.removeprefix(PATHS_PREFIX)
+            yield event
+    finally:
+        steps.close()  # a cancel (this generator closed) stops the pipeline at once
+    boxes = masks.hole_boxes(request.mask, pipeline.BLEND_BAND + 1)
+    return FillOutcome(result, boxes, paths)
 
 
 @dataclass
@@ -144,10 +166,10 @@ class FillViewModel(QObject):
         self.busy_changed.emit(False)
         return True
 
-    def _done(self, job: _FillJob, outcome: tuple[np.ndarray, list[Box]]) -> None:
+    def _done(self, job: _FillJob, outcome: FillOutcome) -> None:
         if not self._end(job):
             return
-        result, boxes = outcome
+        result, boxes = outcome.image, outcome.boxes
         doc, request = job.doc, job.request
         if doc.image is not request.image or not np.array_equal(doc.mask, request.mask):
             self.message.emit(
@@ -159,7 +181,7 @@ class FillViewModel(QObject):
         doc.undo_stack.push(
             FillCommand(self.session, doc, result, request.method, boxes, request.mask)
         )
-        self.message.emit(_describe_fill(request, seconds))
+        self.message.emit(describe_fill(request, seconds, outcome.paths))
         self.finished.emit()
 
     def _failed(self, job: _FillJob, failure: Failure) -> None:
@@ -176,11 +198,13 @@ class FillViewModel(QObject):
             self.message.emit("Fill cancelled; the photo is unchanged.")
 
 
-def _describe_fill(request: pipeline.FillRequest, seconds: float) -> str:
-    """What a fill did, for the status bar: how much, with what, how long."""
+def describe_fill(request: pipeline.FillRequest, seconds: float, paths: str = "") -> str:
+    """What a fill did, for the status bar: how much, with what (the path each region took:
+    texture, net, thin-hole biharmonic), how long."""
     pixels = int(np.count_nonzero(request.mask))
     share = pixels / max(1, request.mask.size)
+    how = f": {paths}" if paths else ""
     return (
         f"Filled {pixels:,} px ({share:.2%} of the photo) with {request.method} in "
-        f"{seconds:.1f} s. The filled region left the mask; undo brings both back."
+        f"{seconds:.1f} s{how}. The filled region left the mask; undo brings both back."
     )

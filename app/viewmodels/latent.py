@@ -15,13 +15,14 @@ or photo changes re-encodes, every later one only decodes. The network is the on
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.qimage import to_display_uint8
 from app.viewmodels.commands import FillCommand
@@ -30,19 +31,26 @@ from app.viewmodels.fill import FillViewModel
 from app.viewmodels.layout import LayoutPreview, LayoutViewModel
 from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
 from app.viewmodels.session import Session
-from app.worker import Failure, Task, Worker, call
+from app.worker import Failure, StepsFactory, Task, Worker
 from core.errors import InpaintError
 from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
 from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
+from core.pipeline import describe_paths
+from core.progress import Steps
 
-__all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Variant"]
+__all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Recipe", "Variant"]
 
 DEFAULT_VARIANTS = 6
 THUMBNAIL = 256  # px, longest side of a variant as rendered: the hover view (the strip: 128)
 HINT = "Move a slider to steer the fill of the mask; nothing changes until Apply."
-PREVIEW, GALLERY = "preview", "gallery"  # the worker keys: a newer request supersedes a waiting one
+# The worker keys: a newer request supersedes a waiting one of its key.
+PREVIEW, TEXTURED = "preview", "textured fill"
+# A slider moved without a drag (arrow keys, wheel, a typed value) is textured once it has
+# rested this long; a drag is textured when it is let go.
+SETTLE_MS = 300
 MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
+T = TypeVar("T")
 
 
 def _load_method(device: str) -> ManifoldFill:
@@ -56,13 +64,46 @@ def _encode(method: ManifoldFill, image: np.ndarray, mask: np.ndarray) -> Latent
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """What a preview shows: a latent setting, or the fusion of two (``blend``)."""
+
+    setting: LatentSetting
+    blend: tuple[LatentSetting, float] | None = None  # (b, t): ``t`` of the way to ``b``
+
+    def describe(self, directions: int) -> str:
+        a = _fit(self.setting, directions)
+        if self.blend is None:
+            return a.describe()
+        b, t = _fit(self.blend[0], directions), self.blend[1]
+        return f"blend {1 - t:.0%} [{a.describe()}] + {t:.0%} [{b.describe()}]"
+
+    def steps(self, engine: LatentSession, textured: bool) -> Steps[np.ndarray]:
+        count = len(engine.directions)
+        a = _fit(self.setting, count)
+        if self.blend is None:
+            return engine.render_steps(a, textured)
+        b, t = self.blend
+        return engine.render_blend_steps(a, _fit(b, count), t, textured=textured)
+
+
+@dataclass(frozen=True)
 class Preview:
-    """A rendered fill: ``patch`` replaces ``engine.box`` of ``engine.image``."""
+    """A rendered fill: ``patch`` replaces ``engine.box`` of ``engine.image``. ``textured``:
+    the textured fill (what Apply commits); else the net's fill alone, the live preview of a
+    moving slider."""
 
     engine: LatentSession
     patch: np.ndarray
     text: str  # what produced it, for the undo step and the status line
-    setting: LatentSetting | None  # None for a fusion
+    recipe: Recipe
+    textured: bool = True
+    paths: dict[str, int] = field(default_factory=dict)  # path -> regions ("texture": 1)
+    seconds: float = 0.0  # the render's time on the worker
+
+    @property
+    def setting(self) -> LatentSetting | None:
+        """None for a fusion."""
+        return self.recipe.setting if self.recipe.blend is None else None
 
     @property
     def box(self) -> Box:
@@ -80,11 +121,27 @@ class Preview:
     def image(self) -> np.ndarray:
         return self.engine.compose(self.patch)
 
+    def describe(self) -> str:
+        """The status line: which fill, how it was made, how long it took."""
+        if not self.textured:
+            return f"Net preview (fast, untextured): {self.text}"
+        return f"Textured: {self.text} - {describe_paths(self.paths)}, {self.seconds:.1f} s"
+
 
 @dataclass(frozen=True)
 class Variant:
     setting: LatentSetting
     thumbnail: np.ndarray  # uint8 (h, w, C) display pixels of the box around the holes
+
+
+@dataclass
+class _Sampling:
+    """One Sample/More request: a task per variant, and the variants made so far."""
+
+    keep: list[Variant] = field(default_factory=list)  # the strip before (More)
+    count: int = 0
+    tasks: list[Task] = field(default_factory=list)
+    done: dict[int, Variant] = field(default_factory=dict)  # by index in the request
 
 
 class _Engines:
@@ -119,8 +176,11 @@ class _Snapshot:
 class LatentViewModel(QObject):
     setting_changed = Signal(object)  # LatentSetting now shown by the sliders and seed field
     preview_changed = Signal(object)  # Preview, or None: the canvas shows the document again
-    variants_changed = Signal(list)  # list[Variant]
+    variants_changed = Signal(list)  # list[Variant]: the whole strip, once sampling ended
+    variant_ready = Signal(int, object)  # place in the strip, Variant: sampled one by one
     status = Signal(str)
+    # A slow render (textured fill, variants) is under way: fraction, text; (-1, "") = ended.
+    progress = Signal(float, str)
     available_changed = Signal(bool, str)  # usable, why not
     applied = Signal()
 
@@ -155,10 +215,19 @@ class LatentViewModel(QObject):
         self._engines = _Engines(lambda: _load_method)
         self._version = 0  # bumped whenever the mask or document changes
         self._mask_copy: tuple[int, np.ndarray] | None = None
-        self._tasks: dict[str, Task | None] = {PREVIEW: None, GALLERY: None}
+        self._tasks: dict[str, Task | None] = {PREVIEW: None, TEXTURED: None}
+        self._gallery = _Sampling()
+        self._recipe: Recipe | None = None  # what the newest preview request renders
         self._requested = 0  # preview requests so far; each result carries its number
         self._latest = 0  # the newest preview request
+        self._latest_textured = False  # whether that one renders the textured fill
         self._shown = 0  # the preview on screen (requests up to it are old news)
+        self._dragging = False  # a slider is held: net-only previews until it is let go
+        # A slider moved without a drag (keys, wheel, typed value): texture once it rests.
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(SETTLE_MS)
+        self._settle_timer.timeout.connect(self.settle)
         self._apply_when_ready = False
         self._applying = False
         self._generated = 0  # documents made by New from manifold, for their titles
@@ -190,7 +259,9 @@ class LatentViewModel(QObject):
     # -- the setting ---------------------------------------------------------------------------
 
     def set_slider(self, index: int, value: float) -> None:
-        self._set(self.setting.with_slider(index, value))
+        """A slider moved: the net's fill at once; the textured one when the slider is let go
+        (``drag_ended``) or, moved without a drag, once it rests ``SETTLE_MS``."""
+        self._set(self.setting.with_slider(index, value), textured=False)
 
     def set_seed(self, seed: int | None) -> None:
         self._set(LatentSetting(seed, self.setting.sliders))
@@ -208,7 +279,17 @@ class LatentViewModel(QObject):
         sliders = tuple(setting.sliders) + (0.0,) * (self.slider_count - len(setting.sliders))
         self._set(LatentSetting(setting.seed, sliders[: self.slider_count]))
 
-    def _set(self, setting: LatentSetting) -> None:
+    def drag_started(self) -> None:
+        """A slider (direction or fusion) is held: previews stay net-only until released."""
+        self._dragging = True
+        self._settle_timer.stop()
+
+    def drag_ended(self) -> None:
+        """The slider was let go: the textured fill replaces the net preview."""
+        self._dragging = False
+        self.settle()
+
+    def _set(self, setting: LatentSetting, textured: bool = True) -> None:
         self.setting = setting
         self.setting_changed.emit(setting)
         doc = self._session.document
@@ -218,7 +299,7 @@ class LatentViewModel(QObject):
             self._latest = self._requested
             self.layout.request_preview(doc, setting)
             return
-        self.request_preview()
+        self._show(Recipe(setting), textured)
 
     def _take_seed(self) -> int:
         seed = self._next_seed
@@ -227,13 +308,14 @@ class LatentViewModel(QObject):
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def _snapshot(self) -> _Snapshot | None:
+    def _snapshot(self, quiet: bool = False) -> _Snapshot | None:
         doc = self._session.document
+        say = (lambda _text: None) if quiet else self.status.emit
         if self.layout is not None and self.layout.made(doc) is not None:
-            self.status.emit("A generated picture: its seed and sliders move its layout.")
+            say("A generated picture: its seed and sliders move its layout.")
             return None
         if not self.available:
-            self.status.emit(f"Latent navigation needs the manifold model: {self.reason}")
+            say(f"Latent navigation needs the manifold model: {self.reason}")
             return None
         if doc is None:
             return None
@@ -242,7 +324,7 @@ class LatentViewModel(QObject):
             self._mask_copy = (self._version, doc.mask.copy())
         mask = self._mask_copy[1]
         if not mask.any():
-            self.status.emit("Paint over the damage first: the sliders move the fill of the mask.")
+            say("Paint over the damage first: the sliders move the fill of the mask.")
             return None
         try:
             device = self._fill.job_device()
@@ -250,117 +332,217 @@ class LatentViewModel(QObject):
             device = "cpu"
         return _Snapshot(doc, doc.image, mask, self._version, device)
 
-    def _submit(
-        self, key: str, snap: _Snapshot, job: Callable[[LatentSession], object], number: int = 0
-    ) -> None:
+    def _steps(self, snap: _Snapshot, job: Callable[[LatentSession], Steps[T]]) -> StepsFactory:
+        """The work of ``job`` on the encoded holes of ``snap`` (encoded on first use)."""
         engines = self._engines
 
-        def run() -> object:
-            return job(engines.get(snap.device, snap.image, snap.mask, snap.version))
+        def steps() -> Steps[T]:
+            engine = engines.get(snap.device, snap.image, snap.mask, snap.version)
+            return (yield from job(engine))
 
-        done = self._preview_done if key == PREVIEW else self._gallery_done
+        return steps
+
+    def _show(self, recipe: Recipe, textured: bool) -> None:
+        """Preview ``recipe``: the net's fill at once; the textured fill after it now
+        (``textured``), when the drag ends, or once a slider moved without a drag rests."""
+        self._recipe = recipe
+        snap = self._snapshot()
+        if snap is None:
+            return
+        self._request(snap, recipe, False)
+        if textured:
+            self._settle_timer.stop()
+            self._request(snap, recipe, True)
+        elif not self._dragging:
+            self._settle_timer.start()
+
+    def settle(self) -> None:
+        """Render the textured fill of what the net preview shows (nothing when it is already
+        on screen or on its way)."""
+        self._settle_timer.stop()
+        recipe = self._recipe
+        if recipe is None or self._textured_coming():
+            return
+        snap = self._snapshot(quiet=True)
+        if snap is not None:
+            self._request(snap, recipe, True)
+
+    def _request(self, snap: _Snapshot, recipe: Recipe, textured: bool) -> None:
+        # A textured fill still running is stale now: stop it at its next cancel point.
+        running = self._tasks[TEXTURED]
+        if running is not None:
+            running.cancel()
+        self._requested += 1
+        self._latest, self._latest_textured = self._requested, textured
+        number = self._requested
+
+        def job(engine: LatentSession) -> Steps[Preview]:
+            start = time.monotonic()
+            patch = yield from recipe.steps(engine, textured)
+            text = recipe.describe(len(engine.directions))
+            return Preview(engine, patch, text, recipe, textured, engine.last_paths,
+                           time.monotonic() - start)  # fmt: skip
+
+        key = TEXTURED if textured else PREVIEW
         task = self._worker.submit(
-            call(run), key=key, priority=1 if key == PREVIEW else 0,
-            on_done=lambda result: done(snap, number, result),
+            self._steps(snap, job), key=key, priority=1,
+            on_progress=(lambda f, _m: self._on_progress(f, "Texturing")) if textured else None,
+            on_done=lambda result: self._preview_done(snap, number, result),
             on_error=lambda failure: self._failed(key, task, failure),
+            on_abort=self._update_progress,
         )  # fmt: skip
         self._tasks[key] = task
-
-    def _request(self, snap: _Snapshot, job: Callable[[LatentSession], Preview]) -> None:
-        self._requested += 1
-        self._latest = self._requested
-        self._submit(PREVIEW, snap, job, self._requested)
+        if textured:
+            self._on_progress(0.0, "Texturing")
 
     def request_preview(self) -> None:
-        snap = self._snapshot()
-        if snap is None:
-            return
-        setting = self.setting
-
-        def job(engine: LatentSession) -> Preview:
-            usable = _fit(setting, len(engine.directions))
-            return Preview(engine, engine.render(usable), usable.describe(), usable)
-
-        self._request(snap, job)
+        """Preview the current setting: net at once, then textured."""
+        self._show(Recipe(self.setting), True)
 
     def blend(self, a: LatentSetting, b: LatentSetting, t: float) -> None:
-        """Fusion: preview the code ``t`` of the way from variant ``a`` to variant ``b``."""
-        snap = self._snapshot()
-        if snap is None:
-            return
-        text = f"blend {1 - t:.0%} [{a.describe()}] + {t:.0%} [{b.describe()}]"
-
-        def job(engine: LatentSession) -> Preview:
-            count = len(engine.directions)
-            return Preview(engine, engine.render_blend(_fit(a, count), _fit(b, count), t), text,
-                           None)  # fmt: skip
-
-        self._request(snap, job)
+        """Fusion: preview the code ``t`` of the way from variant ``a`` to variant ``b`` (the
+        net's fill; textured when the fusion slider is let go or rests)."""
+        self._show(Recipe(a, (b, min(1.0, max(0.0, t)))), False)
 
     def make_variants(self, more: bool = False) -> None:
-        """A gallery of ``variant_count`` sampled fills (new seeds, current sliders); ``more``
-        adds to the strip instead of replacing it."""
+        """A gallery of ``variant_count`` sampled, textured fills (new seeds, current sliders);
+        ``more`` adds to the strip instead of replacing it. One task per variant: the strip
+        fills as they come, and a slider's previews get the worker between two of them."""
         snap = self._snapshot()
         if snap is None:
             return
+        self._drop_sampling()
         settings = [
             LatentSetting(self._take_seed(), self.setting.sliders)
             for _ in range(self.variant_count)
         ]
-        keep = list(self.variants) if more else []
+        self._gallery = sampling = _Sampling(list(self.variants) if more else [], len(settings))
+        for index, setting in enumerate(settings):
 
-        def job(engine: LatentSession) -> list[Variant]:
-            fitted = [_fit(s, len(engine.directions)) for s in settings]
-            return keep + [Variant(s, _thumbnail(engine.render(s))) for s in fitted]
+            def job(engine: LatentSession, s: LatentSetting = setting) -> Steps[Variant]:
+                patch = yield from engine.render_steps(_fit(s, len(engine.directions)))
+                return Variant(s, _thumbnail(patch))
 
-        self.status.emit("Sampling variants...")
-        self._submit(GALLERY, snap, job)
+            sampling.tasks.append(self._worker.submit(
+                self._steps(snap, job), key=None, priority=0,
+                on_progress=lambda f, _m, i=index: self._on_progress(
+                    (i + f) / len(settings), f"Sampling variant {i + 1} of {len(settings)}"),
+                on_done=lambda v, i=index: self._variant_done(snap, sampling, i, v),
+                on_error=lambda failure: self._gallery_failed(sampling, failure),
+                on_abort=lambda: self._gallery_ended(sampling),
+            ))  # fmt: skip
+        self._on_progress(0.0, f"Sampling variant 1 of {len(settings)}")
+
+    def cancel_rendering(self, previews: bool = True) -> bool:
+        """Stop the textured fill (``previews``) and the variants being rendered; True when
+        something was stopped. The net preview on screen stays."""
+        stopped = False
+        if previews:
+            self._apply_when_ready = False
+            self._settle_timer.stop()
+            task = self._tasks[TEXTURED]
+            stopped = task is not None and task.cancel()
+        for task in self._gallery.tasks:
+            stopped = task.cancel() or stopped
+        return stopped
+
+    def _drop_sampling(self) -> None:
+        """Stop the variants being rendered; what they still report is ignored."""
+        old, self._gallery = self._gallery, _Sampling()
+        for task in old.tasks:
+            task.cancel()
+        self._update_progress()
 
     def clear_preview(self) -> None:
         self._apply_when_ready = False
-        task = self._tasks[PREVIEW]
-        if task is not None:
-            task.cancel()
+        self._settle_timer.stop()
+        for key in (PREVIEW, TEXTURED):
+            task = self._tasks[key]
+            if task is not None:
+                task.cancel()
+        self._recipe = None
         self._latest = self._shown = self._requested  # anything asked for before now is old
         if self.preview is not None:
             self.preview = None
             self.preview_changed.emit(None)
 
     def rendering(self) -> bool:
-        """Whether a preview or gallery render has not ended yet."""
-        return any(task is not None and not task.ended for task in self._tasks.values())
+        """Whether a preview or gallery render has not ended yet (or a rested slider's
+        textured fill is about to be asked for)."""
+        tasks = [*self._tasks.values(), *self._gallery.tasks]
+        open_task = any(task is not None and not task.ended for task in tasks)
+        return open_task or self._settle_timer.isActive()
 
     def settled(self) -> bool:
         """The newest preview asked for is on screen and nothing is rendering."""
         return not self.rendering() and self.preview is not None and self._shown == self._latest
 
-    def _gallery_done(self, snap: _Snapshot, _number: int, result: object) -> None:
-        if not self._current(snap):
+    def _slow_tasks(self) -> list[Task]:
+        tasks = [self._tasks[TEXTURED], *self._gallery.tasks]
+        return [t for t in tasks if t is not None and not t.ended]
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        if self._slow_tasks():
+            self.progress.emit(fraction, f"{text}... {fraction:.0%}")
+
+    def _update_progress(self) -> None:
+        if not self._slow_tasks():
+            self.progress.emit(-1.0, "")
+
+    def _variant_done(
+        self, snap: _Snapshot, sampling: _Sampling, index: int, variant: object
+    ) -> None:
+        if not self._current(snap) or sampling is not self._gallery:
             return  # the photo or mask changed since it was asked for
-        assert isinstance(result, list)
-        self.variants = result
-        self.variants_changed.emit(result)
-        self.status.emit(f"{len(result)} variants: click to preview, double-click to apply")
+        assert isinstance(variant, Variant)
+        sampling.done[index] = variant
+        self.variant_ready.emit(len(sampling.keep) + len(sampling.done) - 1, variant)
+        self._gallery_ended(sampling)
+
+    def _gallery_failed(self, sampling: _Sampling, failure: Failure) -> None:
+        if sampling is self._gallery:
+            self.status.emit(f"Latent gallery failed: {failure.text}")
+        self._gallery_ended(sampling)
+
+    def _gallery_ended(self, sampling: _Sampling) -> None:
+        """A variant task ended; the strip is complete once all have (cancelled: those done)."""
+        self._update_progress()
+        if sampling is not self._gallery or not all(t.ended for t in sampling.tasks):
+            return
+        made = [sampling.done[i] for i in sorted(sampling.done)]
+        self.variants = sampling.keep + made
+        self.variants_changed.emit(self.variants)
+        if len(made) < sampling.count:
+            self.status.emit(f"Sampling stopped: {len(made)} of {sampling.count} variants made")
+        else:
+            self.status.emit(
+                f"{len(self.variants)} variants: click to preview, double-click to apply"
+            )
 
     def _preview_done(self, snap: _Snapshot, number: int, result: object) -> None:
         # Intermediate results of a drag are shown (they are newer than what is on screen);
         # only those asked for before the one shown (or before a clear) are dropped.
+        self._update_progress()
         if not self._current(snap) or number <= self._shown:
             return
         assert isinstance(result, Preview)
         self._shown = number
         self.preview = result
         self.preview_changed.emit(result)
-        if number == self._latest:
-            self.status.emit(f"Preview: {result.text} - Apply to keep it")
-            if self._apply_when_ready:
+        if result.textured:
+            self.status.emit(f"{result.describe()} - Apply to keep it")
+            if self._apply_when_ready and number == self._latest:
                 self.apply()
+        else:
+            then = "release the slider for" if self._dragging else "then"
+            self.status.emit(f"{result.describe()} - {then} the textured fill")
 
     def _current(self, snap: _Snapshot) -> bool:
         doc = self._session.document
         return doc is snap.doc and doc.image is snap.image and snap.version == self._version
 
     def _failed(self, key: str, task: Task, failure: Failure) -> None:
+        self._update_progress()
         if task is self._tasks.get(key):
             self.status.emit(f"Latent {key} failed: {failure.text}")
             self._apply_when_ready = False
@@ -368,23 +550,35 @@ class LatentViewModel(QObject):
     # -- committing ----------------------------------------------------------------------------
 
     def apply(self) -> bool:
-        """Commit the previewed fill as one undo step; if the newest request is still being
-        decoded, commit it as soon as it arrives (the GUI does not wait). For a generated
-        document: render its layout setting textured at full size (on the worker)."""
+        """Commit the textured fill of the newest setting as one undo step. When it is not on
+        screen yet (a net preview, or still rendering), it is rendered and committed as soon
+        as it arrives (the GUI does not wait). For a generated document: render its layout
+        setting textured at full size (on the worker)."""
         doc = self._session.document
         if self.layout is not None and self.layout.made(doc) is not None:
             assert doc is not None
             return self.layout.apply(doc, self.setting)
         preview = self.preview
-        if self._shown != self._latest or preview is None:
-            task = self._tasks[PREVIEW]
-            if task is not None and not task.ended:
-                self._apply_when_ready = True
+        ready = isinstance(preview, Preview) and preview.textured and self._shown == self._latest
+        if not ready:
+            if self._recipe is None:
                 return False
-            if preview is None:
-                return False
-        if not isinstance(preview, Preview) or doc is None or doc.image is not preview.engine.image:
+            self.settle()  # a net preview on screen: render it textured first
+            self._apply_when_ready = self._textured_coming()
             return False
+        assert isinstance(preview, Preview)
+        if doc is None or doc.image is not preview.engine.image:
+            return False
+        self._commit(doc, preview)
+        return True
+
+    def _textured_coming(self) -> bool:
+        """The newest request is a textured fill, on screen or on its way."""
+        task = self._tasks[TEXTURED]
+        on_its_way = task is not None and not task.ended
+        return self._latest_textured and (self._shown == self._latest or on_its_way)
+
+    def _commit(self, doc: Document, preview: Preview) -> None:
         self._apply_when_ready = False
         self._applying = True
         try:
@@ -396,9 +590,10 @@ class LatentViewModel(QObject):
         finally:
             self._applying = False
         self.clear_preview()
-        self.status.emit(f"Applied: {preview.text}")
+        self.status.emit(
+            f"Applied: {preview.text} - {describe_paths(preview.paths)}, {preview.seconds:.1f} s"
+        )
         self.applied.emit()
-        return True
 
     def new_from_manifold(self) -> None:
         """A new picture from the layout manifold (a new seed), textured from the photo on
@@ -424,6 +619,7 @@ class LatentViewModel(QObject):
 
     def _on_document(self) -> None:
         self._version += 1
+        self._drop_sampling()
         self.variants = []
         self.variants_changed.emit([])
         self.clear_preview()
@@ -452,6 +648,7 @@ class LatentViewModel(QObject):
     def _on_mask(self, _box: object) -> None:
         self._version += 1
         self.clear_preview()
+        self._drop_sampling()  # variants of the old mask are of no use
         if self.variants:
             self.variants = []
             self.variants_changed.emit([])

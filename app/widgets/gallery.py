@@ -51,18 +51,32 @@ class VariantGallery(QListWidget):
     def show_variants(self, variants: list[Variant]) -> None:
         self.zoom.hide()
         self.clear()
-        for number, variant in enumerate(variants, 1):
-            pixmap = QPixmap.fromImage(array_to_qimage(variant.thumbnail))
-            icon = QIcon(pixmap)
-            # The same pixels when selected: the style's selection tint would change the colours
-            # the user is judging.
-            icon.addPixmap(pixmap, QIcon.Mode.Selected)
-            item = QListWidgetItem(icon, f"v{number}")
-            item.setData(SETTING_ROLE, variant.setting)
-            item.setData(LARGE_ROLE, pixmap)
-            # The tooltip says how to get this exact fill again (editor or `fill --seed`).
-            item.setToolTip(describe_for_cli(variant.setting))
-            self.addItem(item)
+        for variant in variants:
+            self.add_variant(variant)
+        self.horizontalScrollBar().setValue(0)  # the strip from its start
+
+    def put_variant(self, place: int, variant: Variant) -> None:
+        """Show ``variant`` at ``place``, dropping what was there and after it (a new strip
+        being sampled replaces the old one as its variants arrive)."""
+        self.zoom.hide()
+        while self.count() > place:
+            self.takeItem(self.count() - 1)
+        self.add_variant(variant)
+
+    def add_variant(self, variant: Variant) -> None:
+        """One more thumbnail at the end."""
+        pixmap = QPixmap.fromImage(array_to_qimage(variant.thumbnail))
+        icon = QIcon(pixmap)
+        # The same pixels when selected: the style's selection tint would change the colours
+        # the user is judging.
+        icon.addPixmap(pixmap, QIcon.Mode.Selected)
+        item = QListWidgetItem(icon, f"v{self.count() + 1}")
+        item.setData(SETTING_ROLE, variant.setting)
+        item.setData(LARGE_ROLE, pixmap)
+        # The tooltip says how to get this exact fill again (editor or `fill --seed`).
+        item.setToolTip(describe_for_cli(variant.setting))
+        self.addItem(item)
+        self.scrollToItem(item)
 
     def _show_zoom(self, item: QListWidgetItem) -> None:
         pixmap = item.data(LARGE_ROLE)

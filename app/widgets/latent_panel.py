@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -89,6 +90,8 @@ class LatentPanel(QWidget):
         self.status_label.setMinimumHeight(34)
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.status_label)
+        self.progress_bar = self._progress_bar()
+        layout.addWidget(self.progress_bar)
         layout.addLayout(self._seed_row())
         layout.addWidget(self._slider_box())
         layout.addLayout(self._apply_row())
@@ -101,6 +104,8 @@ class LatentPanel(QWidget):
         controller.setting_changed.connect(self._show_setting)
         controller.status.connect(self.status_label.setText)
         controller.variants_changed.connect(self._show_variants)
+        controller.variant_ready.connect(self.gallery.put_variant)
+        controller.progress.connect(self._show_progress)
         controller.available_changed.connect(lambda _ok, _why: self.update_enabled())
         controller.preview_changed.connect(self._on_preview)
         self._show_setting(controller.setting)
@@ -108,6 +113,29 @@ class LatentPanel(QWidget):
         self.update_enabled()
 
     # -- construction --------------------------------------------------------------------------
+
+    def _progress_bar(self) -> QProgressBar:
+        """The textured fill or the variants being rendered: a thin bar under the text, its
+        place kept while idle so that the sliders never jump under the pointer (its Cancel
+        shows in the Apply row)."""
+        bar = QProgressBar()
+        bar.setObjectName("latent_progress")
+        bar.setRange(0, 1000)
+        bar.setTextVisible(False)
+        bar.setFixedHeight(6)
+        policy = bar.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        bar.setSizePolicy(policy)
+        bar.setVisible(False)
+        return bar
+
+    def _show_progress(self, fraction: float, text: str) -> None:
+        busy = fraction >= 0
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if busy:
+            self.progress_bar.setValue(round(fraction * 1000))
+            self.status_label.setText(text)
 
     def _seed_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -167,6 +195,9 @@ class LatentPanel(QWidget):
                 f"Direction {index + 1}: the {index + 1}. strongest change the model makes"
             )
             slider.valueChanged.connect(lambda v, i=index: self.controller.set_slider(i, v))
+            # Held: net-only previews (fast); let go: the textured fill replaces them.
+            slider.sliderPressed.connect(self.controller.drag_started)
+            slider.sliderReleased.connect(self.controller.drag_ended)
             form.addRow(label, slider)
             self.labels.append(label)
             self.sliders.append(slider)
@@ -179,8 +210,14 @@ class LatentPanel(QWidget):
         self.apply_button.setStyleSheet("font-weight: bold")
         self.discard_button = self._button("Discard preview", "latent_discard",
                                            self.controller.clear_preview)  # fmt: skip
+        self.cancel_button = self._button(
+            "Cancel", "latent_cancel", self.controller.cancel_rendering,
+            "Stop the textured fill or the variants being rendered",
+        )  # fmt: skip
+        self.cancel_button.setVisible(False)
         row.addWidget(self.apply_button, 1)
         row.addWidget(self.discard_button)
+        row.addWidget(self.cancel_button)
         return row
 
     def _gallery_box(self) -> QGroupBox:
@@ -222,6 +259,8 @@ class LatentPanel(QWidget):
         self.blend_slider.setDecimals(2)
         self.blend_slider.setToolTip("0 = the first variant, 1 = the second (spherical blend)")
         self.blend_slider.valueChanged.connect(self._blend)
+        self.blend_slider.sliderPressed.connect(self.controller.drag_started)
+        self.blend_slider.sliderReleased.connect(self.controller.drag_ended)
         layout.addRow("Blend", self.blend_slider)
         return box
 

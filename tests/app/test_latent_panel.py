@@ -14,7 +14,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 
 from app.main_window import MainWindow
+from app.qimage import qimage_to_array, to_display_uint8
 from app.viewmodels import latent as latent_model
+from app.viewmodels.methods import LEARNED
+from core import pipeline
 from core.imageio import Image, write_image
 from core.manifold.latent import LatentSession, LatentSetting
 from core.manifold.method import ManifoldFill
@@ -57,6 +60,13 @@ def settle(qtbot, win: MainWindow) -> latent_model.Preview:  # type: ignore[no-u
     qtbot.waitUntil(c.settled, timeout=TIMEOUT_MS)
     assert c.preview is not None
     return c.preview
+
+
+def previews(win: MainWindow) -> list[latent_model.Preview]:
+    """Every preview shown from now on, in order."""
+    shown: list[latent_model.Preview] = []
+    win.latent.preview_changed.connect(lambda p: shown.append(p) if p is not None else None)
+    return shown
 
 
 def reference(method: ManifoldFill, win: MainWindow, setting: LatentSetting) -> np.ndarray:
@@ -131,8 +141,16 @@ def test_more_adds_variants_and_fusion_endpoints_are_the_variants(qtbot, window,
         qtbot.mouseClick(panel.more_button, Qt.MouseButton.LeftButton)
     assert panel.gallery.count() == 12
     a, b = panel.gallery.setting(0), panel.gallery.setting(1)
+    doc = window.document()
+    engine = LatentSession(tiny, doc.image, doc.mask.copy())
+    nets = previews(window)
     panel.blend_slider.setValue(1.0)
-    np.testing.assert_array_equal(settle(qtbot, window).image(), reference(tiny, window, b))
+    end = settle(qtbot, window)
+    # The net's fill (the structure) at t = 1 is b's; the texture is drawn with a's seed.
+    net = next(p for p in nets if not p.textured)
+    np.testing.assert_array_equal(net.patch, engine.render(b, textured=False))
+    assert end.textured and (end.patch != net.patch).any()
+    np.testing.assert_array_equal(end.patch, engine.render_blend(a, b, 1.0))
     panel.blend_slider.setValue(0.5)
     middle = settle(qtbot, window).image()
     assert (middle != reference(tiny, window, a)).any()
@@ -250,3 +268,96 @@ def test_fill_and_the_latent_panel_share_one_loaded_network() -> None:
     # The real loader (the window tests substitute a tiny net): the pipeline's own instance.
     assert latent_model._load_method("cpu") is get_method(LEARNED, "cpu")
     assert loaded_method(LEARNED, "cpu") is get_method(LEARNED, "cpu")
+
+
+# -- issue 16: net-only previews while a slider is held, the textured fill after release --------
+
+
+def canvas_pixels(win: MainWindow) -> np.ndarray:
+    shown = win.canvas._preview
+    assert shown is not None
+    return qimage_to_array(shown[0])
+
+
+def test_a_held_slider_previews_the_net_and_release_shows_the_texture(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    c, slider = window.latent, window.latent_panel.sliders[0]
+    doc = window.document()
+    engine = LatentSession(tiny, doc.image, doc.mask.copy())
+    shown = previews(window)
+    slider.sliderPressed.emit()  # the user takes hold of the slider
+    for value in (0.5, 1.5, 2.5):
+        slider.setValue(value)
+    qtbot.waitUntil(lambda: not c.rendering(), timeout=TIMEOUT_MS)
+    assert shown and not any(p.textured for p in shown)  # nothing textured while held
+    net = shown[-1]
+    np.testing.assert_array_equal(net.patch, engine.render(LatentSetting(None, (2.5,)), False))
+    assert "Net preview" in window.latent_panel.status_label.text()
+    assert "release the slider" in window.latent_panel.status_label.text()
+    slider.sliderReleased.emit()  # let go: the textured fill replaces the net's
+    textured = settle(qtbot, window)
+    assert textured.textured and textured.paths == {"texture": 1}
+    np.testing.assert_array_equal(textured.patch, engine.render(LatentSetting(None, (2.5,))))
+    assert (textured.patch != net.patch).any()
+    expected = to_display_uint8(textured.patch)
+    np.testing.assert_array_equal(canvas_pixels(window), expected)  # on the canvas
+    text = window.latent_panel.status_label.text()
+    assert text.startswith("Textured:") and "1 region (1 texture)" in text
+    assert not window.latent_panel.progress_bar.isVisible()
+
+
+def test_apply_over_a_net_preview_commits_the_textured_fill(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    c, slider = window.latent, window.latent_panel.sliders[1]
+    doc = window.document()
+    before, mask = doc.image.copy(), doc.mask.copy()
+    slider.sliderPressed.emit()
+    slider.setValue(-2.0)
+    qtbot.waitUntil(c.settled, timeout=TIMEOUT_MS)
+    assert isinstance(c.preview, latent_model.Preview) and not c.preview.textured
+    net = c.preview.image()
+    with qtbot.waitSignal(c.applied, timeout=TIMEOUT_MS):
+        assert not c.apply()  # the textured fill is rendered first, then committed
+    expected = LatentSession(tiny, before, mask).render_image(LatentSetting(None, (0.0, -2.0)))
+    np.testing.assert_array_equal(doc.image, expected)
+    assert (doc.image != net).any()
+    assert doc.undo_stack.count() == 1
+    assert "texture" in window.latent_panel.status_label.text()
+
+
+def test_variants_are_textured_and_sampling_can_be_cancelled(qtbot, window, tiny) -> None:  # type: ignore[no-untyped-def]
+    c, panel = window.latent, window.latent_panel
+    doc = window.document()
+    seen: list[tuple[bool, int]] = []
+
+    def first_arrived(_place: int, _variant: object) -> None:
+        if not seen:  # the user cancels as soon as the first variant shows
+            seen.append((panel.progress_bar.isVisible(), panel.gallery.count()))
+            qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+
+    c.variant_ready.connect(first_arrived)
+    with qtbot.waitSignal(c.variants_changed, timeout=TIMEOUT_MS):
+        c.make_variants()
+    c.variant_ready.disconnect(first_arrived)
+    assert seen == [(True, 1)]  # progress shown; the strip fills as variants arrive
+    assert 1 <= len(c.variants) < 6 and panel.gallery.count() == len(c.variants)
+    assert "Sampling stopped" in panel.status_label.text()
+    assert not c.rendering() and not panel.progress_bar.isVisible()
+    first = c.variants[0]
+    engine = LatentSession(tiny, doc.image, doc.mask.copy())
+    expected = latent_model._thumbnail(engine.render(first.setting))  # textured
+    np.testing.assert_array_equal(first.thumbnail, expected)
+    with qtbot.waitSignal(c.variants_changed, timeout=TIMEOUT_MS):
+        c.make_variants()  # a full strip after a cancel
+    assert len(c.variants) == 6 == panel.gallery.count()
+
+
+def test_the_status_after_a_fill_names_each_regions_path(qtbot, window, tiny, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(pipeline, "get_method", lambda name, device="cpu": tiny)
+    doc = window.document()
+    doc.mask[100:102, 10:150] = True  # a 2-px scratch beside the box: the thin path
+    window.session.mask_changed.emit(None)
+    window.fill.method = LEARNED
+    with qtbot.waitSignal(window.fill.finished, timeout=TIMEOUT_MS):
+        assert window.fill.start()
+    text = window.statusBar().currentMessage()
+    assert f"with {LEARNED} in " in text
+    assert "2 regions (1 texture, 1 thin-hole biharmonic)" in text

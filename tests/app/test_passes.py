@@ -3,6 +3,7 @@ navigation round a folder, the keys back on the canvas after a dialog."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def test_fill_reports_what_it_did_and_how_long_it_took(qtbot, window) -> None:  
     message = window.statusBar().currentMessage()
     share = 20 * 40 / (120 * 161)
     assert "telea" in message and f"{share:.2%}" in message and "800 px" in message
-    assert " s." in message and "in " in message
+    assert re.search(r" in \d+\.\d s: 1 region \(1 telea\)\.", message)  # time, then paths
 
 
 # -- navigation --------------------------------------------------------------------------------
