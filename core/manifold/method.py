@@ -68,6 +68,8 @@ class ManifoldCache:
     batch: tuple[Any, int] | None = None
     # The decode of the prior mean (the most likely fill), made when a guide is first spread.
     mean_fill: np.ndarray | None = None
+    # Mean distance (px, crop resolution) from the hole's pixels to the nearest known one.
+    mean_distance: float = 0.0
 
 
 @dataclass
@@ -95,6 +97,15 @@ def hole_thickness(hole: np.ndarray) -> float:
         return 0.0
     padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
     return float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+
+
+def mean_distance(hole: np.ndarray) -> float:
+    """Mean distance (px) from the hole's pixels to the nearest known one (outside the crop
+    counts as known); 0 for no hole. A stroke's is about a quarter of its width."""
+    if not hole.any():
+        return 0.0
+    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
+    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][hole].mean())
 
 
 def scale_for_thickness(thickness: float, max_radius: float = MAX_HOLE_RADIUS) -> float:
@@ -282,6 +293,7 @@ class ManifoldFill(FillMethod):
     ) -> ManifoldCache:
         one = encoded.take(slice(index, index + 1))
         return ManifoldCache(
+            mean_distance=mean_distance(hole),
             encoded=one,
             crop=crop,
             hole=hole.copy(),
@@ -386,6 +398,9 @@ class ManifoldFill(FillMethod):
         yield Progress(1.0, "encoded")
         return cache
 
+    def _textured(self, cache: ManifoldCache, options: ManifoldOptions) -> bool:
+        return options.texture and cache.mean_distance > options.texture_min_px
+
     def render_steps(self, prepared: Any, context: CropContext) -> Steps[np.ndarray]:
         if isinstance(prepared, ThinFill):
             yield Progress(1.0)
@@ -425,7 +440,7 @@ class ManifoldFill(FillMethod):
     ) -> Steps[np.ndarray]:
         """The hole of ``cache``'s crop filled with the crop's own patches, following
         ``guide``; the guide itself when the options turn texture off."""
-        if not _options(context).texture:
+        if not self._textured(cache, _options(context)):
             yield Progress(1.0)
             return guide
         from core.texture import synthesize_steps
@@ -441,8 +456,8 @@ class ManifoldFill(FillMethod):
     def describe(self, prepared: Any, options: object = None) -> str:
         if isinstance(prepared, ThinFill):
             return "thin-hole biharmonic"
-        textured = options.texture if isinstance(options, ManifoldOptions) else True
-        return "texture" if textured else "net"
+        chosen = options if isinstance(options, ManifoldOptions) else DEFAULT_OPTIONS
+        return "texture" if self._textured(prepared, chosen) else "net"
 
     def batch_key(self, hole: np.ndarray, context: CropContext) -> Hashable | None:
         """Small crops of one padded shape (and preparation options): stacked, each is computed

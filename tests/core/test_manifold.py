@@ -179,13 +179,14 @@ def test_sliders_move_the_fill_in_prior_std_units_along_the_directions(
         method.fill(crop, hole, CropContext(options=ManifoldOptions(sliders=too_many)))
 
 
-def striped_crop(h: int = 64, w: int = 96) -> tuple[np.ndarray, np.ndarray]:
-    """Fine diagonal stripes over a colour ramp with a box hole: texture a smooth fill lacks."""
+def striped_crop(h: int = 80, w: int = 112) -> tuple[np.ndarray, np.ndarray]:
+    """Fine diagonal stripes over a colour ramp with a 36 px box hole (its pixels 6 px from
+    known ones on average, over TEXTURE_MIN_PX): texture a smooth fill lacks."""
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     stripes = 0.5 + 0.35 * np.sign(np.sin((x + y) * np.pi / 3))
     crop = np.stack([stripes, 0.3 + 0.4 * x / w, stripes * 0.6], axis=2).astype(np.float32)
     hole = np.zeros((h, w), bool)
-    hole[20:44, 36:60] = True
+    hole[22:58, 38:74] = True
     crop[hole] = 0.0
     return crop, hole
 
@@ -205,9 +206,21 @@ def test_thick_holes_take_texture_from_the_photo_guided_by_the_net(method: Manif
     assert _detail(textured, hole) > 3 * _detail(net_only, hole)
     assert _detail(textured, hole) > 0.5 * _detail(crop, ~hole)
     assert np.array_equal(textured, method.fill(crop, hole, CropContext()))
-    prepared = drain(method.prepare_steps(crop, hole, CropContext()))
+    _, prepared = drain(method.prepare_steps(crop, hole, CropContext()))
     assert method.describe(prepared, ManifoldOptions()) == "texture"
     assert method.describe(prepared, ManifoldOptions(texture=False)) == "net"
+
+
+def test_narrow_strokes_keep_the_nets_fill(method: ManifoldFill) -> None:
+    """A 6 px stroke's pixels are 1.5 px from known ones on average: no texture there."""
+    crop, _ = striped_crop()
+    hole = np.zeros(crop.shape[:2], bool)
+    hole[37:43, 10:100] = True
+    crop[hole] = 0.0
+    _, prepared = drain(method.prepare_steps(crop, hole, CropContext(options=ManifoldOptions(
+        thin_hole_px=0.0))))  # fmt: skip
+    assert method.describe(prepared, ManifoldOptions()) == "net"
+    assert method.describe(prepared, ManifoldOptions(texture_min_px=1.0)) == "texture"
 
 
 def test_a_sampled_guide_moves_spread_times_as_far_as_the_net_put_it(
@@ -233,6 +246,7 @@ def test_bad_options_are_clear_errors() -> None:
         {"thin_hole_px": float("nan")},
         {"sliders": (1.0, float("inf"))},
         {"guide_spread": -1.0},
+        {"texture_min_px": float("nan")},
     ):
         with pytest.raises(InpaintError):
             ManifoldOptions(**bad)
