@@ -111,6 +111,20 @@ def test_a_flat_scan_frame_is_not_a_scratch(method):
     assert result.mask.mean() < 0.005
 
 
+def test_marks_along_the_photos_edge_are_a_frame_not_damage():
+    from core.detect import without_frame_lines
+
+    probability = np.zeros((200, 300), np.float32)
+    probability[20:180, 294:297] = 0.9  # a frame line 4 px in from the right edge
+    probability[3:5, 40:260] = 0.8  # ... and one along the top
+    probability[60:140, 150:153] = 0.9  # a crack in the picture, parallel to the side
+    probability[150:153, 2:40] = 0.9  # a crack reaching the left edge across it
+    out = without_frame_lines(probability, 0.5)
+    assert not out[:, 290:].any() and not out[:8].any()
+    assert (out[60:140, 150:153] == 0.9).all() and (out[150:153, 2:40] == 0.9).all()
+    assert not (probability[:, 290:] == 0).all()  # the input is left as it was
+
+
 def test_threshold_is_monotonic_and_cheap():
     prob = np.random.default_rng(0).random((64, 64), dtype=np.float32)
     masks = [threshold_mask(prob, t) for t in np.linspace(0, 1, 11)]
