@@ -440,9 +440,12 @@ class ManifoldFill(FillMethod):
     ) -> Steps[np.ndarray]:
         """The hole of ``cache``'s crop filled with the crop's own patches, following
         ``guide``; the guide itself when the options turn texture off."""
-        if not self._textured(cache, _options(context)):
+        options = _options(context)
+        if not self._textured(cache, options):
             yield Progress(1.0)
-            return guide
+            # A narrow stroke keeps the net's lightness and takes its colour from around it:
+            # on sepia scans the net's own chroma drifts olive (a* -0.67 on the cracked scan).
+            return _surrounding_chroma(guide, cache.crop, cache.hole) if options.texture else guide
         from core.texture import synthesize_steps
 
         # The texture's draws follow the latent's: the most likely fill is one picture, and
@@ -529,6 +532,21 @@ class ManifoldFill(FillMethod):
                 optim.step()
                 yield Progress(0.05 + 0.9 * (step + 1) / steps, f"refine {step + 1}/{steps}")
         return z_t.detach()[0].cpu().numpy()
+
+
+def _surrounding_chroma(fill: np.ndarray, crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``fill``'s CIELAB lightness with the a*, b* of a Telea fill of the hole."""
+    from core.pixels import opencv_inpaint
+
+    smooth = opencv_inpaint(crop, hole, 5.0, cv2.INPAINT_TELEA)
+    lab = cv2.cvtColor(np.ascontiguousarray(fill, np.float32), cv2.COLOR_RGB2Lab)
+    lab[..., 1:] = cv2.cvtColor(np.ascontiguousarray(smooth, np.float32), cv2.COLOR_RGB2Lab)[
+        ..., 1:
+    ]
+    result = crop.copy()
+    recoloured = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    result[hole] = recoloured[hole]
+    return result
 
 
 def _drawn_seed(context: CropContext) -> int | None:

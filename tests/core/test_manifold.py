@@ -223,6 +223,29 @@ def test_narrow_strokes_keep_the_nets_fill(method: ManifoldFill) -> None:
     assert method.describe(prepared, ManifoldOptions(texture_min_px=1.0)) == "texture"
 
 
+def test_narrow_strokes_take_their_colour_from_around_them(method: ManifoldFill) -> None:
+    """On a sepia crop the net's own chroma drifts; a narrow stroke keeps the net's lightness
+    with the colour of its surroundings."""
+    import cv2
+
+    crop = np.empty((64, 96, 3), np.float32)
+    crop[:] = (0.62, 0.52, 0.38)
+    crop += np.linspace(-0.1, 0.1, 96, dtype=np.float32)[None, :, None]
+    hole = np.zeros(crop.shape[:2], bool)
+    hole[30:36, 8:88] = True
+    crop[hole] = 0.0
+    options = ManifoldOptions(thin_hole_px=0.0)
+
+    def chroma_error(fill: np.ndarray) -> float:
+        lab = cv2.cvtColor(fill, cv2.COLOR_RGB2Lab)
+        ring = cv2.dilate(hole.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~hole
+        return float(np.abs(lab[hole][:, 1:].mean(0) - lab[ring][:, 1:].mean(0)).max())
+
+    recoloured = method.fill(crop, hole, CropContext(options=options))
+    raw = method.fill(crop, hole, CropContext(options=replace(options, texture=False)))
+    assert chroma_error(recoloured) < 1.0 < chroma_error(raw)
+
+
 def test_a_sampled_guide_moves_spread_times_as_far_as_the_net_put_it(
     method: ManifoldFill,
 ) -> None:
