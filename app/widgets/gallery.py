@@ -4,7 +4,7 @@ hovering a thumbnail shows it twice as large beside the panel."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QHideEvent, QIcon, QPixmap
+from PySide6.QtGui import QHideEvent, QIcon, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QWidget
 
 from app.qimage import array_to_qimage
@@ -47,6 +47,18 @@ class VariantGallery(QListWidget):
         self.viewport().installEventFilter(self)
         self.itemClicked.connect(lambda item: self.chosen.emit(item.data(SETTING_ROLE)))
         self.itemDoubleClicked.connect(lambda item: self.committed.emit(item.data(SETTING_ROLE)))
+
+    # Said in the empty strip, so that a blank box does not look broken.
+    placeholder = "No variants yet: Sample draws a strip of fills of the mask to choose from."
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.count() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(self.viewport().rect().adjusted(8, 4, -8, -4), flags, self.placeholder)
+            painter.end()
 
     def show_variants(self, variants: list[Variant]) -> None:
         self.zoom.hide()

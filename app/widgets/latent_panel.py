@@ -379,3 +379,6 @@ class LatentDock(QDockWidget):
                 lambda part: QTimer.singleShot(0, lambda: scroll.ensureWidgetVisible(part.body))
             )
         host.add_panel(self, "action_latent_panel", "&Latent Panel")
+        # The window's status bar follows the panel's, so an old fill report never sits under
+        # a preview it does not describe.
+        controller.status.connect(host.show_status)

@@ -293,6 +293,7 @@ def test_a_held_slider_previews_the_net_and_release_shows_the_texture(qtbot, win
     np.testing.assert_array_equal(net.patch, engine.render(LatentSetting(None, (2.5,)), False))
     assert "Net preview" in window.latent_panel.status_label.text()
     assert "release the slider" in window.latent_panel.status_label.text()
+    assert window.statusBar().currentMessage() == window.latent_panel.status_label.text()
     slider.sliderReleased.emit()  # let go: the textured fill replaces the net's
     textured = settle(qtbot, window)
     assert textured.textured and textured.paths == {"texture": 1}
@@ -361,3 +362,16 @@ def test_the_status_after_a_fill_names_each_regions_path(qtbot, window, tiny, mo
     text = window.statusBar().currentMessage()
     assert f"with {LEARNED} in " in text
     assert "2 regions (1 texture, 1 thin-hole biharmonic)" in text
+
+
+def test_an_empty_variant_strip_says_what_fills_it(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.widgets.gallery import VariantGallery
+
+    gallery = VariantGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(300, gallery.height())
+    empty = qimage_to_array(gallery.viewport().grab().toImage())[..., :3].astype(int)
+    gallery.placeholder = ""
+    blank = qimage_to_array(gallery.viewport().grab().toImage())[..., :3].astype(int)
+    # The hint is drawn: the empty strip differs from one with nothing to say.
+    assert np.abs(empty - blank).sum(axis=2).max() > 60
