@@ -300,7 +300,7 @@ def variants_report(
                 fills = [
                     method.fill(crop, hole, CropContext(s, options=options)) for s in range(samples)
                 ]
-                changes.append(_pairwise_blurred_change(fills, hole))
+                changes.append(pairwise_blurred_change(fills, hole))
             details.extend(gradient_ratio(f, truth, hole) for f in fills)
         report[kind] = {
             "change_net": float(np.mean(net_change)),
@@ -312,8 +312,10 @@ def variants_report(
     return report
 
 
-def _pairwise_blurred_change(fills: Sequence[np.ndarray], hole: np.ndarray) -> float:
-    smooth = [cv2.GaussianBlur(f, (0, 0), 3.0) for f in fills]
+def pairwise_blurred_change(fills: Sequence[np.ndarray], hole: np.ndarray) -> float:
+    """Mean pairwise absolute change in the hole after a sigma-3 px blur of each fill, in
+    levels of 255: how much fills differ in structure, whatever their texture."""
+    smooth = [cv2.GaussianBlur(np.ascontiguousarray(f, np.float32), (0, 0), 3.0) for f in fills]
     diffs = [
         float(np.abs(smooth[i] - smooth[j])[hole].mean()) * 255.0
         for i in range(len(fills))

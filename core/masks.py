@@ -17,9 +17,11 @@ from core.errors import ImageWriteError, MaskError
 from core.imageio import Image, read_image, write_image
 
 __all__ = [
+    "distance_to_known",
     "feather",
     "grow",
     "hole_boxes",
+    "hole_thickness",
     "invert",
     "load_mask",
     "mask_from_pixels",
@@ -96,6 +98,19 @@ def _distance_to(target: np.ndarray) -> np.ndarray:
         return np.full(target.shape, np.inf, np.float32)
     source = np.where(target, np.uint8(0), np.uint8(1))
     return cv2.distanceTransform(source, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def distance_to_known(hole: np.ndarray) -> np.ndarray:
+    """float32 (h, w): distance (px, 3x3 L2 mask) from every pixel to the nearest known one,
+    the outside of the array counting as known (0 at known pixels)."""
+    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
+    return cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1]
+
+
+def hole_thickness(hole: np.ndarray) -> float:
+    """Distance (px) from the hole's innermost pixel to the nearest known one (the outside
+    counts as known); 0 for no hole."""
+    return float(distance_to_known(hole).max()) if hole.any() else 0.0
 
 
 def grow(mask: np.ndarray, pixels: int) -> np.ndarray:

@@ -42,10 +42,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from core.bench import bench_masks, read_rgb
+from core.bench import bench_masks, pairwise_blurred_change, read_rgb
 from core.maskgen import KINDS
 from core.methods.base import CropContext
 from core.metrics import (
@@ -90,10 +89,6 @@ class Net:
 
 
 # -- metrics ------------------------------------------------------------------------------
-
-
-def blurred(image: np.ndarray, sigma: float = 3.0) -> np.ndarray:
-    return cv2.GaussianBlur(np.ascontiguousarray(image, np.float32), (0, 0), sigma)
 
 
 def scores(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, float]:
@@ -247,16 +242,6 @@ def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
 # -- variants and speed ---------------------------------------------------------------------
 
 
-def pairwise_change(fills: list[np.ndarray], hole: np.ndarray) -> float:
-    smooth = [blurred(f) for f in fills]
-    diffs = [
-        float(np.abs(smooth[i] - smooth[j])[hole].mean()) * 255.0
-        for i in range(len(fills))
-        for j in range(i + 1, len(fills))
-    ]
-    return float(np.mean(diffs))
-
-
 def run_variants(
     images: list[Path],
     indices: list[int],
@@ -272,8 +257,8 @@ def run_variants(
             truth, crop, hole = load_case(index, path, kind)
             guides = [net.fill(crop, hole, seed) for seed in range(count)]
             textured = [engine(crop, hole, g, s, options) for s, g in enumerate(guides)]
-            net_change.append(pairwise_change(guides, hole))
-            tex_change.append(pairwise_change(textured, hole))
+            net_change.append(pairwise_blurred_change(guides, hole))
+            tex_change.append(pairwise_blurred_change(textured, hole))
             details.extend(gradient_ratio(t, truth, hole) for t in textured)
         report[kind] = {
             "net_change": float(np.mean(net_change)),

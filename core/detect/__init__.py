@@ -194,9 +194,10 @@ def detect_steps(
 
         probability = yield from classical_steps(image, tile=tile or 1024, prepare=to_float_rgb)
         used = "classical"
-    if threshold is None:
-        threshold = default_threshold(used, models_dir)
-    probability = without_frame_lines(probability, default_threshold(used, models_dir))
+    default = default_threshold(used, models_dir)
+    # At the default: the frame is left out whatever sensitivity the caller asks for.
+    probability = without_frame_lines(probability, default)
+    threshold = default if threshold is None else threshold
     mask = threshold_mask(probability, threshold)
     yield Progress(1.0, f"{used} detector: {mask.mean():.2%} of the pixels flagged")
     return DamageResult(probability, mask, float(threshold), used, note)

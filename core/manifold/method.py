@@ -37,6 +37,7 @@ import numpy as np
 
 from core.errors import ModelError
 from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions, lerp, slerp
+from core.masks import distance_to_known, hole_thickness
 from core.methods.base import CropContext, FillMethod, downscale_known, region_seed
 from core.methods.classical import BiharmonicInpaint
 from core.pixels import initial_fill
@@ -68,7 +69,8 @@ class ManifoldCache:
     batch: tuple[Any, int] | None = None
     # The decode of the prior mean (the most likely fill), made when a guide is first spread.
     mean_fill: np.ndarray | None = None
-    # Mean distance (px, crop resolution) from the hole's pixels to the nearest known one.
+    # Mean distance (px, crop resolution) from the hole's pixels to the nearest known one: a
+    # stroke's is about a quarter of its width.
     mean_distance: float = 0.0
 
 
@@ -88,24 +90,7 @@ class _NetInput:
     init: np.ndarray  # float32 (H, W, 3): the Navier-Stokes fill
     scale: float
     work_size: tuple[int, int]  # (h, w) before padding
-
-
-def hole_thickness(hole: np.ndarray) -> float:
-    """Distance (px) from the hole's innermost pixel to the nearest known one; outside the
-    crop counts as known; 0 for no hole."""
-    if not hole.any():
-        return 0.0
-    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
-    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
-
-
-def mean_distance(hole: np.ndarray) -> float:
-    """Mean distance (px) from the hole's pixels to the nearest known one (outside the crop
-    counts as known); 0 for no hole. A stroke's is about a quarter of its width."""
-    if not hole.any():
-        return 0.0
-    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
-    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][hole].mean())
+    mean_distance: float  # of the hole, at the crop's resolution (see ManifoldCache)
 
 
 def scale_for_thickness(thickness: float, max_radius: float = MAX_HOLE_RADIUS) -> float:
@@ -261,7 +246,10 @@ class ManifoldFill(FillMethod):
         return scale, h + (-h) % multiple, w + (-w) % multiple
 
     def _net_input(self, crop: np.ndarray, hole: np.ndarray, max_radius: float) -> _NetInput:
-        scale = choose_internal_scale(hole, max_radius)
+        # One distance transform gives the scale (the thickest point) and the mean distance.
+        distance = distance_to_known(hole)
+        scale = scale_for_thickness(float(distance.max()), max_radius)
+        mean = float(distance[hole].mean()) if hole.any() else 0.0
         if scale < 1.0:
             small, small_hole = downscale_known(crop, hole, scale)
         else:
@@ -275,7 +263,7 @@ class ManifoldFill(FillMethod):
         small = np.pad(small, (*pad, (0, 0)), mode=mode)
         init = np.pad(init, (*pad, (0, 0)), mode=mode)
         small_hole = np.pad(small_hole, pad, mode=mode)
-        return _NetInput(small, small_hole, init, scale, (h, w))
+        return _NetInput(small, small_hole, init, scale, (h, w), mean)
 
     def _run_encoder(self, inputs: Sequence[_NetInput]) -> Any:
         """``net.encode`` of same-shaped inputs in one batch."""
@@ -293,7 +281,7 @@ class ManifoldFill(FillMethod):
     ) -> ManifoldCache:
         one = encoded.take(slice(index, index + 1))
         return ManifoldCache(
-            mean_distance=mean_distance(hole),
+            mean_distance=net_input.mean_distance,
             encoded=one,
             crop=crop,
             hole=hole.copy(),

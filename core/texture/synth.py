@@ -26,6 +26,7 @@ import numba
 import numpy as np
 
 from core.errors import InpaintError
+from core.masks import hole_thickness
 from core.progress import Progress, Steps
 from core.texture import kernels
 
@@ -99,15 +100,6 @@ def _downscale(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndar
     return small.astype(np.float32), small_hole
 
 
-def _thickness(hole: np.ndarray) -> float:
-    """Distance (px) from the hole's innermost pixel to the nearest known one (the crop's
-    outside counts as known)."""
-    if not hole.any():
-        return 0.0
-    padded = np.pad(hole, 1, constant_values=False).astype(np.uint8)
-    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
-
-
 def _sources(hole: np.ndarray, r: int) -> np.ndarray:
     """bool (h, w): patches centred here lie inside the crop and hold no hole pixel."""
     kernel = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
@@ -130,7 +122,7 @@ def _pyramid(
     levels = [_Level(image, hole, guide)]
     while True:
         top = levels[-1]
-        if _thickness(top.hole) <= options.coarsest_hole_px or min(top.hole.shape) < 2 * max(
+        if hole_thickness(top.hole) <= options.coarsest_hole_px or min(top.hole.shape) < 2 * max(
             options.min_side, options.patch_size
         ):
             break
