@@ -87,7 +87,12 @@ def to_u8(image: np.ndarray) -> np.ndarray:
 
 
 def run(
-    images: list[Path], methods: list[str], seed: int, fill_method: str, models: Path | None
+    images: list[Path],
+    methods: list[str],
+    seed: int,
+    fill_method: str,
+    models: Path | None,
+    at: float | None = None,
 ) -> dict:
     results: dict = {}
     for method in methods:
@@ -103,13 +108,13 @@ def run(
                 rng = np.random.default_rng([seed, index, 0 if kind == "scratch" else 1])
                 d = synthesize(clean_f, rng, (kind,))
                 t = time.perf_counter()
-                result = detect(to_u8(d.image), method=method, models_dir=models)
+                result = detect(to_u8(d.image), method=method, models_dir=models, threshold=at)
                 seconds += time.perf_counter() - t
                 megapixels += clean.shape[0] * clean.shape[1] / 1e6
                 threshold = result.threshold
                 c[kind] += counts(result.mask, d.mask, d.ignore | known_damage)
                 c[f"{kind}_strict"] += counts(result.mask, d.mask, known_damage)
-            result = detect(clean, method=method, models_dir=models)
+            result = detect(clean, method=method, models_dir=models, threshold=at)
             flagged += int((result.mask & ~known_damage).sum())
             pixels += int((~known_damage).sum())
             judged_out += int(known_damage.sum())
@@ -117,7 +122,7 @@ def run(
             rng = np.random.default_rng([seed, index, 2])
             d = synthesize(clean_f, rng, ("scratch", "dust"))
             damaged = to_u8(d.image)
-            detected = fill_mask(detect(damaged, method=method, models_dir=models))
+            detected = fill_mask(detect(damaged, method=method, models_dir=models, threshold=at))
             for mask, store in ((d.mask, psnr_true), (detected, psnr_detected)):
                 out = fill(FillRequest(damaged, mask, fill_method))
                 store.append(hole_psnr(out, clean, d.mask))
@@ -289,6 +294,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--limit", type=int, default=0, help="first N photos only")
     parser.add_argument("--fill-method", default="telea")
+    parser.add_argument(
+        "--threshold", type=float, help="score at this threshold (default: each method's own)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--calibrate", type=Path, metavar="CORPUS")
     parser.add_argument("--budget", type=float, default=0.0025)
@@ -306,6 +314,8 @@ def main() -> int:
         help="write the results into the detect model's manifest entry (training.benchmark)",
     )
     args = parser.parse_args()
+    if args.record and args.threshold is not None:
+        parser.error("--record stores the figures at the default threshold: leave out --threshold")
     if args.calibrate:
         calibrate(args.calibrate, args.budget)
         return 0
@@ -325,7 +335,14 @@ def main() -> int:
         return 0
     if args.limit:
         images = images[: args.limit]
-    results = run(images, args.methods.split(","), args.seed, args.fill_method, args.models_dir)
+    results = run(
+        images,
+        args.methods.split(","),
+        args.seed,
+        args.fill_method,
+        args.models_dir,
+        args.threshold,
+    )
     print(table(results, args.fill_method))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -81,8 +81,11 @@ class DetectPanel(QWidget):
         self.slider.setObjectName("detect_sensitivity")
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setValue(round(DEFAULT_SENSITIVITY * SLIDER_STEPS))
+        # The advice is measured: docs/detect.md, "Operating points on the real scans".
         self.slider.setToolTip(
-            "Left: only clear damage; middle: the detector's calibrated default; right: more"
+            "Left: only clear damage; middle: the detector's calibrated default; right: more.\n"
+            "On a densely cracked scan try about 70 %: more of the faint cracks, a few more "
+            "false spots."
         )
         # Every position, also while dragging: re-thresholding is a comparison, not a new run.
         self.slider.valueChanged.connect(

@@ -597,3 +597,49 @@ def test_tolerant_counts_forgive_the_tolerance_and_skip_ignored_pixels():
     assert (found, total) == (15, 30) and (near, judged) == (15, 16)
     found, _, near, _ = tool.tolerant_counts(pred, reference, 1)
     assert found == 0 and near == 0
+
+
+def _tool(name: str):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _hysteresis_mask(probability: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Textbook hysteresis, 8-connected: the pixels >= ``low`` joined to a pixel >= ``high``."""
+    count, labels = cv2.connectedComponents((probability >= low).astype(np.uint8), connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[labels[probability >= high]] = True
+    seeded[0] = False
+    return seeded[labels]
+
+
+def test_operating_points_hysteresis_map_thresholds_to_the_hysteresis_mask():
+    tool = _tool("detect_operating_points")
+    rng = np.random.default_rng(2)
+    probability = cv2.GaussianBlur(rng.random((48, 64)).astype(np.float32), (0, 0), 1.5)
+    probability = (probability - probability.min()) / np.ptp(probability)
+    grew = 0
+    for ratio in (0.4, 0.7):
+        grown = tool.hysteresis(probability, ratio)
+        assert np.all(grown >= probability)
+        for t in (0.5, 0.7, 0.85):
+            expected = _hysteresis_mask(probability, ratio * t, t)
+            assert np.array_equal(grown >= t, expected)
+            grew += int((expected & (probability < t)).sum())
+    assert grew > 0  # the cases grow masks beyond the plain threshold
+    assert tool.hysteresis(probability, 1.0) is probability
+
+
+def test_operating_points_sensitivity_inverts_the_slider():
+    from core.detect import threshold_for_sensitivity
+
+    tool = _tool("detect_operating_points")
+    for default in (0.3, 0.5446):
+        for s in np.linspace(0.0, 1.0, 11):
+            t = threshold_for_sensitivity(s, default)
+            assert tool.sensitivity_for(t, default) == pytest.approx(s, abs=1e-9)
