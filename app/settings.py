@@ -54,6 +54,15 @@ class Settings:
         self._store.setValue("fill/device", value)
 
     @property
+    def grain(self) -> bool:
+        """Fill > Match Film Grain."""
+        return self._store.value("fill/grain", False, type=bool)
+
+    @grain.setter
+    def grain(self, value: bool) -> None:
+        self._store.setValue("fill/grain", bool(value))
+
+    @property
     def max_pixels(self) -> int | None:
         """Largest photo opened without asking (decompression-bomb guard); None = no limit."""
         from core.imageio import DEFAULT_MAX_PIXELS

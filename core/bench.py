@@ -140,9 +140,11 @@ def run_bench(
     options: object | None = None,
     save_dir: Path | None = None,
     on_image: Callable[[str, str, int], None] | None = None,
+    grain: bool = False,
 ) -> dict[str, dict[str, dict]]:
     """{method: {class: summary}}; ``on_image(method, class, index)`` after every fill.
-    ``options`` (typed, e.g. ``ManifoldOptions``) go to the method that takes them."""
+    ``options`` (typed, e.g. ``ManifoldOptions``) go to the method that takes them; ``grain``
+    is ``FillRequest.grain``."""
     for kind in classes:
         if kind not in maskgen.KINDS:
             raise InpaintError(f"unknown mask class {kind!r} (known: {', '.join(maskgen.KINDS)})")
@@ -154,7 +156,9 @@ def run_bench(
         for method in methods:
             method_name, own = resolve_entry(method, options)
             for kind, hole in masks.items():
-                request = FillRequest(image, hole, method_name, device=device, options=own)
+                request = FillRequest(
+                    image, hole, method_name, device=device, options=own, grain=grain
+                )
                 started = time.perf_counter()
                 result = fill(request)
                 elapsed = time.perf_counter() - started

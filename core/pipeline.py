@@ -10,6 +10,7 @@
 4. ``paste_crop``: undo padding and scaling, and blend the fill into the output over the hole
    pixels plus a narrow feathered band; every pixel farther than ``BLEND_BAND`` px from the hole
    keeps its exact input value.
+5. with ``grain``: each filled region gets the grain of the photo around it (``core.grain``).
 
 ``FillSession`` runs these for one image + mask + method: planned and prepared once, then
 rendered as often as asked (variants, sliders, fusion). ``fill_steps`` is one render of a
@@ -30,6 +31,7 @@ import cv2
 import numpy as np
 
 from core.errors import InpaintError, MaskError
+from core.grain import match_grain
 from core.methods.base import CropContext, FillMethod, region_seed
 from core.pixels import Box, from_float, to_float_rgb
 from core.progress import Progress, Steps, run_to_end, scaled
@@ -57,6 +59,8 @@ class FillRequest:
     seed: int | None = None
     device: str = "cpu"
     options: Any = None
+    # Add grain to the fill up to the surroundings' (core.grain): for grainy scans.
+    grain: bool = False
 
     def __post_init__(self) -> None:
         if self.seed is not None and not isinstance(self.seed, int | np.integer):
@@ -286,7 +290,8 @@ class FillSession:
     ``image`` and ``mask`` follow ``core``'s conventions and are not modified (the session keeps
     a copy of the box around the holes, ``box``). ``keep`` holds every independent region's
     prepared state between renders (variants, sliders); without it each render prepares what it
-    needs and lets it go, so memory stays that of a few crops. One thread at a time.
+    needs and lets it go, so memory stays that of a few crops. ``grain``: every render adds
+    the surroundings' grain to the filled pixels (``core.grain``). One thread at a time.
     """
 
     def __init__(
@@ -296,10 +301,12 @@ class FillSession:
         method: FillMethod,
         options: Any = None,
         keep: bool = True,
+        grain: bool = False,
     ) -> None:
         validate(image, mask)
         method.check_options(options)
         self.image, self.method, self.options, self.keep = image, method, options, keep
+        self.grain = grain
         plans = plan_regions(mask, method)
         self.box: Box = _union([p.box for p in plans])
         # The holes' own bounding box (image coordinates): what the editor frames as "preview".
@@ -425,6 +432,8 @@ class FillSession:
             c0, c1, c2, c3 = region.plan.core
             remaining[c0:c1, c2:c3] = False
             yield Progress(end, f"filled region {number + 1} of {total}")
+        if self.grain:
+            match_grain(out, self._mask, seed)
         return out
 
     def _fill_dependent(
@@ -509,7 +518,9 @@ def fill_steps(request: FillRequest) -> Steps[np.ndarray]:
         return request.image.copy()
     yield Progress(0.0, f"loading {request.method}")
     method = get_method(request.method, request.device)
-    session = FillSession(request.image, request.mask, method, request.options, keep=False)
+    session = FillSession(
+        request.image, request.mask, method, request.options, keep=False, grain=request.grain
+    )
     patch = yield from session.render_steps(request.seed)
     # The last event names the path each region took, for the status bar.
     yield Progress(1.0, f"filled {describe_paths(session.last_paths)}")

@@ -1,7 +1,9 @@
 """Fills of the real damaged scans, side by side, with their colour and grain against the ring.
 
     python tools/real_fills.py [--real ../shared/data/real] [--grow 2] [--out docs]
-        [--methods manifold manifold-net patchmatch biharmonic telea]
+        [--methods manifold manifold-net patchmatch biharmonic telea] [--suffix S]
+
+A method name ending in ``+grain`` fills as ``fill --grain`` does (``manifold+grain``).
 
 The damage is the reference mask of each scan (``tests/data/real_masks``: damage and the
 ignored torn / chipped areas), grown ``--grow`` px as a brush a little wider than the crack
@@ -52,22 +54,32 @@ def main() -> int:
     parser.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "real")
     parser.add_argument("--grow", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--suffix", default="", help="real-fills-<scan><suffix>.png")
+    parser.add_argument(
+        "--crop", help="Y0,Y1,X0,X1: only this part of each scan (scan px), to look closer"
+    )
+    parser.add_argument("--zoom", type=int, default=2, help="enlargement of the tiles")
     parser.add_argument(
         "--methods",
         nargs="+",
         default=["manifold", "manifold-net", "patchmatch", "biharmonic", "telea"],
     )
     args = parser.parse_args()
+    crop = (slice(None), slice(None))
+    if args.crop:
+        y0, y1, x0, x1 = (int(v) for v in args.crop.split(","))
+        crop = (slice(y0, y1), slice(x0, x1))
     for path in sorted(args.real.glob("*.png")):
         image = read_rgb8(path)
         mask = damage_mask(path.stem, args.grow)
         shown = image.copy()
         shown[mask] = (0, 255, 255)
-        tiles = [labelled(shown, f"{path.stem}: mask")]
+        tiles = [labelled(shown[crop], f"{path.stem}: mask", args.zoom)]
         for method in args.methods:
             started = time.perf_counter()
-            name, options = resolve_entry(method, None)
-            result = fill(FillRequest(image, mask, name, options=options))
+            entry, grained = method.removesuffix("+grain"), method.endswith("+grain")
+            name, options = resolve_entry(entry, None)
+            result = fill(FillRequest(image, mask, name, options=options, grain=grained))
             seconds = time.perf_counter() - started
             shift = colour_shift(to_float_rgb(result), mask)
             grain = grain_ratio(to_float_rgb(result), mask)
@@ -75,10 +87,10 @@ def main() -> int:
                 f"{path.stem:<15} {method:<11} L* {shift[0]:+6.2f}  a* {shift[1]:+6.2f}  "
                 f"b* {shift[2]:+6.2f}  grain {grain:.2f}  {seconds:.1f} s"
             )
-            tiles.append(labelled(result, method))
+            tiles.append(labelled(result[crop], method, args.zoom))
         sheet = np.concatenate(tiles, axis=1)
         args.out.mkdir(parents=True, exist_ok=True)
-        target = args.out / f"real-fills-{path.stem}.png"
+        target = args.out / f"real-fills-{path.stem}{args.suffix}.png"
         # 256 colours: a third of the size for docs/, no visible banding on these scans.
         Image.fromarray(sheet).quantize(256, method=Image.Quantize.MEDIANCUT).save(
             target, optimize=True

@@ -30,11 +30,11 @@ PATHS_PREFIX = "filled "  # the pipeline's last event: "filled 3 regions (1 text
 
 
 def make_request(
-    image: np.ndarray, mask: np.ndarray, method: str, device: str
+    image: np.ndarray, mask: np.ndarray, method: str, device: str, grain: bool = False
 ) -> pipeline.FillRequest:
     """The engine's request for a fill of ``mask`` in ``image`` (a snapshot: ``mask`` is a copy
     the user no longer edits)."""
-    return pipeline.FillRequest(image, mask, method, device=device)
+    return pipeline.FillRequest(image, mask, method, device=device, grain=grain)
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ class FillViewModel(QObject):
         self._masks = mask_editor
         self.method = methods.default()
         self.device = "auto"
+        self.grain = False  # Fill > Match Film Grain: fills get the surroundings' grain
         # After an accelerator error (out of memory, CUDA failure) model work runs on the CPU.
         self.cpu_fallback = False
         self._job: _FillJob | None = None
@@ -129,7 +130,8 @@ class FillViewModel(QObject):
             self.error.emit(str(error))
             return False
         # A snapshot: the user keeps painting into doc.mask while this runs.
-        job = _FillJob(doc, make_request(doc.image, doc.mask.copy(), self.method, device))
+        request = make_request(doc.image, doc.mask.copy(), self.method, device, self.grain)
+        job = _FillJob(doc, request)
         job.task = self._worker.submit(
             lambda: fill_steps(job.request),
             on_progress=self.progress_changed.emit,

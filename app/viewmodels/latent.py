@@ -171,6 +171,7 @@ class _Snapshot:
     mask: np.ndarray
     version: int
     device: str
+    grain: bool = False  # Fill > Match Film Grain, as the fill itself would
 
 
 class LatentViewModel(QObject):
@@ -330,7 +331,7 @@ class LatentViewModel(QObject):
             device = self._fill.job_device()
         except InpaintError:
             device = "cpu"
-        return _Snapshot(doc, doc.image, mask, self._version, device)
+        return _Snapshot(doc, doc.image, mask, self._version, device, self._fill.grain)
 
     def _steps(self, snap: _Snapshot, job: Callable[[LatentSession], Steps[T]]) -> StepsFactory:
         """The work of ``job`` on the encoded holes of ``snap`` (encoded on first use)."""
@@ -338,6 +339,7 @@ class LatentViewModel(QObject):
 
         def steps() -> Steps[T]:
             engine = engines.get(snap.device, snap.image, snap.mask, snap.version)
+            engine.grain = snap.grain
             return (yield from job(engine))
 
         return steps

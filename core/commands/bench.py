@@ -49,6 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--speed", action="store_true", help="also time a 512x512 crop fill and a re-decode"
     )
+    parser.add_argument(
+        "--grain",
+        action="store_true",
+        help="fill as fill --grain does: the surroundings' grain added to every fill",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--save", type=Path, metavar="DIR", help="write every fill here as PNG")
     parser.set_defaults(run=run)
@@ -82,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=resolve_device(args.device),
             options=options,
+            grain=args.grain,
             save_dir=args.save,
             on_image=lambda *_: bar.update(1),
         )

@@ -56,6 +56,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="move along latent direction I (1 = strongest) by VALUE prior standard deviations, "
         "as the editor's slider I does (manifold method; repeatable)",
     )
+    parser.add_argument(
+        "--grain",
+        action="store_true",
+        help="add the surrounding film grain to the filled pixels, so fills on a grainy scan "
+        "do not show as smooth bands (any method)",
+    )
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument(
         "--overwrite", action="store_true", help="replace existing output files (never inputs)"
@@ -210,7 +216,12 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
     outputs = list(_outputs(job, args.variants))
     started = time.perf_counter()
     session = FillSession(
-        image.pixels, mask, get_method(method, device), options, keep=len(outputs) > 1
+        image.pixels,
+        mask,
+        get_method(method, device),
+        options,
+        keep=len(outputs) > 1,
+        grain=args.grain,
     )
     job.output.parent.mkdir(parents=True, exist_ok=True)
     for path, number in outputs:

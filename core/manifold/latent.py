@@ -57,6 +57,15 @@ class LatentSession:
         return directions_for(self.method)
 
     @property
+    def grain(self) -> bool:
+        """Renders add the surroundings' grain to the fill (``FillSession.grain``)."""
+        return self._session.grain
+
+    @grain.setter
+    def grain(self, value: bool) -> None:
+        self._session.grain = bool(value)
+
+    @property
     def latent_dim(self) -> int:
         return self.method.latent_dim
 

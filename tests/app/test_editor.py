@@ -161,6 +161,28 @@ def test_fill_changes_only_holes_and_undo_restores_the_exact_image(qtbot, window
     np.testing.assert_array_equal(doc.image, filled)
 
 
+def test_match_film_grain_gives_the_fill_the_grain_around_it_and_is_remembered(
+    qtbot, window
+) -> None:
+    from app.settings import Settings
+    from core.metrics import grain_ratio
+
+    doc = window.document()
+    doc.mask[30:70, 40:100] = True
+    hole = doc.mask.copy()
+    choose_method(window, "telea")
+    ratios = []
+    for on in (False, True):
+        action(window, "action_grain").setChecked(on)
+        doc.mask[:] = hole
+        with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
+            action(window, "action_fill").trigger()
+        ratios.append(grain_ratio(doc.image.astype(np.float32) / 255.0, hole))
+        action(window, "action_undo").trigger()
+    assert ratios[0] < 0.5 < 0.8 < ratios[1]  # smooth Telea, then as grainy as around it
+    assert Settings().grain is True
+
+
 def test_cancel_stops_quickly_and_leaves_the_document_unchanged(qtbot, window) -> None:
     doc = window.document()
     doc.mask[10:30, 10:30] = True

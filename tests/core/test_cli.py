@@ -55,6 +55,24 @@ def test_fill_one_image(pair, tmp_path, capsys):
     assert not np.array_equal(after[hole], before[hole])
 
 
+def test_fill_grain_changes_the_hole_only(tmp_path):
+    rng = np.random.default_rng(1)
+    grainy = np.clip(128 + rng.normal(0, 10, (120, 160, 3)), 0, 255).astype(np.uint8)
+    photo = write_png(tmp_path / "grainy.png", grainy)
+    mask_pixels = np.zeros((120, 160), np.uint8)
+    cv2.line(mask_pixels, (10, 20), (150, 100), 255, 5)
+    mask = write_png(tmp_path / "mask.png", mask_pixels)
+    outputs = {}
+    for name, extra in (("plain", []), ("grain", ["--grain"])):
+        out = tmp_path / f"{name}.png"
+        args = ["fill", str(photo), "--mask", str(mask), "-o", str(out), "--method", "telea"]
+        assert main(args + extra) == 0
+        outputs[name] = read_png(out).astype(np.float32)
+    hole = mask_pixels > 0
+    np.testing.assert_array_equal(outputs["grain"][~hole], outputs["plain"][~hole])
+    assert outputs["grain"][hole].std() > 2 * outputs["plain"][hole].std()
+
+
 def test_fill_a_folder_matches_masks_by_stem(tmp_path, capsys):
     images, masks, out = tmp_path / "in", tmp_path / "masks", tmp_path / "out"
     images.mkdir(), masks.mkdir()

@@ -100,6 +100,25 @@ def test_sliders_change_only_holes_and_band_and_reset_is_exact(method: ManifoldF
     np.testing.assert_array_equal(session.render_image(LatentSetting(None, (0.0,))), likely)
 
 
+def test_grain_matches_the_pipeline_and_changes_only_the_holes(method: ManifoldFill, scene) -> None:  # type: ignore[no-untyped-def]
+    from core import registry
+
+    image, mask = scene
+    session = LatentSession(method, image, mask)
+    setting = LatentSetting(5)
+    plain = session.render_image(setting)
+    session.grain = True
+    grained = session.render_image(setting)
+    registry.LOADED[("manifold", "cpu")] = method
+    try:
+        request = FillRequest(image, mask, "manifold", 5, "cpu", ManifoldOptions(), grain=True)
+        np.testing.assert_array_equal(grained, fill(request))
+    finally:
+        del registry.LOADED[("manifold", "cpu")]
+    changed = (grained != plain).any(axis=2)
+    assert changed[mask].mean() > 0.3 and not changed[~mask].any()
+
+
 def test_same_setting_same_pixels_and_seeds_differ(method: ManifoldFill, scene) -> None:  # type: ignore[no-untyped-def]
     image, mask = scene
     a = LatentSession(method, image, mask).render(LatentSetting(3, (0.5, -1.0)))
