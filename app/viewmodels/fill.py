@@ -206,6 +206,8 @@ def describe_fill(request: pipeline.FillRequest, seconds: float, paths: str = ""
     pixels = int(np.count_nonzero(request.mask))
     share = pixels / max(1, request.mask.size)
     how = f": {paths}" if paths else ""
+    if request.grain:
+        how += ", with the film grain around it"
     return (
         f"Filled {pixels:,} px ({share:.2%} of the photo) with {request.method} in "
         f"{seconds:.1f} s{how}. The filled region left the mask; undo brings both back."

@@ -173,9 +173,10 @@ class DetectDock(QDockWidget):
         )
         fill_menu = host.menu("fill")
         first = fill_menu.actions()[0] if fill_menu.actions() else None
-        fill_menu.insertActions(first, [self.actions[k] for k in ("detect", "accept", "discard")])
+        # Detection's own group, Cancel included, above Fill's.
+        names = ("detect", "accept", "discard", "cancel")
+        fill_menu.insertActions(first, [self.actions[k] for k in names])
         fill_menu.insertSeparator(first)
-        fill_menu.addAction(self.actions["cancel"])
         bar = host.toolbar("mask")
         bar.addSeparator()
         bar.addAction(self.actions["detect"])

@@ -186,10 +186,11 @@ def _auto_mask(pixels, args: argparse.Namespace) -> tuple[object, str]:
     return fill_mask(result), found
 
 
-def _describe_fill(paths: dict[str, int], share: float, seconds: float) -> str:
+def _describe_fill(paths: dict[str, int], share: float, seconds: float, grain: bool) -> str:
     from core.pipeline import describe_paths
 
-    return f"filled {share:.2%} of the photo in {describe_paths(paths)} in {seconds:.1f} s"
+    grained = " with the film grain around them" if grain else ""
+    return f"filled {share:.2%} of the photo in {describe_paths(paths)}{grained} in {seconds:.1f} s"
 
 
 def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str | None:
@@ -228,7 +229,8 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
         seed = args.seed if number is None else (args.seed or 0) + number - 1
         filled = session.compose(session.render(seed))
         write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
-    done = _describe_fill(session.last_paths, float(mask.mean()), time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    done = _describe_fill(session.last_paths, float(mask.mean()), seconds, args.grain)
     return f"{found}; {done}" if found else done
 
 

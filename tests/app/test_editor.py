@@ -178,9 +178,29 @@ def test_match_film_grain_gives_the_fill_the_grain_around_it_and_is_remembered(
         with qtbot.waitSignal(window.fill_finished, timeout=FILL_TIMEOUT_MS):
             action(window, "action_fill").trigger()
         ratios.append(grain_ratio(doc.image.astype(np.float32) / 255.0, hole))
+        said = window.statusBar().currentMessage()
+        assert said.startswith("Filled") and ("film grain" in said) == on
         action(window, "action_undo").trigger()
     assert ratios[0] < 0.5 < 0.8 < ratios[1]  # smooth Telea, then as grainy as around it
     assert Settings().grain is True
+
+
+def test_fill_menu_groups_detection_then_fill_then_the_grain_option(window) -> None:
+    (fill_menu,) = [a.menu() for a in window.menuBar().actions() if a.text() == "F&ill"]
+    groups, group = [], []
+    for entry in fill_menu.actions():
+        if entry.isSeparator():
+            groups.append(group)
+            group = []
+        else:
+            group.append(entry.objectName())
+    groups.append(group)
+    assert [g[-1] for g in groups] == [
+        window.detect_dock.actions["cancel"].objectName(),
+        "action_cancel",
+        "action_grain",
+    ]
+    assert action(window, "action_grain").isCheckable()
 
 
 def test_cancel_stops_quickly_and_leaves_the_document_unchanged(qtbot, window) -> None:

@@ -55,7 +55,7 @@ def test_fill_one_image(pair, tmp_path, capsys):
     assert not np.array_equal(after[hole], before[hole])
 
 
-def test_fill_grain_changes_the_hole_only(tmp_path):
+def test_fill_grain_changes_the_hole_only(tmp_path, capsys):
     rng = np.random.default_rng(1)
     grainy = np.clip(128 + rng.normal(0, 10, (120, 160, 3)), 0, 255).astype(np.uint8)
     photo = write_png(tmp_path / "grainy.png", grainy)
@@ -67,6 +67,8 @@ def test_fill_grain_changes_the_hole_only(tmp_path):
         out = tmp_path / f"{name}.png"
         args = ["fill", str(photo), "--mask", str(mask), "-o", str(out), "--method", "telea"]
         assert main(args + extra) == 0
+        said = capsys.readouterr().out
+        assert ("with the film grain around them" in said) == (name == "grain")
         outputs[name] = read_png(out).astype(np.float32)
     hole = mask_pixels > 0
     np.testing.assert_array_equal(outputs["grain"][~hole], outputs["plain"][~hole])
