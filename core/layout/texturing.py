@@ -35,6 +35,7 @@ OPTIONS = TextureOptions(
     texture_fixed=False,
     low_band_keep=0.0,
     mid_gain=1.0,
+    mid_gain_far=1.0,
 )
 
 

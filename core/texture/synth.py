@@ -54,9 +54,10 @@ class TextureOptions:
     texture_sigma: float = 3.0  # px, window over which gradient magnitudes are averaged
     texture_fixed: bool = True  # hole's texture energy: continued from around it (fixed) or voted
     low_band_sigma: float = 8.0  # px, the split between the guide's band and the texture's
-    mid_gain: float = 0.5  # gain of the fill's band between grain_sigma and low_band_sigma
-    mid_gain_far: float = 1.0  # ... at the known pixels, and this far inside the hole:
+    mid_gain: float = 0.52  # gain of the fill's band between grain_sigma and low_band_sigma
+    mid_gain_far: float = 1.25  # ... up to mid_gain_start px into the hole, and this far in:
     mid_gain_distance: float = 60.0  # px
+    mid_gain_start: float = 16.0  # px
     grain_sigma: float = 1.0  # px
     low_band_keep: float = 0.6  # share of the guide's low band kept where matches are good
     confidence_cost: float = 0.004  # a vote cost this high keeps 1/e of the guide's low band
@@ -511,9 +512,12 @@ def _keep_guide_low_band(
     # The band between the fine grain and the low band: copied in the wrong phase it costs the
     # most squared error per unit of visible detail (photos' spectra fall as 1/f^2). Near the
     # known pixels the guide is at its most reliable, so that band is scaled by ``mid_gain``
-    # there, rising to ``mid_gain_far`` at ``mid_gain_distance`` px into the hole.
+    # up to ``mid_gain_start`` px into the hole (all of a stroke's width), rising to
+    # ``mid_gain_far`` at ``mid_gain_distance`` px: deep in a box the net's guide is a blotch
+    # and the copied texture has more to give than it costs.
     distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
-    ramp = np.clip(distance / max(options.mid_gain_distance, 1e-6), 0.0, 1.0)
+    start = options.mid_gain_start
+    ramp = np.clip((distance - start) / max(options.mid_gain_distance - start, 1e-6), 0.0, 1.0)
     gain = options.mid_gain + (options.mid_gain_far - options.mid_gain) * ramp
     fine = cv2.GaussianBlur(result, (0, 0), options.grain_sigma)
     out += (gain - 1.0)[..., None].astype(np.float32) * (fine - low_fill)
