@@ -34,6 +34,7 @@ from core.training.loop import (
     resume_state,
     torch_threads,
     train_loop,
+    warmup_cosine,
 )
 
 
@@ -58,13 +59,6 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-def _lr(step: int, config: TrainConfig) -> float:
-    if step < config.warmup:
-        return config.lr * (step + 1) / config.warmup
-    t = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
-    return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def _grad_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -149,7 +143,9 @@ class LayoutTask:
             rng.standard_normal((config.batch, self.net_config.z_dim), np.float32)
         )
         for group in self.optim.param_groups:
-            group["lr"] = _lr(step, config)
+            group["lr"] = warmup_cosine(
+                step, config.lr, config.steps, config.warmup, config.lr_final
+            )
         kl_scale = min(1.0, (step + 1) / max(1, config.kl_warmup))
         self.net.train()
         with autocast("cpu", config.bf16):

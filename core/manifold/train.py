@@ -49,6 +49,7 @@ from core.training.loop import (
     resume_state,
     torch_threads,
     train_loop,
+    warmup_cosine,
 )
 
 
@@ -363,15 +364,6 @@ def validate(net: ManifoldNet, batches: list[Batch], seed: int = 0) -> dict:
 # Training (the loop itself is ``core.training.loop``)
 
 
-def _lr(step: int, config: TrainConfig) -> float:
-    """Linear warm-up, then a cosine down to ``lr_final`` x ``lr`` at ``steps``."""
-    if step < config.warmup:
-        return config.lr * (step + 1) / config.warmup
-    span = max(1, config.steps - config.warmup)
-    t = min(1.0, (step - config.warmup) / span)
-    return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
-
-
 # NetConfig fields a run may change on trained weights: they add or remove no weights.
 WEIGHT_FREE_NET_FIELDS = frozenset({"up_blur", "up_blur_full_res"})
 
@@ -451,7 +443,9 @@ class ManifoldTask:
             _tensor(a).to(self.device) for a in (batch.image, batch.hole, batch.init)
         )
         for group in self.optim.param_groups:
-            group["lr"] = _lr(step, config)
+            group["lr"] = warmup_cosine(
+                step, config.lr, config.steps, config.warmup, config.lr_final
+            )
         with autocast(self.device, config.bf16):
             loss, terms, comp, comp_hole = self.model(
                 image, hole, init, torch.from_numpy(eps).to(self.device)

@@ -79,6 +79,16 @@ class LoopState:
         )
 
 
+def warmup_cosine(step: int, lr: float, steps: int, warmup: int, lr_final: float) -> float:
+    """The manifold and layout nets' learning rate: a linear warm-up over ``warmup`` steps,
+    then a cosine down to ``lr_final`` x ``lr`` at ``steps``. A function of the step only, so
+    a resumed run follows it exactly."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return lr * (lr_final + (1 - lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

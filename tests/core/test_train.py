@@ -3,6 +3,7 @@ processes (replicas must stay identical)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -246,3 +247,18 @@ def test_adversarial_run_with_diversity_keeps_each_validated_checkpoint(
     assert result["step"] == 3
     assert (out / "step3.pt").is_file() and "disc" in load_checkpoint(out / "last.pt")
     assert set(result["val"]["grad_ratio"]) == {"scratch", "dust", "thin", "medium", "thick", "box"}
+
+
+def test_warmup_cosine_ramps_up_then_decays_to_its_floor():
+    from core.training.loop import warmup_cosine
+
+    def rate(step: int) -> float:
+        return warmup_cosine(step, lr=1e-3, steps=1000, warmup=100, lr_final=0.05)
+
+    assert rate(0) == pytest.approx(1e-5)
+    assert rate(99) == pytest.approx(1e-3)
+    assert rate(100) == pytest.approx(1e-3)
+    assert rate(550) == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5))
+    assert rate(1000) == pytest.approx(5e-5) and rate(5000) == pytest.approx(5e-5)
+    after = [rate(s) for s in range(100, 1001, 50)]
+    assert all(a >= b for a, b in itertools.pairwise(after))
