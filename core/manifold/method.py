@@ -52,6 +52,14 @@ REFINE_BAND = 8
 # thread hand-offs cost more than the convolutions (8 ms vs 100 ms on a busy 2-core CPU).
 SINGLE_THREAD_PIXELS = 128 * 128
 DEFAULT_OPTIONS = ManifoldOptions()
+# Deep holes hold the net's guide more loosely in the texture's patch choice: there its decode
+# is a blotch (a box's barn-red smear, a horizon it does not continue), and the patches' own
+# coherence continues fields and skies better (Kodak boxes: detail 0.62 -> 0.65 for 0.05 dB;
+# docs/texture.md). Strokes and thick strokes (mean distance up to 22 px on Kodak) keep the
+# full weight; boxes (37-53 px) get the loose one.
+LOOSE_GUIDE_FROM_PX = 24.0
+LOOSE_GUIDE_AT_PX = 36.0
+LOOSE_GUIDE_WEIGHT = 0.25
 
 
 @dataclass
@@ -434,12 +442,15 @@ class ManifoldFill(FillMethod):
             # A narrow stroke keeps the net's lightness and takes its colour from around it:
             # on sepia scans the net's own chroma drifts olive (a* -0.67 on the cracked scan).
             return _surrounding_chroma(guide, cache.crop, cache.hole) if options.texture else guide
-        from core.texture import synthesize_steps
+        from core.texture import TextureOptions, synthesize_steps
 
         # The texture's draws follow the latent's: the most likely fill is one picture, and
         # fusion's end is the variant it ends at.
         seed = _drawn_seed(context)
-        filled = yield from synthesize_steps(cache.crop, cache.hole, guide, seed or 0)
+        texture = TextureOptions(guide_weight=guide_weight_for(cache.mean_distance))
+        filled = yield from synthesize_steps(
+            cache.crop, cache.hole, guide, seed or 0, options=texture
+        )
         result = cache.crop.copy()
         result[cache.hole] = filled[cache.hole]
         return result
@@ -520,6 +531,14 @@ class ManifoldFill(FillMethod):
                 optim.step()
                 yield Progress(0.05 + 0.9 * (step + 1) / steps, f"refine {step + 1}/{steps}")
         return z_t.detach()[0].cpu().numpy()
+
+
+def guide_weight_for(mean_distance: float) -> float:
+    """Weight of the net's guide in the texture's patch distance for a hole whose pixels lie
+    ``mean_distance`` px from the known ones on average: 1 up to ``LOOSE_GUIDE_FROM_PX``,
+    falling linearly to ``LOOSE_GUIDE_WEIGHT`` at ``LOOSE_GUIDE_AT_PX``."""
+    t = (mean_distance - LOOSE_GUIDE_FROM_PX) / (LOOSE_GUIDE_AT_PX - LOOSE_GUIDE_FROM_PX)
+    return float(1.0 + (LOOSE_GUIDE_WEIGHT - 1.0) * np.clip(t, 0.0, 1.0))
 
 
 def _surrounding_chroma(fill: np.ndarray, crop: np.ndarray, hole: np.ndarray) -> np.ndarray:

@@ -211,6 +211,31 @@ def test_thick_holes_take_texture_from_the_photo_guided_by_the_net(method: Manif
     assert method.describe(prepared, ManifoldOptions(texture=False)) == "net"
 
 
+def test_deep_holes_hold_the_guide_loosely(method: ManifoldFill, monkeypatch) -> None:
+    from core import texture
+    from core.manifold.method import LOOSE_GUIDE_WEIGHT, guide_weight_for
+
+    assert guide_weight_for(10.0) == 1.0 and guide_weight_for(24.0) == 1.0
+    assert guide_weight_for(30.0) == pytest.approx(0.5 * (1.0 + LOOSE_GUIDE_WEIGHT))
+    assert guide_weight_for(36.0) == LOOSE_GUIDE_WEIGHT == guide_weight_for(80.0)
+    used: list[float] = []
+    real = texture.synthesize_steps
+
+    def spy(*args, options=None):  # type: ignore[no-untyped-def]
+        used.append(options.guide_weight)
+        return real(*args, options=options)
+
+    monkeypatch.setattr(texture, "synthesize_steps", spy)
+    crop, hole = striped_crop()  # pixels 6 px from known ones on average
+    method.fill(crop, hole, CropContext())
+    big, _ = striped_crop(280, 280)
+    deep = np.zeros(big.shape[:2], bool)
+    deep[20:260, 20:260] = True  # a 240 px square: its pixels 40 px from known ones on average
+    big[deep] = 0.0
+    method.fill(big, deep, CropContext())
+    assert used == [1.0, LOOSE_GUIDE_WEIGHT]
+
+
 def test_narrow_strokes_keep_the_nets_fill(method: ManifoldFill) -> None:
     """A 6 px stroke's pixels are 1.5 px from known ones on average: no texture there."""
     crop, _ = striped_crop()
