@@ -477,6 +477,12 @@ class FillSession:
     def render(self, seed: int | None = None, options: Any = None) -> np.ndarray:
         return run_to_end(self.render_steps(seed, options))
 
+    def describe_last(self) -> str:
+        """How the last render filled: "3 regions (1 texture, 2 thin-hole biharmonic)", and
+        whether it added the surroundings' grain."""
+        grained = ", with the film grain around them" if self.grain else ""
+        return describe_paths(self.last_paths) + grained
+
     def compose(self, patch: np.ndarray) -> np.ndarray:
         """The whole image with a rendered box pasted in (a new array)."""
         out = self.image.copy()
@@ -523,7 +529,7 @@ def fill_steps(request: FillRequest) -> Steps[np.ndarray]:
     )
     patch = yield from session.render_steps(request.seed)
     # The last event names the path each region took, for the status bar.
-    yield Progress(1.0, f"filled {describe_paths(session.last_paths)}")
+    yield Progress(1.0, f"filled {session.describe_last()}")
     return session.compose(patch)
 
 

@@ -107,11 +107,31 @@ def collect(args: argparse.Namespace, net, views: int, default: float) -> dict[s
     return data
 
 
-def score(data: dict[str, list], transform, threshold: float) -> dict[str, float]:
+def with_hysteresis(data: dict[str, list], ratio: float) -> dict[str, list]:
+    """``data`` with every probability map replaced by its ``hysteresis`` map."""
+    kodak = [
+        {
+            "black": entry["black"],
+            "clean": hysteresis(entry["clean"], ratio),
+            **{
+                kind: (hysteresis(entry[kind][0], ratio), *entry[kind][1:])
+                for kind in ("scratch", "dust")
+            },
+        }
+        for entry in data["kodak"]
+    ]
+    return {
+        "real": [(name, hysteresis(p, ratio), ref) for name, p, ref in data["real"]],
+        "kodak": kodak,
+        "val": [hysteresis(p, ratio) for p in data["val"]],
+    }
+
+
+def score(data: dict[str, list], threshold: float) -> dict[str, float]:
     row: dict[str, float] = {}
     pooled = np.zeros(4, np.int64)
     for name, probability, reference in data["real"]:
-        c = tolerant_counts(transform(probability) >= threshold, reference, 2)
+        c = tolerant_counts(probability >= threshold, reference, 2)
         pooled += c
         row[f"{name} R"], row[f"{name} P"] = c[0] / max(1, c[1]), c[2] / max(1, c[3])
     row["real R"], row["real P"] = pooled[0] / max(1, pooled[1]), pooled[2] / max(1, pooled[3])
@@ -120,20 +140,18 @@ def score(data: dict[str, list], transform, threshold: float) -> dict[str, float
     for entry in data["kodak"]:
         for kind in marks:
             probability, mask, ignore = entry[kind]
-            marks[kind] += counts(
-                transform(probability) >= threshold, mask, ignore | entry["black"]
-            )
-        flagged += int(((transform(entry["clean"]) >= threshold) & ~entry["black"]).sum())
+            marks[kind] += counts(probability >= threshold, mask, ignore | entry["black"])
+        flagged += int(((entry["clean"] >= threshold) & ~entry["black"]).sum())
         pixels += int((~entry["black"]).sum())
     row["scratch F1"], row["dust F1"] = f1(marks["scratch"]), f1(marks["dust"])
     row["Kodak clean %"] = 100.0 * flagged / max(1, pixels)
-    val = [transform(p) >= threshold for p in data["val"]]
+    val = [p >= threshold for p in data["val"]]
     row["val clean %"] = 100.0 * float(np.mean([m.mean() for m in val])) if val else float("nan")
     return row
 
 
-def calibrated(data: dict[str, list], transform, budget: float) -> float:
-    pooled = np.concatenate([transform(p).ravel() for p in data["val"]])
+def calibrated(data: dict[str, list], budget: float) -> float:
+    pooled = np.concatenate([p.ravel() for p in data["val"]])
     return max(0.3, float(np.quantile(pooled, 1.0 - budget)))
 
 
@@ -159,17 +177,11 @@ def main() -> int:
     for views in sorted({int(v) for v in args.views.split(",")}):
         data = collect(args, net, views, default)
         for ratio in ratios:
-            cache: dict[int, np.ndarray] = {}
-
-            def transform(p: np.ndarray, ratio: float = ratio, cache: dict = cache) -> np.ndarray:
-                if id(p) not in cache:
-                    cache[id(p)] = hysteresis(p, ratio)
-                return cache[id(p)]
-
+            grown = with_hysteresis(data, ratio)
             chosen = [float(t) for t in args.thresholds.split(",") if t]
-            chosen += [calibrated(data, transform, float(b)) for b in args.budgets.split(",") if b]
+            chosen += [calibrated(grown, float(b)) for b in args.budgets.split(",") if b]
             for threshold in chosen or [default]:
-                row = score(data, transform, threshold)
+                row = score(grown, threshold)
                 if columns is None:
                     columns = list(row)
                     print(

@@ -41,7 +41,8 @@ def make_request(
 class FillOutcome:
     image: np.ndarray
     boxes: list[Box]  # every pixel the fill may have changed lies in one of them
-    paths: str  # how the regions were filled: "55 regions (1 texture, 54 thin-hole ...)"
+    paths: str  # how the regions were filled: "55 regions (1 texture, 54 thin-hole ...)[, with
+    # the film grain around them]"
 
 
 def fill_steps(request: pipeline.FillRequest) -> Generator[Progress, None, FillOutcome]:
@@ -206,8 +207,6 @@ def describe_fill(request: pipeline.FillRequest, seconds: float, paths: str = ""
     pixels = int(np.count_nonzero(request.mask))
     share = pixels / max(1, request.mask.size)
     how = f": {paths}" if paths else ""
-    if request.grain:
-        how += ", with the film grain around it"
     return (
         f"Filled {pixels:,} px ({share:.2%} of the photo) with {request.method} in "
         f"{seconds:.1f} s{how}. The filled region left the mask; undo brings both back."

@@ -186,11 +186,8 @@ def _auto_mask(pixels, args: argparse.Namespace) -> tuple[object, str]:
     return fill_mask(result), found
 
 
-def _describe_fill(paths: dict[str, int], share: float, seconds: float, grain: bool) -> str:
-    from core.pipeline import describe_paths
-
-    grained = " with the film grain around them" if grain else ""
-    return f"filled {share:.2%} of the photo in {describe_paths(paths)}{grained} in {seconds:.1f} s"
+def _describe_fill(how: str, share: float, seconds: float) -> str:
+    return f"filled {share:.2%} of the photo in {how} in {seconds:.1f} s"
 
 
 def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str | None:
@@ -230,7 +227,7 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
         filled = session.compose(session.render(seed))
         write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
     seconds = time.perf_counter() - started
-    done = _describe_fill(session.last_paths, float(mask.mean()), seconds, args.grain)
+    done = _describe_fill(session.describe_last(), float(mask.mean()), seconds)
     return f"{found}; {done}" if found else done
 
 
