@@ -154,6 +154,24 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
     )
     add("--aged", type=float, default=None, help="share of samples with old-print damage")
     add("--toned", type=float, default=None, help="share of samples toned as old prints")
+    add(
+        "--recipe",
+        choices=("semantic",),
+        default=None,
+        help="the settings of a shipped detector (core.detect.train.RECIPES); flags given "
+        "beside it override them",
+    )
+    add("--arch", choices=("unet", "lite0"), default=None, help="unet, or lite0: a U-Net on "
+        "the ImageNet EfficientNet-Lite0 encoder")  # fmt: skip
+    add("--encoder-lr", type=float, default=None, help="lite0: the encoder's share of --lr")
+    add("--real", type=float, default=None, help="share of samples with real-scan damage")
+    add(
+        "--real-layers",
+        default=None,
+        metavar="SCANS",
+        help="comma-separated real scans whose damage is pasted (the others are validated on)",
+    )
+    add("--w-thin", type=float, default=None, help="extra weight of clean thin content")
     add("--scales", default=None, help="--export: factors the net runs at, e.g. 1,2")
     add("--budget", type=float, default=None, help="--export: clean-pixel share flagged")
     add("--time-s", type=int, default=None, help="--export: training time, for the manifest")
@@ -164,7 +182,8 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
 # Options only --model detect reads (argparse dests).
 _DETECT_ONLY = (
     "width", "levels", "features", "norm", "w_f1", "w_visible", "edge_border", "phase_start",
-    "aged", "toned", "scales", "budget", "time_s", "hardware", "note",
+    "aged", "toned", "scales", "budget", "time_s", "hardware", "note", "recipe", "arch",
+    "encoder_lr", "real", "real_layers", "w_thin",
 )  # fmt: skip
 
 
@@ -272,10 +291,11 @@ def _run_detect(args: argparse.Namespace) -> int:
     if args.export is not None:
         return _export_detect(args)
     _check_data(args)
-    from core.detect.train import TrainConfig, train_steps
+    from core.detect.train import RECIPES, TrainConfig, train_steps
 
     values = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
-    chosen = {k: v for k, v in values.items() if v is not None and k != "seed"}
+    given = {k: v for k, v in values.items() if v is not None and k != "seed"}
+    chosen = {**RECIPES.get(args.recipe or "", {}), **given}
     if args.tiny:
         chosen.setdefault("width", 4)
     config = TrainConfig(seed=args.seed, **chosen)

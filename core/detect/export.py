@@ -10,7 +10,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from core.detect.net import MODEL_NAME, DetectNet, state_to_tensors
+from core.detect.net import MODEL_NAME, build_net, state_to_tensors
 from core.detect.train import FP_BUDGET, calibrate, config_of
 from core.errors import InpaintError
 from core.training.loop import load_checkpoint, torch_threads
@@ -29,6 +29,11 @@ _COMMAND_FLAGS = (
     ("aged", "--aged", 0.0),
     ("toned", "--toned", 0.0),
     ("bf16", "--bf16", False),
+    ("arch", "--arch", "unet"),
+    ("encoder_lr", "--encoder-lr", 1.0),
+    ("real", "--real", 0.0),
+    ("real_layers", "--real-layers", ""),
+    ("w_thin", "--w-thin", 0.0),
     ("init", "--init", None),
 )
 
@@ -78,7 +83,7 @@ def export_run(
             raise InpaintError(f"no {needed.name} in {out_dir}: is it a detector training run?")
     state = load_checkpoint(path)
     train_args = json.loads(args_path.read_text(encoding="utf-8"))
-    net = DetectNet(dataclasses.replace(config_of(train_args), scales=info.scales))
+    net = build_net(dataclasses.replace(config_of(train_args), scales=info.scales))
     net.load_state_dict(state["net"])
     net.eval()
     with torch_threads(threads):

