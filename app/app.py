@@ -1,8 +1,9 @@
-"""Start the editor: ``run_editor(path)`` is what ``python main.py [PHOTO]`` calls."""
+"""Start the editor: ``run_editor(path)`` is what ``python main.py [PHOTO | FOLDER]`` calls."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
 
@@ -10,6 +11,9 @@ from app.icons import icon
 from app.platform_check import check_platform
 from app.qt_log import route_qt_messages
 from app.settings import APPLICATION, ORGANIZATION
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
 
 
 def run_editor(path: str | None = None) -> int:
@@ -26,7 +30,13 @@ def run_editor(path: str | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
     app.setWindowIcon(icon("app"))  # every window's, and the task bar's
+    _window = open_editor(path)  # held: the window lives as long as this reference
+    return app.exec()
 
+
+def open_editor(path: str | None = None) -> MainWindow:
+    """The shown editor window on ``path`` (a photo, or a folder: its first photo), else on a
+    first launch on the sample photo. Needs the QApplication."""
     from app.main_window import MainWindow  # after the app exists: widgets need it
 
     window = MainWindow()
@@ -40,4 +50,4 @@ def run_editor(path: str | None = None) -> int:
         # A new user sees a damaged photo with its damage masked: one press of F fills it.
         window.open_sample()
         window.settings.seen_sample = True
-    return app.exec()
+    return window

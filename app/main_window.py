@@ -125,7 +125,8 @@ class MainWindow(QMainWindow):
     # -- automation contract -----------------------------------------------------------------
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a photo (or switch back to it, with its mask and result); brush active, fitted.
+        """Open a photo (or switch back to it, with its mask and result), or a folder's first
+        photo (PgUp / PgDn go through the others); brush active, fitted.
         A photo over 4 MB is read in the background: True then means "opening", and the
         session's ``document_changed`` says when it is there."""
         self.toolbox.set_tool("brush")
