@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.icons import icon
@@ -46,8 +47,9 @@ def open_editor(path: str | None = None) -> MainWindow:
     window.focus_canvas()
     if path is not None:
         window.open_path(path)
-    elif not window.settings.seen_sample:
+    elif not window.settings.seen_sample and window.open_sample():
         # A new user sees a damaged photo with its damage masked: one press of F fills it.
-        window.open_sample()
-        window.settings.seen_sample = True
+        # Recorded only once it is open and the event loop runs with the window up: a launch
+        # that could not open it, or ended before, shows it again next time.
+        QTimer.singleShot(0, window, window.record_sample_seen)
     return window

@@ -160,6 +160,10 @@ class MainWindow(QMainWindow):
         self.toolbox.set_tool("brush")
         return self.session.open_sample()
 
+    def record_sample_seen(self) -> None:
+        """The first launch's sample photo was shown: later launches start empty."""
+        self.settings.seen_sample = True
+
     # -- construction ------------------------------------------------------------------------
 
     def _make_view_models(self) -> None:
