@@ -1,7 +1,9 @@
 """Manifold Inpaint entry point.
 
-``python main.py`` or ``python main.py PHOTO`` opens the editor; ``python main.py COMMAND ...``
-runs the headless engine (``fill``, ``train``, ``bench``, ``detect``, ``info``; see ``--help``).
+``python main.py`` opens the editor, ``python main.py PHOTO`` opens it on a photo and
+``python main.py FOLDER`` on the folder's first photo (PgUp / PgDn go through the others);
+``python main.py COMMAND ...`` runs the headless engine (``fill``, ``train``, ``bench``,
+``detect``, ``info``; see ``--help``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args or (args[0] not in COMMANDS and not args[0].startswith("-")):
         if len(args) > 1:
-            print("error: the editor takes at most one image path", file=sys.stderr)
+            print("error: the editor opens one photo or folder (see --help)", file=sys.stderr)
             return 2
         from app.app import run_editor
 

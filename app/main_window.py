@@ -125,7 +125,8 @@ class MainWindow(QMainWindow):
     # -- automation contract -----------------------------------------------------------------
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a photo (or switch back to it, with its mask and result); brush active, fitted.
+        """Open a photo (or switch back to it, with its mask and result), or a folder's first
+        photo (PgUp / PgDn go through the others); brush active, fitted.
         A photo over 4 MB is read in the background: True then means "opening", and the
         session's ``document_changed`` says when it is there."""
         self.toolbox.set_tool("brush")
@@ -158,6 +159,10 @@ class MainWindow(QMainWindow):
     def open_sample(self) -> bool:
         self.toolbox.set_tool("brush")
         return self.session.open_sample()
+
+    def record_sample_seen(self) -> None:
+        """The first launch's sample photo was shown: later launches start empty."""
+        self.settings.seen_sample = True
 
     # -- construction ------------------------------------------------------------------------
 

@@ -24,11 +24,19 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # main.py opens the editor on anything that is not a command or an option; the usage
+    # says so, since argparse never sees that argument.
     parser = argparse.ArgumentParser(
         prog="manifold-inpaint",
-        description="Photo restoration and inpainting. Run with no command to open the editor.",
+        usage="%(prog)s [PHOTO | FOLDER]\n       %(prog)s COMMAND ...",
+        description=(
+            "Photo restoration and inpainting. With no command it opens the editor: on PHOTO, "
+            "on the first photo of FOLDER (PgUp / PgDn go through the others), or with "
+            "neither on the sample photo at the first launch."
+        ),
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog given: argparse would otherwise build the commands' prog from the usage above.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=parser.prog)
     for module in COMMANDS.values():
         module.add_parser(sub)
     return parser

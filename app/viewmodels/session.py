@@ -100,7 +100,8 @@ class Session(QObject):
     def open_path(
         self, path: str | Path, *, unlimited: bool = False, background: bool | None = None
     ) -> bool:
-        """Make ``path`` the current document (reusing it if it was open); False on error.
+        """Make ``path`` the current document (reusing it if it was open); False on error. A
+        folder opens its first photo in PgUp / PgDn's order (they go through the others).
 
         A file over ``BACKGROUND_READ_BYTES`` (or any, with ``background=True``) is read on the
         files worker: True then means "opening", and ``document_changed`` follows. A photo
@@ -108,6 +109,11 @@ class Session(QObject):
         with ``unlimited`` (the user said "open anyway") lifts the limit.
         """
         path = Path(path).expanduser().resolve()
+        if path.is_dir():
+            first = self._first_photo(path)
+            if first is None:
+                return False
+            path = first
         doc = self._documents.get(path)
         if doc is not None:
             self._open_done(path, doc)
@@ -128,6 +134,19 @@ class Session(QObject):
             on_error=lambda failure: self._read_in_background(path, InpaintError(failure.text)),
         )
         return True
+
+    def _first_photo(self, folder: Path) -> Path | None:
+        """The photo ``folder`` opens on; None, with an error saying why, if it has none."""
+        try:
+            photos = folder_images(folder)
+        except OSError as error:
+            self.error.emit(f"Cannot read the folder {folder}: {error.strerror or error}")
+            return None
+        if not photos:
+            kinds = ", ".join(suffix.lstrip(".") for suffix in imageio.SUPPORTED_SUFFIXES)
+            self.error.emit(f"No photos to open in {folder} (the editor opens {kinds} files).")
+            return None
+        return photos[0]
 
     def _read_in_background(self, path: Path, outcome: Read | Exception) -> None:
         self._set_loading(False)

@@ -188,6 +188,18 @@ def test_corrupt_input_is_an_error_not_a_traceback(tmp_path):
     assert not (tmp_path / "o.png").exists()
 
 
+def test_help_names_the_editors_photo_or_folder_argument(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: manifold-inpaint [PHOTO | FOLDER]\n")
+    assert "on the first photo of FOLDER" in " ".join(out.split())
+    with pytest.raises(SystemExit):  # the commands keep their own usage line
+        main(["fill", "--help"])
+    assert capsys.readouterr().out.startswith("usage: manifold-inpaint fill [-h]")
+
+
 def test_info_lists_methods_and_devices():
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "info"],
