@@ -144,6 +144,13 @@ class _Sampling:
     done: dict[int, Variant] = field(default_factory=dict)  # by index in the request
 
 
+@dataclass
+class _DocumentState:
+    """A document's latent state while another one is on screen."""
+
+    setting: LatentSetting
+
+
 class _Engines:
     """The model and the encoded holes; touched only by tasks on the model worker."""
 
@@ -206,6 +213,9 @@ class LatentViewModel(QObject):
             layout.applied.connect(self.applied)
             # A new document is current before it is known as generated: look again.
             layout.generated.connect(lambda _doc: self._on_document())
+        # Each document keeps its own seed and sliders: a generated picture's never reach a
+        # photo, and going back to a photo finds its own.
+        self._states: dict[Document, _DocumentState] = {}
         self._session, self._fill, self._methods, self._worker = session, fill, methods, worker
         self.slider_count = sliders
         self.variant_count = variants
@@ -234,6 +244,7 @@ class LatentViewModel(QObject):
         self._generated = 0  # documents made by New from manifold, for their titles
         # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
+        session.leaving.connect(self._keep_state)
         session.document_changed.connect(self._on_document)
         session.mask_changed.connect(self._on_mask)
         session.image_changed.connect(self._on_image)
@@ -619,18 +630,32 @@ class LatentViewModel(QObject):
 
     # -- session events ------------------------------------------------------------------------
 
+    def _keep_state(self) -> None:
+        """The document on screen is about to be left: keep its setting for its return."""
+        doc = self._session.document
+        if doc is not None:
+            self._states[doc] = _DocumentState(self.setting)
+
     def _on_document(self) -> None:
         self._version += 1
         self._drop_sampling()
         self.variants = []
         self.variants_changed.emit([])
         self.clear_preview()
-        made = None if self.layout is None else self.layout.made(self._session.document)
-        if made is not None:
-            sliders = tuple(made.setting.sliders) + (0.0,) * self.slider_count
-            self.setting = LatentSetting(made.setting.seed, sliders[: self.slider_count])
-            self.setting_changed.emit(self.setting)
+        doc = self._session.document
+        state = None if doc is None else self._states.pop(doc, None)
+        self.setting = self._first_setting(doc) if state is None else state.setting
+        self.setting_changed.emit(self.setting)
         self.status.emit(self.describe_photo())
+
+    def _first_setting(self, doc: Document | None) -> LatentSetting:
+        """A document's setting when first shown: a generated one's own seed and sliders, a
+        photo's most likely fill."""
+        made = None if self.layout is None else self.layout.made(doc)
+        if made is None:
+            return LatentSetting(None, (0.0,) * self.slider_count)
+        sliders = tuple(made.setting.sliders) + (0.0,) * self.slider_count
+        return LatentSetting(made.setting.seed, sliders[: self.slider_count])
 
     def describe_photo(self) -> str:
         """The panel's text for the photo on screen, before any request for it."""

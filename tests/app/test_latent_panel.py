@@ -375,3 +375,29 @@ def test_an_empty_variant_strip_says_what_fills_it(qtbot) -> None:  # type: igno
     blank = qimage_to_array(gallery.viewport().grab().toImage())[..., :3].astype(int)
     # The hint is drawn: the empty strip differs from one with nothing to say.
     assert np.abs(empty - blank).sum(axis=2).max() > 60
+
+
+# -- issue 26: latent state belongs to its document ----------------------------------------------
+
+
+def test_a_generated_pictures_seed_and_sliders_never_reach_a_photo(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    c, panel = window.latent, window.latent_panel
+    photo_doc = window.document()
+    panel.seed_spin.setValue(5)  # the photo's own draw
+    window.layout.generate_size = (40, 30)
+    with qtbot.waitSignal(window.layout.generated, timeout=TIMEOUT_MS):
+        c.new_from_manifold()
+    generated = window.document()
+    seed = window.layout.made(generated).generation.seed
+    assert c.setting.seed == seed
+    panel.sliders[3].setValue(2.39)  # moves the generated picture's layout
+    window.action_previous.trigger()  # PgUp: back to the photo it was made from
+    assert window.document() is photo_doc
+    assert c.setting == LatentSetting(5, (0.0,) * c.slider_count)
+    assert panel.seed_spin.value() == 5 and panel.sliders[3].value() == 0.0
+    panel.sliders[0].setValue(1.0)  # the photo's next fill: its own seed, only this slider
+    assert c.setting == LatentSetting(5, (1.0,) + (0.0,) * (c.slider_count - 1))
+    window.action_next.trigger()  # PgDn: the generated picture keeps its own setting
+    assert window.document() is generated
+    assert c.setting.seed == seed and c.setting.sliders[3] == pytest.approx(2.39)
+    assert c.setting.sliders[0] == 0.0
