@@ -401,3 +401,55 @@ def test_a_generated_pictures_seed_and_sliders_never_reach_a_photo(qtbot, window
     assert window.document() is generated
     assert c.setting.seed == seed and c.setting.sliders[3] == pytest.approx(2.39)
     assert c.setting.sliders[0] == 0.0
+
+
+def test_an_unapplied_preview_and_its_variants_wait_for_the_photo(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    other = photo.with_name("zz-next.png")
+    write_image(Image(synthetic_photo(90, 120, seed=4)), other)
+    c, panel = window.latent, window.latent_panel
+    first = window.document()
+    with qtbot.waitSignal(c.variants_changed, timeout=TIMEOUT_MS):
+        c.make_variants()
+    variants = list(c.variants)
+    panel.gallery.itemClicked.emit(panel.gallery.item(2))  # preview the third variant
+    preview = settle(qtbot, window)
+    assert window.open_neighbour(1) and window.document().path == other.resolve()  # PgDn
+    assert c.preview is None and panel.gallery.count() == 0
+    assert window.canvas.preview_box is None
+    assert window.open_neighbour(-1) and window.document() is first  # PgUp: all back
+    assert c.preview is preview and c.variants == variants and panel.gallery.count() == 6
+    assert window.canvas.preview_box == preview.box and panel.apply_button.isEnabled()
+    assert c.setting == variants[2].setting
+    assert "Apply to keep it" in panel.status_label.text()
+    with qtbot.waitSignal(c.applied, timeout=TIMEOUT_MS):
+        panel.apply_button.click()
+    np.testing.assert_array_equal(first.image, preview.image())
+
+
+def test_a_kept_preview_is_dropped_when_its_photo_changed_meanwhile(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    write_image(Image(synthetic_photo(90, 120, seed=4)), photo.with_name("zz-next.png"))
+    c = window.latent
+    first = window.document()
+    window.latent_panel.sliders[0].setValue(1.0)
+    settle(qtbot, window)
+    assert window.open_neighbour(1)
+    # A fill of the first photo that ends after the switch replaces its image.
+    window.session.set_image(first, first.image.copy(), show_mask=False)
+    assert window.open_neighbour(-1) and window.document() is first
+    assert c.preview is None and window.canvas.preview_box is None
+    assert c.setting == LatentSetting(None, (1.0,) + (0.0,) * (c.slider_count - 1))
+
+
+def test_a_net_preview_left_before_its_texture_is_textured_on_return(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    write_image(Image(synthetic_photo(90, 120, seed=4)), photo.with_name("zz-next.png"))
+    c, slider = window.latent, window.latent_panel.sliders[0]
+    first = window.document()
+    slider.sliderPressed.emit()  # held: net previews only
+    slider.setValue(1.5)
+    net = settle(qtbot, window)
+    assert not net.textured
+    assert window.open_neighbour(1) and window.open_neighbour(-1)
+    assert window.document() is first and c.preview is net
+    textured = settle(qtbot, window)
+    assert textured.textured and textured.recipe == net.recipe
+    slider.sliderReleased.emit()
