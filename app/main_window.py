@@ -49,7 +49,7 @@ from app.viewmodels.layout import LayoutViewModel
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.methods import LEARNED, MethodCatalog
 from app.viewmodels.session import Session
-from app.widgets.canvas import Canvas
+from app.widgets.canvas import Canvas, CompareKeys
 from app.widgets.detect_panel import DetectDock
 from app.widgets.latent_panel import LatentDock
 from app.widgets.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
@@ -102,6 +102,9 @@ class MainWindow(QMainWindow):
         self.toolbox = ToolBox(self.masks, self.settings.brush_size, self)
         self.canvas = Canvas(self.session, self.toolbox, self)
         self.setCentralWidget(self.canvas)
+        # Hold \ or C to compare wherever the focus is in the window, not only on the canvas.
+        self._compare_keys = CompareKeys(self, self.canvas)
+        QApplication.instance().installEventFilter(self._compare_keys)
         self.setAcceptDrops(True)
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(icon(APP_ICON))
@@ -775,6 +778,7 @@ class MainWindow(QMainWindow):
         if not self._confirm_close():
             event.ignore()
             return
+        QApplication.instance().removeEventFilter(self._compare_keys)
         self.autosaver.shutdown(discard=True)  # a clean exit leaves no recovery files
         self.workers.shutdown()  # no fill, render, detection or read outlives the window
         for box in list(self._prompts.values()):

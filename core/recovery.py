@@ -7,6 +7,8 @@ Layout under :func:`recovery_root` (the user's data folder, or ``$MANIFOLD_INPAI
     recovery/<pid>-<token>/<key>/mask-<gen>.png  the mask, 8-bit gray (255 = hole)
     recovery/<pid>-<token>/<key>/patch-<gen>-<i>.tif  once a fill changed the image: each box
                                  that differs from the source file, lossless, in its dtype
+    recovery/<pid>-<token>/<key>/original-<gen>.tif  a document made in the editor (no source
+                                 file): the pixels it started from, written once
 
 Every file is written atomically and ``entry.json`` last, naming the generation it belongs to, so
 a kill at any moment leaves either the previous complete entry or the new one. A folder whose
@@ -87,6 +89,19 @@ class RecoveredDocument:
     shape: tuple[int, ...]
     dtype: str
     saved_at: float
+    # A document made in the editor (no source file): the pixels it started from, and the
+    # photo it was made from (where it sits in that folder), if any.
+    original_file: Path | None = None
+    origin: str | None = None
+
+    def load_original(self) -> np.ndarray:
+        """The pixels a document made in the editor started from (``original_file``)."""
+        if self.original_file is None:
+            raise ValueError(f"{self.title} has a source file: open it instead")
+        pixels = read_image(self.original_file, max_pixels=None).pixels
+        if pixels.shape != self.shape or str(pixels.dtype) != self.dtype:
+            raise InpaintError(f"the recovered picture {self.title} is damaged")
+        return pixels
 
     def load_mask(self) -> np.ndarray:
         return load_mask(self.mask_file, self.shape[:2])
@@ -156,11 +171,16 @@ class RecoveryStore:
         patches: list[tuple[np.ndarray, Box]] | None,
         shape: tuple[int, ...],
         dtype: str,
+        *,
+        original: np.ndarray | None = None,
+        origin: str | None = None,
     ) -> Path:
         """Write one document's mask and, when a fill changed the image, ``patches``: the
         pixels of each box (y0, y1, x0, x1) that differs from the source file (see
         :func:`diff_patches`). ``patches=None`` keeps the patches of the previous save (only the
-        mask changed since). Returns the document's folder."""
+        mask changed since). A document made in the editor has no source file (``source`` only
+        names it): ``original`` is the pixels it started from, written with its first save, and
+        ``origin`` the photo it was made from. Returns the document's folder."""
         self._ensure_folder()
         folder = self.folder / self.key(Path(source.path))
         folder.mkdir(exist_ok=True)
@@ -168,8 +188,15 @@ class RecoveryStore:
         gen = f"{time.time_ns():x}-{self._generation}"
         mask_name = f"mask-{gen}.png"
         save_mask(mask, folder / mask_name)
+        previous = _read_entry(folder)
+        original_name = None
+        if original is not None:
+            if previous is not None and previous.original_file is not None:
+                original_name = previous.original_file.name  # it never changes
+            else:
+                original_name = f"original-{gen}.tif"  # lossless in the image's own dtype
+                write_image(Image(original), folder / original_name)
         if patches is None:
-            previous = _read_entry(folder)
             kept = [(path.name, box) for path, box in previous.patches] if previous else []
         else:
             kept = []
@@ -188,9 +215,13 @@ class RecoveryStore:
             "shape": list(shape),
             "dtype": dtype,
             "saved_at": time.time(),
+            "original": original_name,
+            "origin": origin,
         }
         _write_json(folder / ENTRY_NAME, entry)
         keep = {ENTRY_NAME, mask_name, *(name for name, _ in kept)}
+        if original_name is not None:
+            keep.add(original_name)
         for old in folder.iterdir():
             if old.name not in keep and not old.name.startswith("."):
                 with contextlib.suppress(OSError):
@@ -251,7 +282,12 @@ def _read_entry(folder: Path) -> RecoveredDocument | None:
         patches = tuple(
             (folder / str(p["file"]), tuple(int(v) for v in p["box"])) for p in data["patches"]
         )
-        if not mask_file.is_file() or not all(path.is_file() for path, _ in patches):
+        original = data.get("original")  # absent in entries of photos and older editors
+        original_file = folder / str(original) if original else None
+        files = [mask_file, *(path for path, _ in patches)]
+        if original_file is not None:
+            files.append(original_file)
+        if not all(path.is_file() for path in files):
             return None
         return RecoveredDocument(
             folder=folder,
@@ -262,6 +298,8 @@ def _read_entry(folder: Path) -> RecoveredDocument | None:
             shape=tuple(int(v) for v in data["shape"]),
             dtype=str(data["dtype"]),
             saved_at=float(data["saved_at"]),
+            original_file=original_file,
+            origin=str(data["origin"]) if data.get("origin") else None,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

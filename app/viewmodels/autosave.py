@@ -3,7 +3,9 @@ documents on the GUI thread (a mask copy; the image array is never modified in p
 reference is a snapshot) and the files worker writes them with ``core.recovery``.
 
 A document that becomes clean again (saved, or undone to where it was opened) has its recovery
-files removed. ``shutdown(discard=True)`` on a clean exit removes this editor's folder.
+files removed. ``shutdown(discard=True)`` on a clean exit removes this editor's folder. A
+document made in the editor (New from manifold) has no file to recover onto: the pixels it
+started from are saved with its work, and a restore opens it as a new document again.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class _Snapshot:
     image_saved: bool  # this very image is on disk already: only the mask is written
     shape: tuple[int, ...]
     dtype: str
+    made_here: bool = False  # no source file: ``original`` is written with the work
+    origin: str | None = None  # the photo a document made here was made from
 
 
 class Autosaver(QObject):
@@ -76,9 +80,12 @@ class Autosaver(QObject):
         self._timer.setInterval(int(value))
 
     def _stamp(self, doc: Document | None) -> bool:
-        if doc is None or doc.path is None:
+        if doc is None:
             return False
-        if id(doc) not in self._stamps:
+        if doc.path is None:
+            # Made in the editor: no file, so a name no file has keys its recovery folder.
+            self._stamps.setdefault(id(doc), SourceStamp(f"<untitled {id(doc)}>", 0, 0))
+        elif id(doc) not in self._stamps:
             try:
                 self._stamps[id(doc)] = SourceStamp.of(doc.path)
             except OSError:
@@ -87,7 +94,7 @@ class Autosaver(QObject):
 
     def schedule(self, doc: Document) -> None:
         if not self._stamp(doc):
-            return  # an untitled (generated) document has no file to recover onto
+            return  # its file could not be read
         self._pending[id(doc)] = doc
         self._timer.start()  # restart: write once the edits pause
 
@@ -115,9 +122,11 @@ class Autosaver(QObject):
         saved = self._saved_image.get(stamp.path)
         image_saved = saved is not None and saved() is doc.image
         shape, dtype = tuple(doc.image.shape), str(doc.image.dtype)
+        origin = None if doc.origin is None else str(doc.origin)
         return _Snapshot(
-            stamp, doc.title, doc.mask.copy(), image, doc.original, image_saved, shape, dtype
-        )
+            stamp, doc.title, doc.mask.copy(), image, doc.original, image_saved, shape, dtype,
+            made_here=doc.path is None, origin=origin,
+        )  # fmt: skip
 
     @staticmethod
     def _patches(snap: _Snapshot) -> list[tuple[np.ndarray, Box]] | None:
@@ -145,9 +154,11 @@ class Autosaver(QObject):
                     self._saved_image.pop(snap.stamp.path, None)
                 else:
                     patches = self._patches(snap)
+                    original = snap.original if snap.made_here else None
                     self.store.save(
-                        snap.stamp, snap.title, snap.mask, patches, snap.shape, snap.dtype
-                    )
+                        snap.stamp, snap.title, snap.mask, patches, snap.shape, snap.dtype,
+                        original=original, origin=snap.origin,
+                    )  # fmt: skip
                     shown = snap.image if snap.image is not None else snap.original
                     self._saved_image[snap.stamp.path] = weakref.ref(shown)
             except Exception as error:  # a full disk must not take the editor down
@@ -176,15 +187,24 @@ class Autosaver(QObject):
 def restore(
     session: Session, mask_editor: MaskEditor, entries: list[RecoveredDocument]
 ) -> tuple[int, list[str]]:
-    """Open each entry's photo and re-apply its mask and fill as undo steps (so the document
-    is unsaved again). Returns (restored count, problems for the user). The photos are read
-    on the GUI thread: this runs once, at start-up, before the user works in the window."""
+    """Open each entry's photo (or, for a document made in the editor, a new document of the
+    pixels it started from) and re-apply its mask and fill as undo steps (so the document is
+    unsaved again). Returns (restored count, problems for the user). The photos are read on
+    the GUI thread: this runs once, at start-up, before the user works in the window."""
     restored, problems = 0, []
     for entry in entries:
-        if not entry.source.unchanged():
+        if entry.original_file is not None:
+            try:
+                pixels = entry.load_original()
+            except InpaintError as error:
+                problems.append(f"{entry.title}: {error}")
+                continue
+            origin = None if entry.origin is None else Path(entry.origin)
+            session.new_document(pixels, entry.title, origin=origin)
+        elif not entry.source.unchanged():
             problems.append(f"{entry.title} changed or moved since; its work was not restored")
             continue
-        if not session.open_path(entry.source.path, unlimited=True, background=False):
+        elif not session.open_path(entry.source.path, unlimited=True, background=False):
             problems.append(f"{entry.title} could not be opened")
             continue
         doc = session.document

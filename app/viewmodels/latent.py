@@ -49,6 +49,9 @@ PREVIEW, TEXTURED = "preview", "textured fill"
 # A slider moved without a drag (arrow keys, wheel, a typed value) is textured once it has
 # rested this long; a drag is textured when it is let go.
 SETTLE_MS = 300
+# Documents left with a preview or variants that keep them (each holds its encoded holes and a
+# mask copy); those left longest ago keep only their setting.
+KEPT_RENDERS = 4
 MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
 T = TypeVar("T")
 
@@ -144,6 +147,26 @@ class _Sampling:
     done: dict[int, Variant] = field(default_factory=dict)  # by index in the request
 
 
+@dataclass
+class _DocumentState:
+    """A document's latent state while another one is on screen: its setting, and the preview
+    and variants it showed, of ``image`` and ``mask`` (stale once either changed)."""
+
+    setting: LatentSetting
+    image: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    preview: Preview | LayoutPreview | None = None
+    recipe: Recipe | None = None  # the newest request when it was left
+    variants: list[Variant] = field(default_factory=list)
+
+    def holds_renders(self) -> bool:
+        return self.preview is not None or bool(self.variants)
+
+    def drop_renders(self) -> None:
+        self.image = self.mask = self.preview = self.recipe = None
+        self.variants = []
+
+
 class _Engines:
     """The model and the encoded holes; touched only by tasks on the model worker."""
 
@@ -206,6 +229,9 @@ class LatentViewModel(QObject):
             layout.applied.connect(self.applied)
             # A new document is current before it is known as generated: look again.
             layout.generated.connect(lambda _doc: self._on_document())
+        # Each document keeps its own seed and sliders: a generated picture's never reach a
+        # photo, and going back to a photo finds its own.
+        self._states: dict[Document, _DocumentState] = {}
         self._session, self._fill, self._methods, self._worker = session, fill, methods, worker
         self.slider_count = sliders
         self.variant_count = variants
@@ -234,6 +260,7 @@ class LatentViewModel(QObject):
         self._generated = 0  # documents made by New from manifold, for their titles
         # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
+        session.leaving.connect(self._keep_state)
         session.document_changed.connect(self._on_document)
         session.mask_changed.connect(self._on_mask)
         session.image_changed.connect(self._on_image)
@@ -532,7 +559,7 @@ class LatentViewModel(QObject):
         self.preview = result
         self.preview_changed.emit(result)
         if result.textured:
-            self.status.emit(f"{result.describe()} - Apply to keep it")
+            self.status.emit(_describe_preview(result))
             if self._apply_when_ready and number == self._latest:
                 self.apply()
         else:
@@ -615,9 +642,26 @@ class LatentViewModel(QObject):
         self._shown = self._latest
         self.preview = result
         self.preview_changed.emit(result)
-        self.status.emit(f"Layout: {result.text} - Apply renders it textured")
+        self.status.emit(_describe_preview(result))
 
     # -- session events ------------------------------------------------------------------------
+
+    def _keep_state(self) -> None:
+        """The document on screen is about to be left: keep its setting, and its unapplied
+        preview and variants, for its return."""
+        doc = self._session.document
+        if doc is None:
+            return
+        state = _DocumentState(self.setting)
+        if self.preview is not None or self.variants:
+            state.image, state.mask = doc.image, doc.mask.copy()
+            state.preview, state.recipe = self.preview, self._recipe
+            state.variants = self.variants
+        self._states.pop(doc, None)
+        self._states[doc] = state  # most recently left last
+        holding = [kept for kept in self._states.values() if kept.holds_renders()]
+        for kept in holding[: max(0, len(holding) - KEPT_RENDERS)]:
+            kept.drop_renders()
 
     def _on_document(self) -> None:
         self._version += 1
@@ -625,12 +669,52 @@ class LatentViewModel(QObject):
         self.variants = []
         self.variants_changed.emit([])
         self.clear_preview()
-        made = None if self.layout is None else self.layout.made(self._session.document)
-        if made is not None:
-            sliders = tuple(made.setting.sliders) + (0.0,) * self.slider_count
-            self.setting = LatentSetting(made.setting.seed, sliders[: self.slider_count])
-            self.setting_changed.emit(self.setting)
-        self.status.emit(self.describe_photo())
+        doc = self._session.document
+        state = None if doc is None else self._states.pop(doc, None)
+        self.setting = self._first_setting(doc) if state is None else state.setting
+        self.setting_changed.emit(self.setting)
+        if state is not None and state.holds_renders() and self._unchanged(doc, state):
+            self._restore_renders(state)
+        else:
+            self.status.emit(self.describe_photo())
+
+    @staticmethod
+    def _unchanged(doc: Document | None, state: _DocumentState) -> bool:
+        """``doc`` has the image and mask its kept preview and variants were made from (a fill
+        that ended after it was left changes both)."""
+        return (
+            doc is not None
+            and doc.image is state.image
+            and state.mask is not None
+            and np.array_equal(doc.mask, state.mask)
+        )
+
+    def _restore_renders(self, state: _DocumentState) -> None:
+        """Show again the preview and variants a document was left with."""
+        self.variants = state.variants
+        self.variants_changed.emit(self.variants)
+        preview = state.preview
+        if preview is None:
+            self.status.emit(self.describe_photo())
+            return
+        self._recipe = state.recipe
+        self.preview = preview
+        self.preview_changed.emit(preview)
+        self.status.emit(_describe_preview(preview))
+        # Left before the textured fill of the newest request arrived: render it now.
+        done = isinstance(preview, Preview) and preview.textured and preview.recipe == state.recipe
+        self._latest_textured = done
+        if not done:
+            self.settle()
+
+    def _first_setting(self, doc: Document | None) -> LatentSetting:
+        """A document's setting when first shown: a generated one's own seed and sliders, a
+        photo's most likely fill."""
+        made = None if self.layout is None else self.layout.made(doc)
+        if made is None:
+            return LatentSetting(None, (0.0,) * self.slider_count)
+        sliders = tuple(made.setting.sliders) + (0.0,) * self.slider_count
+        return LatentSetting(made.setting.seed, sliders[: self.slider_count])
 
     def describe_photo(self) -> str:
         """The panel's text for the photo on screen, before any request for it."""
@@ -662,6 +746,14 @@ class LatentViewModel(QObject):
     @property
     def worker(self) -> Worker:
         return self._worker
+
+
+def _describe_preview(preview: Preview | LayoutPreview) -> str:
+    """The status line for a preview on screen (a net preview's textured fill follows)."""
+    if isinstance(preview, LayoutPreview):
+        return f"Layout: {preview.text} - Apply renders it textured"
+    then = "Apply to keep it" if preview.textured else "then the textured fill"
+    return f"{preview.describe()} - {then}"
 
 
 def _fit(setting: LatentSetting, directions: int) -> LatentSetting:

@@ -200,6 +200,9 @@ class Session(QObject):
         doc.origin = origin
         if mask is not None:
             doc.mask[:] = mask
+        # Unsaved until saved once (it exists nowhere else): the title says so, closing asks,
+        # and the autosave keeps it for recovery.
+        doc.undo_stack.resetClean()
         # Keyed by a name no file can have: documents are looked up by path when reopened.
         self._documents[Path(f"<untitled {id(doc)}>")] = doc
         self.activate(doc)

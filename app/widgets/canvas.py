@@ -10,7 +10,7 @@ the mask overlay is a QImage whose pixels strokes update in place.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -25,7 +25,14 @@ from PySide6.QtGui import (
     QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 from app.pyramid import Pyramid
 from app.qimage import MaskOverlay, array_to_qimage
@@ -157,6 +164,11 @@ class Canvas(QWidget):
     def _view_moved(self) -> None:
         self.update()
         self.view_changed.emit(self._scale)
+
+    @property
+    def comparing(self) -> bool:
+        """The original is shown (\\ or C held)."""
+        return self._comparing
 
     def set_comparing(self, on: bool) -> None:
         """Show the photo as it was opened instead of the current result (and hide the mask)."""
@@ -392,15 +404,15 @@ class Canvas(QWidget):
         self._pointer = pos
         self.update(old.united(self._footprint_rect()))
 
+    # The compare keys (\, C) work wherever the focus is in the window: ``CompareKeys``.
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.isAutoRepeat():
-            return super().keyPressEvent(event) if event.key() not in COMPARE_KEYS else None
+            return super().keyPressEvent(event)
         if event.key() == Qt.Key.Key_Space:
             self._space_held = True
             self._update_cursor()
             self.update(self._footprint_rect())
-        elif event.key() in COMPARE_KEYS and not event.modifiers():
-            self.set_comparing(True)
         else:
             super().keyPressEvent(event)
 
@@ -411,14 +423,55 @@ class Canvas(QWidget):
             self._space_held = False
             self._update_cursor()
             self.update()
-        elif event.key() in COMPARE_KEYS:
-            self.set_comparing(False)
         else:
             super().keyReleaseEvent(event)
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         # Keys released while another widget has focus never reach us: drop held states.
         self._space_held = False
-        self.set_comparing(False)
         self._update_cursor()
         super().focusOutEvent(event)
+
+
+def _editing_text(widget: QWidget) -> bool:
+    """``widget`` takes typed text: there C is a letter, and \\ a character."""
+    if isinstance(widget, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)):
+        return not widget.isReadOnly()
+    return isinstance(widget, QComboBox) and widget.isEditable()
+
+
+class CompareKeys(QObject):
+    """Hold \\ or C to compare with the original wherever the focus is in ``window`` (a dock's
+    slider, the variant strip, a tool bar's combo box), except in a text field. An application
+    event filter: the keys go to the focus widget, and some keep them (type-ahead search)
+    before they could reach the window."""
+
+    def __init__(self, window: QWidget, canvas: Canvas) -> None:
+        super().__init__(window)
+        self._window, self._canvas = window, canvas
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.WindowDeactivate and watched is self._window:
+            self._canvas.set_comparing(False)  # the key may be released in another window
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return False
+        assert isinstance(event, QKeyEvent)
+        if event.key() not in COMPARE_KEYS:
+            return False
+        if kind == QEvent.Type.KeyRelease:
+            # Wherever the focus went meanwhile; a held key's repeats are no release.
+            if not self._canvas.comparing:
+                return False
+            if not event.isAutoRepeat():
+                self._canvas.set_comparing(False)
+            return True
+        if (
+            not isinstance(watched, QWidget)
+            or watched.window() is not self._window
+            or _editing_text(watched)
+            or event.modifiers() != Qt.KeyboardModifier.NoModifier
+        ):
+            return False
+        self._canvas.set_comparing(True)  # a repeat of the held key changes nothing
+        return True

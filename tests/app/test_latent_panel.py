@@ -375,3 +375,81 @@ def test_an_empty_variant_strip_says_what_fills_it(qtbot) -> None:  # type: igno
     blank = qimage_to_array(gallery.viewport().grab().toImage())[..., :3].astype(int)
     # The hint is drawn: the empty strip differs from one with nothing to say.
     assert np.abs(empty - blank).sum(axis=2).max() > 60
+
+
+# -- issue 26: latent state belongs to its document ----------------------------------------------
+
+
+def test_a_generated_pictures_seed_and_sliders_never_reach_a_photo(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    c, panel = window.latent, window.latent_panel
+    photo_doc = window.document()
+    panel.seed_spin.setValue(5)  # the photo's own draw
+    window.layout.generate_size = (40, 30)
+    with qtbot.waitSignal(window.layout.generated, timeout=TIMEOUT_MS):
+        c.new_from_manifold()
+    generated = window.document()
+    seed = window.layout.made(generated).generation.seed
+    assert c.setting.seed == seed
+    panel.sliders[3].setValue(2.39)  # moves the generated picture's layout
+    window.action_previous.trigger()  # PgUp: back to the photo it was made from
+    assert window.document() is photo_doc
+    assert c.setting == LatentSetting(5, (0.0,) * c.slider_count)
+    assert panel.seed_spin.value() == 5 and panel.sliders[3].value() == 0.0
+    panel.sliders[0].setValue(1.0)  # the photo's next fill: its own seed, only this slider
+    assert c.setting == LatentSetting(5, (1.0,) + (0.0,) * (c.slider_count - 1))
+    window.action_next.trigger()  # PgDn: the generated picture keeps its own setting
+    assert window.document() is generated
+    assert c.setting.seed == seed and c.setting.sliders[3] == pytest.approx(2.39)
+    assert c.setting.sliders[0] == 0.0
+
+
+def test_an_unapplied_preview_and_its_variants_wait_for_the_photo(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    other = photo.with_name("zz-next.png")
+    write_image(Image(synthetic_photo(90, 120, seed=4)), other)
+    c, panel = window.latent, window.latent_panel
+    first = window.document()
+    with qtbot.waitSignal(c.variants_changed, timeout=TIMEOUT_MS):
+        c.make_variants()
+    variants = list(c.variants)
+    panel.gallery.itemClicked.emit(panel.gallery.item(2))  # preview the third variant
+    preview = settle(qtbot, window)
+    assert window.open_neighbour(1) and window.document().path == other.resolve()  # PgDn
+    assert c.preview is None and panel.gallery.count() == 0
+    assert window.canvas.preview_box is None
+    assert window.open_neighbour(-1) and window.document() is first  # PgUp: all back
+    assert c.preview is preview and c.variants == variants and panel.gallery.count() == 6
+    assert window.canvas.preview_box == preview.box and panel.apply_button.isEnabled()
+    assert c.setting == variants[2].setting
+    assert "Apply to keep it" in panel.status_label.text()
+    with qtbot.waitSignal(c.applied, timeout=TIMEOUT_MS):
+        panel.apply_button.click()
+    np.testing.assert_array_equal(first.image, preview.image())
+
+
+def test_a_kept_preview_is_dropped_when_its_photo_changed_meanwhile(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    write_image(Image(synthetic_photo(90, 120, seed=4)), photo.with_name("zz-next.png"))
+    c = window.latent
+    first = window.document()
+    window.latent_panel.sliders[0].setValue(1.0)
+    settle(qtbot, window)
+    assert window.open_neighbour(1)
+    # A fill of the first photo that ends after the switch replaces its image.
+    window.session.set_image(first, first.image.copy(), show_mask=False)
+    assert window.open_neighbour(-1) and window.document() is first
+    assert c.preview is None and window.canvas.preview_box is None
+    assert c.setting == LatentSetting(None, (1.0,) + (0.0,) * (c.slider_count - 1))
+
+
+def test_a_net_preview_left_before_its_texture_is_textured_on_return(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    write_image(Image(synthetic_photo(90, 120, seed=4)), photo.with_name("zz-next.png"))
+    c, slider = window.latent, window.latent_panel.sliders[0]
+    first = window.document()
+    slider.sliderPressed.emit()  # held: net previews only
+    slider.setValue(1.5)
+    net = settle(qtbot, window)
+    assert not net.textured
+    assert window.open_neighbour(1) and window.open_neighbour(-1)
+    assert window.document() is first and c.preview is net
+    textured = settle(qtbot, window)
+    assert textured.textured and textured.recipe == net.recipe
+    slider.sliderReleased.emit()

@@ -1,5 +1,6 @@
 """The restorer's session (issue 17) in the real window: fill passes, feedback on a fill,
-navigation round a folder, the keys back on the canvas after a dialog."""
+navigation round a folder, the keys back on the canvas after a dialog, compare wherever the
+focus is (issue 26)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from app.main_window import MainWindow
 from core.imageio import Image, write_image
@@ -135,3 +138,68 @@ def test_the_keys_are_back_on_the_canvas_after_a_dialog(qtbot, window, folder, m
         action.trigger()
         assert QApplication.focusWidget() is window.canvas, action.objectName()
     assert window.document().mask.any()  # the mask file was loaded
+
+
+# -- compare with the original (issue 26) --------------------------------------------------------
+
+
+def focus_on(qtbot, window: MainWindow, name: str) -> QWidget:  # type: ignore[no-untyped-def]
+    """Give the keyboard focus to the control called ``name``, as a click on it does; returns
+    the widget that holds the focus."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    control = window.findChild(QWidget, name)
+    assert control is not None, name
+    for dock in (window.detect_dock, window.latent_dock):
+        if dock.isAncestorOf(control):
+            dock.raise_()  # the docks are tabs: the control's tab in front
+    control.setEnabled(True)  # the Sensitivity slider is enabled with a proposal on screen
+    control.setFocus(Qt.FocusReason.MouseFocusReason)
+    qtbot.waitUntil(lambda: control.isAncestorOf(QApplication.focusWidget()) or control.hasFocus())
+    return QApplication.focusWidget()
+
+
+def key(widget: QWidget, kind: QEvent.Type, code: Qt.Key, repeat: bool = False) -> None:
+    text = "c" if code == Qt.Key.Key_C else "\\"
+    QApplication.sendEvent(
+        widget, QKeyEvent(kind, code, Qt.KeyboardModifier.NoModifier, text, repeat)
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["canvas", "detect_sensitivity", "latent_slider_0", "latent_gallery", "method_combo"]
+)
+def test_holding_c_compares_wherever_the_focus_is(qtbot, window, name) -> None:  # type: ignore[no-untyped-def]
+    focused = focus_on(qtbot, window, name)
+    canvas, doc = window.canvas, window.document()
+    mask_before = doc.mask.copy()
+    for code in (Qt.Key.Key_C, Qt.Key.Key_Backslash):
+        key(focused, QEvent.Type.KeyPress, code)
+        assert canvas.comparing, name
+        for _ in range(3):  # held: the key repeats
+            key(focused, QEvent.Type.KeyRelease, code, repeat=True)
+            key(focused, QEvent.Type.KeyPress, code, repeat=True)
+            assert canvas.comparing
+        key(focused, QEvent.Type.KeyRelease, code)
+        assert not canvas.comparing
+    assert QApplication.focusWidget() is focused  # no click on the canvas was needed
+    assert np.array_equal(doc.mask, mask_before)
+    assert window.method_combo.currentData() == "telea"  # not a type-ahead search for "c"
+
+
+def test_c_types_into_a_text_field_instead_of_comparing(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    label = focus_on(qtbot, window, "latent_label_0")  # a direction's name, being edited
+    label.end(False)
+    qtbot.keyClicks(label, "c")
+    assert not window.canvas.comparing and label.text() == "Direction 1c"
+
+
+def test_compare_ends_when_another_window_takes_the_keys(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    key(focus_on(qtbot, window, "latent_slider_0"), QEvent.Type.KeyPress, Qt.Key.Key_C)
+    assert window.canvas.comparing
+    other = QWidget()  # the key is released there: this window never hears of it
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: not window.isActiveWindow())
+    assert not window.canvas.comparing

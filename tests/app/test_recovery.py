@@ -165,15 +165,10 @@ def _read_line(process: subprocess.Popen, timeout_s: float) -> str:
     return ""
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-def test_kill_9_then_the_next_launch_restores_exactly_that_work(
-    qtbot, photo: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(CHILD.parent))
-    from recovery_child import FIRST, SECOND
-
+def _kill_9_child(photo: Path, tmp_path: Path, *mode: str) -> None:
+    """Run recovery_child.py until its autosave holds its work, then kill it with SIGKILL."""
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(photo), str(tmp_path / "child-settings")],
+        [sys.executable, str(CHILD), str(photo), str(tmp_path / "child-settings"), *mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -188,6 +183,16 @@ def test_kill_9_then_the_next_launch_restores_exactly_that_work(
         child.stdout.close()
         child.stderr.close()
     assert child.returncode == -signal.SIGKILL
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_kill_9_then_the_next_launch_restores_exactly_that_work(
+    qtbot, photo: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(CHILD.parent))
+    from recovery_child import FIRST, SECOND
+
+    _kill_9_child(photo, tmp_path)
 
     # What the killed editor held: a telea fill of the first stroke (which left the mask with
     # it), then a second stroke.
@@ -212,6 +217,43 @@ def test_kill_9_then_the_next_launch_restores_exactly_that_work(
     win.action_undo.trigger()  # the restored steps undo like any other
     win.ask_unsaved = lambda titles: Button.Discard
     win.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_kill_9_then_the_next_launch_restores_a_generated_picture(
+    qtbot, photo: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(CHILD.parent))
+    from recovery_child import FIRST, GENERATED_TITLE, generated_pixels
+
+    _kill_9_child(photo, tmp_path, "generated")
+    win = make_window(qtbot)
+    qtbot.waitUntil(lambda: win.prompt("recovery_prompt") is not None, timeout=10_000)
+    assert GENERATED_TITLE in win.prompt("recovery_prompt").text()
+    assert win.answer_recovery(True) == 1  # the picture; its photo had no unsaved work
+    doc = win.document()
+    assert doc is not None and doc.path is None and doc.title == GENERATED_TITLE
+    np.testing.assert_array_equal(doc.image, generated_pixels())
+    expected_mask = np.zeros((40, 64), bool)
+    y0, y1, x0, x1 = FIRST
+    expected_mask[y0:y1, x0:x1] = True
+    np.testing.assert_array_equal(doc.mask, expected_mask)
+    assert doc.modified
+    assert win.open_neighbour(-1)  # PgUp: still placed after the photo it was made from
+    assert win.document().path == photo.resolve()
+    win.ask_unsaved = lambda titles: Button.Discard
+    win.close()
+
+
+def test_a_generated_picture_is_unsaved_work_from_the_start(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pixels = np.random.default_rng(5).integers(0, 256, (40, 64, 3), dtype=np.uint8)
+    doc = window.session.new_document(pixels, "Generated 1 (seed 5)", origin=window.document().path)
+    assert doc.modified and window.isWindowModified()
+    autosaved(qtbot, window)
+    assert len(entries(window)) == 1  # the picture's, though nothing was done to it yet
+    assert window.session.save(tmp_path / "generated.png")
+    autosaved(qtbot, window)
+    assert not entries(window) and not doc.modified
 
 
 def test_a_failing_autosave_is_a_status_message_not_a_crash(qtbot, window) -> None:  # type: ignore[no-untyped-def]
