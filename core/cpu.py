@@ -12,6 +12,8 @@ import ctypes
 import ctypes.util
 import sys
 
+import torch
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _done = False
@@ -34,3 +36,16 @@ def tune_allocator(trim_threshold: int = 1 << 30) -> bool:
     ok = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
     _done = ok
     return ok
+
+
+def bf16_native() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (emulated they are far slower)."""
+    cpu = getattr(torch, "cpu", None)
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(cpu, name, None)  # private torch API: guarded
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # any failure means "not known to be native"
+            continue
+    return False

@@ -47,9 +47,24 @@ _OPTIONS = {
     "val_count": int,
     "val_crop": int,
     "threads": int,
+    # The manifold net's "structure" recipe (see core.manifold.train.TrainConfig).
+    "hole_l1": float,
+    "w_low": float,
+    "low_pool": int,
+    "w_perc": float,
+    "adv_kind": str,
+    "w_fm": float,
+    "r1_gamma": float,
+    "r1_every": int,
+    "guide_val": int,
+    "select": str,
+    "scale_min": float,
+    "scale_max": float,
     # The layout VAE's own (see core.layout.train.TrainConfig).
     "kl_warmup": int,
 }
+# Their switches (--NAME / --no-NAME).
+_SWITCHES = ("sample_fakes", "diff_aug")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -119,6 +134,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     for name, kind in _OPTIONS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    for name in _SWITCHES:
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=None
+        )
+    parser.add_argument(
+        "--recipe",
+        choices=("semantic", "structure"),
+        default=None,
+        help="the settings of a shipped model, flags given beside it override them: "
+        "semantic (--model detect; core.detect.train.RECIPES) or structure (the manifold "
+        "net; core.manifold.train.RECIPES)",
+    )
     _add_detect_options(parser)
     parser.set_defaults(run=run)
 
@@ -154,13 +181,6 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
     )
     add("--aged", type=float, default=None, help="share of samples with old-print damage")
     add("--toned", type=float, default=None, help="share of samples toned as old prints")
-    add(
-        "--recipe",
-        choices=("semantic",),
-        default=None,
-        help="the settings of a shipped detector (core.detect.train.RECIPES); flags given "
-        "beside it override them",
-    )
     add("--arch", choices=("unet", "lite0"), default=None, help="unet, or lite0: a U-Net on "
         "the ImageNet EfficientNet-Lite0 encoder")  # fmt: skip
     add("--encoder-lr", type=float, default=None, help="lite0: the encoder's share of --lr")
@@ -182,12 +202,21 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
 # Options only --model detect reads (argparse dests).
 _DETECT_ONLY = (
     "width", "levels", "features", "norm", "w_f1", "w_visible", "edge_border", "phase_start",
-    "aged", "toned", "scales", "budget", "time_s", "hardware", "note", "recipe", "arch",
+    "aged", "toned", "scales", "budget", "time_s", "hardware", "note", "arch",
     "encoder_lr", "real", "real_layers", "w_thin",
 )  # fmt: skip
 
 
+# Which model each recipe trains.
+_RECIPE_MODEL = {"semantic": "detect", "structure": "manifold"}
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.recipe is not None and _RECIPE_MODEL[args.recipe] != args.model:
+        from core.errors import InpaintError
+
+        model = _RECIPE_MODEL[args.recipe]
+        raise InpaintError(f"--recipe {args.recipe} trains --model {model}, not {args.model}")
     if args.model != "detect":
         stray = [name for name in _DETECT_ONLY if getattr(args, name) is not None]
         if stray:
@@ -250,11 +279,16 @@ def _run_manifold(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from core.manifold.net import NetConfig
-    from core.manifold.train import TrainConfig, train_steps
+    from core.manifold.train import RECIPES, TrainConfig, train_steps
 
-    chosen = {*_OPTIONS, "bf16"}
+    chosen = {*_OPTIONS, *_SWITCHES, "bf16"}
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name in chosen}
-    config = TrainConfig(seed=args.seed, **{k: v for k, v in values.items() if v is not None})
+    given = {k: v for k, v in values.items() if v is not None}
+    recipe = dict(RECIPES.get(args.recipe or "", {}))
+    # A --tiny net cannot start from the recipe's exported weights (another size).
+    recipe_init = recipe.pop("init_from", None)
+    init_from = args.init_from or (None if args.tiny else recipe_init)
+    config = TrainConfig(seed=args.seed, **{**recipe, **given})
     net_config = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4) if args.tiny else None
     steps = train_steps(
         config,
@@ -264,7 +298,7 @@ def _run_manifold(args: argparse.Namespace) -> int:
         resume=not args.fresh,
         device=resolve_device(args.device),
         log=lambda text: tqdm.write(text, file=sys.stderr),
-        init_from=args.init_from,
+        init_from=None if init_from is None else Path(init_from),
         net_changes={
             name: value
             for name, value in (
@@ -279,7 +313,8 @@ def _run_manifold(args: argparse.Namespace) -> int:
     main_rank = os.environ.get("RANK", "0") == "0"
     result = _drive(steps, main_rank)
     if main_rank:
-        print(f"finished at step {result['step']}; best validation hole-PSNR {result['best']:.2f}")
+        what = "guide progress" if config.select == "guide" else "hole-PSNR"
+        print(f"finished at step {result['step']}; best validation {what} {result['best']:.3f}")
     return 0
 
 

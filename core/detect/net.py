@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.cpu import bf16_native, tune_allocator
 from core.detect.tiling import EDGE_BORDER, tiled_steps
 from core.pretrained.lite0 import FEATURE_CHANNELS, Lite0Encoder, to_encoder_input
 from core.progress import Progress
@@ -220,19 +221,6 @@ def build_net(config: DetectNetConfig) -> nn.Module:
     return DetectNet(config)
 
 
-def bf16_native() -> bool:
-    """Whether this CPU runs bfloat16 convolutions natively (emulated they are far slower)."""
-    cpu = getattr(torch, "cpu", None)
-    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        check = getattr(cpu, name, None)  # private torch API: guarded
-        try:
-            if check is not None and check():
-                return True
-        except Exception:  # any failure means "not known to be native"
-            continue
-    return False
-
-
 def active_scales(config: DetectNetConfig, height: int, width: int) -> tuple[int, ...]:
     """The factors of ``config.scales`` that run on a ``height`` x ``width`` photo: 1, and each
     other factor whose shrunk photo keeps ``config.min_side`` px on its short side.
@@ -289,8 +277,6 @@ def predict_steps(
     progress per tile. ``scales`` (default: :func:`active_scales` of the config): the photo is
     also run shrunk by each factor, and each pixel keeps the largest probability. ``prepare``: the
     per-pixel conversion of ``rgb`` to float RGB, done per tile (see ``tiling.tiled_steps``)."""
-    from core.cpu import tune_allocator
-
     tune_allocator()
     net.eval().to(memory_format=torch.channels_last)
 

@@ -32,10 +32,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import maskgen
-from core.cpu import tune_allocator
+from core.cpu import bf16_native, tune_allocator
 from core.errors import InpaintError
 from core.imageio import read_rgb8
+from core.manifold.adversarial import (
+    FeatureDiscriminator,
+    PerceptualLoss,
+    diff_augment,
+    discriminator_loss,
+    feature_matching,
+    generator_adversarial,
+    r1_penalty,
+)
 from core.manifold.data import Batch, RandomCrops, split_files, validation_batches
+from core.manifold.guide_bench import bracket_scores, guide_cases, guide_scores
 from core.manifold.net import Encoded, ManifoldNet, NetConfig, count_parameters
 from core.metrics import gradient_ratio, hole_psnr
 from core.progress import Steps
@@ -98,6 +108,33 @@ class TrainConfig:
     # make two axes "different" by fine grid patterns in different phases.
     axis_pool: int = 4
     disc_lr: float = 2e-4
+    # The "structure" recipe's terms (issue 24; ``core.manifold.adversarial``); the defaults
+    # leave the earlier recipe as it was. ``hole_l1`` scales the L1 inside the hole and its
+    # band (1: the earlier recipe; 0: the hole is judged by what follows, not by its mean).
+    hole_l1: float = 1.0
+    # L1 of the hole at 1/``low_pool`` scale: only its colours and coarse layout.
+    w_low: float = 0.0
+    low_pool: int = 8
+    # LPIPS-style distance on frozen ImageNet EfficientNet-Lite0 features.
+    w_perc: float = 0.0
+    # "hinge" (the earlier PatchGAN with spectral norm) or "ns": non-saturating with an R1
+    # penalty of ``r1_gamma`` on real photos every ``r1_every`` steps, and matching of the
+    # discriminator's features (weight ``w_fm``).
+    adv_kind: str = "hinge"
+    w_fm: float = 0.0
+    r1_gamma: float = 10.0
+    r1_every: int = 4
+    # Decode prior samples (variants) on the generative path and show them to the
+    # discriminator: variants are supervised by it and the KL only, never by the one truth.
+    sample_fakes: bool = False
+    # DiffAugment of what the discriminator sees.
+    diff_aug: bool = False
+    # End-to-end validation: this many held-out crops filled by the texture engine with the
+    # net's guide, scored by the perceptual distance between two brackets (no guide; the truth
+    # blurred by 8 px); needs the judging wheel. 0 = off.
+    guide_val: int = 0
+    # What picks best.pt: "psnr" (validation hole-PSNR) or "guide" (the end-to-end progress).
+    select: str = "psnr"
     free_bits: float = 0.25  # nats per latent dimension that cost nothing
     posterior_fraction: float = 0.5
     # Data.
@@ -115,10 +152,61 @@ class TrainConfig:
     # Forward passes in bfloat16 autocast (AMX CPUs and CUDA GPUs: ~2x per step).
     bf16: bool = True
 
+    def __post_init__(self) -> None:
+        if self.adv_kind not in ("hinge", "ns"):
+            raise InpaintError(f"adv_kind is hinge or ns, not {self.adv_kind!r}")
+        if self.select not in ("psnr", "guide"):
+            raise InpaintError(f"select is psnr or guide, not {self.select!r}")
+        if self.select == "guide" and self.guide_val <= 0:
+            raise InpaintError("select guide needs guide_val cases")
+        if self.low_pool < 1 or self.r1_every < 1:
+            raise InpaintError("low_pool and r1_every are at least 1")
+
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# The recipe of the shipped structure net (issue 24): ``train --recipe structure`` with only
+# --data and --out reproduces it; flags given beside it override its values. ``init_from``:
+# the exported weights it starts from (a models folder), unless --init-from says otherwise.
+RECIPES: dict[str, dict] = {
+    "structure": {
+        "crop": 128,
+        "batch": 8,
+        "scale_min": 0.25,
+        "scale_max": 1.0,
+        "steps": 6000,
+        "lr": 1e-4,
+        "warmup": 100,
+        "lr_final": 0.1,
+        "hole_l1": 0.0,
+        "known_weight": 1.0,
+        "w_l1": 1.0,
+        "w_grad": 0.0,
+        "w_fft": 0.0,
+        "w_low": 1.0,
+        "low_pool": 8,
+        "w_perc": 3.0,
+        "w_adv": 0.3,
+        "adv_kind": "ns",
+        "w_fm": 3.0,
+        "r1_gamma": 10.0,
+        "r1_every": 4,
+        "disc_lr": 2e-4,
+        "sample_fakes": True,
+        "diff_aug": True,
+        "kind_weights": {"thin": 0.1, "medium": 0.25, "thick": 0.3, "box": 0.35},
+        "guide_val": 12,
+        "select": "guide",
+        "val_every": 250,
+        "ckpt_every": 50,
+        "log_every": 25,
+        "bf16": True,
+        "init_from": "resources/models",
+    },
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,17 +226,43 @@ def _per_sample(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 def reconstruction_losses(
-    out: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor, config: TrainConfig
+    out: torch.Tensor,
+    truth: torch.Tensor,
+    hole: torch.Tensor,
+    config: TrainConfig,
+    perceptual: nn.Module | None = None,
 ) -> dict[str, torch.Tensor]:
     band = _band(hole)
-    weight = band + config.known_weight * (1 - band)
+    weight = config.hole_l1 * band + config.known_weight * (1 - band)
     l1 = _per_sample((out - truth).abs(), weight)
     comp = out * hole + truth * (1 - hole)
-    grad = _gradient_l1(comp, truth, band).mean()
-    spec_out = torch.fft.rfft2(comp.float(), norm="ortho").abs()
-    spec_true = torch.fft.rfft2(truth.float(), norm="ortho").abs()
-    fft = (torch.log1p(spec_out) - torch.log1p(spec_true)).abs().mean()
-    return {"l1": l1, "grad": grad, "fft": fft}
+    terms = {"l1": l1}
+    if config.w_grad > 0:
+        terms["grad"] = _gradient_l1(comp, truth, band).mean()
+    if config.w_fft > 0:
+        spec_out = torch.fft.rfft2(comp.float(), norm="ortho").abs()
+        spec_true = torch.fft.rfft2(truth.float(), norm="ortho").abs()
+        terms["fft"] = (torch.log1p(spec_out) - torch.log1p(spec_true)).abs().mean()
+    if config.w_low > 0:
+        pool = config.low_pool
+        low_hole = (F.avg_pool2d(hole, pool) > 0).float()
+        diff = (F.avg_pool2d(out, pool) - F.avg_pool2d(truth, pool)).abs()
+        terms["low"] = _per_sample(diff, low_hole)
+    if perceptual is not None and config.w_perc > 0:
+        terms["perc"] = perceptual(comp, truth).mean()
+    return terms
+
+
+def weighted_terms(terms: dict[str, torch.Tensor], config: TrainConfig) -> torch.Tensor:
+    """The reconstruction terms summed with their weights."""
+    weights = {
+        "l1": config.w_l1,
+        "grad": config.w_grad,
+        "fft": config.w_fft,
+        "low": config.w_low,
+        "perc": config.w_perc,
+    }
+    return sum(weights[k] * v for k, v in terms.items() if k in weights)
 
 
 def _gradient_l1(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
@@ -174,10 +288,13 @@ def kl_per_dim(
 class TrainStep(nn.Module):
     """The whole training forward in ``forward`` (what DDP needs to see)."""
 
-    def __init__(self, net: ManifoldNet, config: TrainConfig) -> None:
+    def __init__(
+        self, net: ManifoldNet, config: TrainConfig, perceptual: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.net = net
         self.config = config
+        self.perceptual = perceptual
 
     def forward(
         self, image: torch.Tensor, hole: torch.Tensor, init: torch.Tensor, eps: torch.Tensor
@@ -192,20 +309,15 @@ class TrainStep(nn.Module):
         z_q = mu_q + eps[post] * (0.5 * logvar_q).exp()
         z = torch.cat([z_q, enc.prior_mu[n_post:]], dim=0)
         out = net.decode(enc, z)
-        terms = reconstruction_losses(out, image, hole, config)
+        terms = reconstruction_losses(out, image, hole, config, self.perceptual)
         kl = kl_per_dim(mu_q, logvar_q, enc.prior_mu[post], enc.prior_logvar[post])
         # Free bits on the batch-mean KL of each dimension.
         terms["kl"] = kl.mean(dim=0).clamp_min(config.free_bits).sum()
         terms["kl_raw"] = kl.mean(dim=0).sum().detach()
-        loss = (
-            config.w_l1 * terms["l1"]
-            + config.w_grad * terms["grad"]
-            + config.w_fft * terms["fft"]
-            + config.w_kl * terms["kl"]
-        )
+        loss = weighted_terms(terms, config) + config.w_kl * terms["kl"]
         fakes, fake_holes = out * hole + image * (1 - hole), hole
         n_gen = image.shape[0] - n_post
-        if config.w_div > 0 and n_gen > 0:
+        if (config.w_div > 0 or config.sample_fakes) and n_gen > 0:
             gen = slice(n_post, None)
             noise, hole_g, truth_g = eps[gen], hole[gen], image[gen]
             z_s = enc.prior_mu[gen] + (0.5 * enc.prior_logvar[gen]).exp() * noise
@@ -225,7 +337,10 @@ class TrainStep(nn.Module):
             terms["div"] = F.relu(config.div_target - change).mean()
             terms["seam"] = _gradient_l1(sampled_comp, truth_g, ring).mean()
             terms["spread"] = change.mean().detach()
-            loss = loss + config.w_div * terms["div"] + config.w_grad * terms["seam"]
+            # The seam keeps its weight when the recipe has no gradient term (a variant must
+            # meet the photo at the hole's border either way).
+            seam_weight = config.w_grad if config.w_grad > 0 else 1.0
+            loss = loss + config.w_div * terms["div"] + seam_weight * terms["seam"]
             fakes = torch.cat([fakes, sampled_comp])
             fake_holes = torch.cat([hole, hole_g])
         if (config.w_axis > 0 or config.w_decor > 0) and n_gen > 0:
@@ -378,10 +493,10 @@ class ManifoldTask:
         net_config: NetConfig,
         device: str,
         dist_info: DistInfo,
-        data: tuple[RandomCrops, list[Batch]],
+        data: tuple,
     ) -> None:
         self.config, self.net_config, self.device, self.dist = config, net_config, device, dist_info
-        self.crops, self.val_batches = data
+        self.crops, self.val_batches = data[0], data[1]
         torch.manual_seed(config.seed)  # same initial weights on every rank
         self.net = ManifoldNet(net_config).to(device).to(memory_format=torch.channels_last)
         self.optim = torch.optim.AdamW(
@@ -389,13 +504,21 @@ class ManifoldTask:
         )
         self.disc = self.disc_optim = None
         if config.w_adv > 0:
-            self.disc = PatchDiscriminator().to(device).to(memory_format=torch.channels_last)
+            disc = FeatureDiscriminator() if config.adv_kind == "ns" else PatchDiscriminator()
+            self.disc = disc.to(device).to(memory_format=torch.channels_last)
             self.disc_optim = torch.optim.AdamW(
                 self.disc.parameters(), lr=config.disc_lr, betas=(0.5, 0.99)
             )
+        perceptual = None
+        if config.w_perc > 0:
+            perceptual = PerceptualLoss().to(device).to(memory_format=torch.channels_last)
         self.last_val: dict = {}
-        self.model: nn.Module = TrainStep(self.net, config)
+        self.model: nn.Module = TrainStep(self.net, config, perceptual)
         self.disc_model: nn.Module | None = self.disc
+        # DiffAugment's draws: a function of (seed, rank, step), as the data are.
+        self.augment_generator = torch.Generator()
+        self.guide_cases = data[2] if len(data) > 2 else []
+        self._brackets: dict | None = None
 
     def distribute(self) -> None:
         """Wrap the step (and the discriminator) in DDP when several processes train."""
@@ -446,23 +569,80 @@ class ManifoldTask:
             group["lr"] = warmup_cosine(
                 step, config.lr, config.steps, config.warmup, config.lr_final
             )
+        self.augment_generator.manual_seed(int(rng.integers(2**62)))
         with autocast(self.device, config.bf16):
             loss, terms, comp, comp_hole = self.model(
                 image, hole, init, torch.from_numpy(eps).to(self.device)
             )
             if self.disc_model is not None:
                 self.disc.requires_grad_(False)
-                logits = self.disc_model(comp, comp_hole)
-                terms["adv"] = -_per_sample(logits.float(), _patch_weight(comp_hole, logits))
-                loss = loss + config.w_adv * terms["adv"]
+                if config.adv_kind == "ns":
+                    loss = loss + self._generator_ns(image, hole, comp, comp_hole, terms)
+                else:
+                    logits = self.disc_model(comp, comp_hole)
+                    terms["adv"] = -_per_sample(logits.float(), _patch_weight(comp_hole, logits))
+                    loss = loss + config.w_adv * terms["adv"]
                 self.disc.requires_grad_(True)
         self.optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), config.grad_clip)
         self.optim.step()
         if self.disc_model is not None:
-            terms["disc"] = self._discriminator_step(image, hole, comp.detach(), comp_hole)
+            if config.adv_kind == "ns":
+                terms.update(self._discriminator_ns(step, image, hole, comp.detach(), comp_hole))
+            else:
+                terms["disc"] = self._discriminator_step(image, hole, comp.detach(), comp_hole)
         return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+
+    def _seen(self, image: torch.Tensor, hole: torch.Tensor):
+        """What the discriminator sees: augmented when the recipe says so."""
+        if self.config.diff_aug:
+            return diff_augment(image, hole, self.augment_generator)
+        return image, hole
+
+    def _generator_ns(self, image, hole, fakes, fake_holes, terms: dict) -> torch.Tensor:
+        """The fills' non-saturating loss, and feature matching of the fills of the truth's
+        crops (the first ``len(image)`` fakes) against the truth's features."""
+        config = self.config
+        logits, _ = self.disc_model(*self._seen(fakes, fake_holes))
+        terms["adv"] = generator_adversarial(logits, fake_holes)
+        loss = config.w_adv * terms["adv"]
+        if config.w_fm > 0:
+            # The same augmentation draws for the fills and their truths.
+            state = self.augment_generator.get_state()
+            n = image.shape[0]
+            self.augment_generator.set_state(state)
+            _, own = self.disc_model(*self._seen(fakes[:n], fake_holes[:n]))
+            self.augment_generator.set_state(state)
+            with torch.no_grad():
+                _, real_features = self.disc_model(*self._seen(image, hole))
+            terms["fm"] = feature_matching(own, real_features)
+            loss = loss + config.w_fm * terms["fm"]
+        return loss
+
+    def _discriminator_ns(self, step: int, image, hole, fakes, fake_holes) -> dict:
+        """Non-saturating step; every ``r1_every`` steps the R1 penalty on real photos, scaled
+        by ``r1_every`` (lazy regularisation, as StyleGAN2)."""
+        config = self.config
+        with autocast(self.device, config.bf16):
+            real_image, real_hole = self._seen(image, hole)
+            lazy = config.r1_gamma > 0 and step % config.r1_every == 0
+            if lazy:
+                real_image = real_image.detach().requires_grad_(True)
+            real, _ = self.disc_model(real_image, real_hole)
+            fake, _ = self.disc_model(*self._seen(fakes, fake_holes))
+            d_loss = discriminator_loss(real, fake, fake_holes)
+            out = {"disc": d_loss.detach()}
+            if lazy:
+                r1 = r1_penalty(real, real_image)
+                d_loss = d_loss + 0.5 * config.r1_gamma * config.r1_every * r1
+                out["r1"] = r1.detach()
+            out["d_real"] = real.float().mean().detach()
+            out["d_fake"] = fake.float().mean().detach()
+        self.disc_optim.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.disc_optim.step()
+        return out
 
     def _discriminator_step(self, image, hole, fakes, fake_holes) -> torch.Tensor:
         """Hinge loss: real photos score > 1, patches with filled pixels < -1."""
@@ -478,6 +658,12 @@ class ManifoldTask:
 
     def validate(self, step: int) -> tuple[float, dict]:
         self.last_val = {**validate(self.net, self.val_batches), "step": step}
+        if self.guide_cases:
+            if self._brackets is None:
+                self._brackets = bracket_scores(self.guide_cases)
+            self.last_val["guide"] = guide_scores(self.net, self.guide_cases, self._brackets)
+        if self.config.select == "guide" and "guide" in self.last_val:
+            return self.last_val["guide"]["progress"], self.last_val
         return self.last_val["mean_psnr"], self.last_val
 
 
@@ -514,7 +700,9 @@ def _starting_point(
 
 def _load_data(
     config: TrainConfig, data_dir: Path, dist_info: DistInfo, log
-) -> tuple[RandomCrops, list[Batch]]:
+) -> tuple[RandomCrops, list[Batch], list]:
+    """(training crops, validation batches, end-to-end guide cases): the last two only on
+    the main process, both from the held-out photos."""
     train_files, val_files = split_files(data_dir, config.val_count)
     if dist_info.main:
         log(f"{len(train_files)} training images, {len(val_files)} held out")
@@ -524,12 +712,10 @@ def _load_data(
         (config.scale_min, config.scale_max),
         config.kind_weights,
     )
-    val_batches = (
-        validation_batches([read_rgb8(p) for p in val_files], config.val_crop, seed=12345)
-        if dist_info.main
-        else []
-    )
-    return crops, val_batches
+    held = [read_rgb8(p) for p in val_files] if dist_info.main else []
+    val_batches = validation_batches(held, config.val_crop, seed=12345) if held else []
+    cases = guide_cases(held, config.guide_val) if held and config.guide_val > 0 else []
+    return crops, val_batches, cases
 
 
 def _start_weights(task: ManifoldTask, state: dict | None, shipped: dict | None, loop, log):
@@ -583,6 +769,10 @@ def train_steps(
     also for a run that resumes or starts from exported weights.
     """
     tune_allocator()
+    if config.bf16 and device.startswith("cpu") and not bf16_native():
+        # Emulated bfloat16 (a CPU without AVX512-BF16 or AMX) is slower than float32.
+        config = replace(config, bf16=False)
+        log("bf16 autocast off: this CPU has no native bfloat16")
     with torch_threads(config.threads):
         dist_info, device = init_distributed(device)
         state = resume_state(out_dir, resume)

@@ -516,7 +516,7 @@ def test_coarse_scales_run_only_where_the_shrunk_photo_keeps_min_side():
 
 
 def test_bf16_inference_stays_close_to_float32_and_tiles_by_its_own_size():
-    from core.detect.net import bf16_native
+    from core.cpu import bf16_native
 
     rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0
     net = lively_net(DetectNetConfig(width=4, levels=4))
