@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from core.detect.net import MODEL_NAME, build_net, state_to_tensors
-from core.detect.train import FP_BUDGET, calibrate, config_of
+from core.detect.train import FP_BUDGET, REAL_SCANS, RECIPES, calibrate, config_of
 from core.errors import InpaintError
 from core.training.loop import load_checkpoint, torch_threads
 
@@ -38,14 +38,28 @@ _COMMAND_FLAGS = (
 )
 
 
+def recipe_of(train_args: dict) -> str | None:
+    """The name of the recipe (``RECIPES``) whose every setting the run of ``args.json`` has."""
+    for name, recipe in RECIPES.items():
+        if all(train_args.get(key) == value for key, value in recipe.items()):
+            return name
+    return None
+
+
 def training_command(train_args: dict) -> str:
-    """The command that trains the run of ``args.json`` (for the manifest)."""
+    """The command that trains the run of ``args.json`` (for the manifest): ``--recipe`` and
+    what differs from it, when a recipe holds the run's settings; else every flag."""
+    recipe = recipe_of(train_args)
     words = ["python main.py train --model detect"]
+    if recipe is not None:
+        words.append(f"--recipe {recipe}")
+    fixed = RECIPES[recipe] if recipe is not None else {}
     for key in ("data", "out", "seed", "steps", "batch", "crop", "width"):
-        words.append(f"--{key} {train_args[key]}")
+        if key not in fixed:
+            words.append(f"--{key} {train_args[key]}")
     for key, flag, default in _COMMAND_FLAGS:
         value = train_args.get(key, default)
-        if value is None or value == default:
+        if value is None or value == default or key in fixed:
             continue
         words.append(flag if isinstance(value, bool) else f"{flag} {value}")
     return " ".join(words)
@@ -120,6 +134,17 @@ def export_run(
 
 def _data_note(train_args: dict) -> str:
     aged = train_args.get("aged") or train_args.get("toned")
+    pasted = [n for n in str(train_args.get("real_layers") or "").split(",") if n]
+    if pasted and train_args.get("real"):
+        judged = [n for n in REAL_SCANS if n not in pasted]
+        return (
+            "BSDS500 train/ and test/ (400 images) with synthesized scratches, dust and old-print "
+            "damage (core/detect/aging.py) over photos toned as old prints, and damage cut from "
+            f"the real scan(s) {', '.join(pasted)} under their reference masks "
+            "(core/detect/real_layers.py); the photos' clean thin content weighted as hard "
+            "negatives; val/ held out for calibration; cite ../shared/data/train/SOURCES.md. Never trained "
+            f"on: Kodak24 (benchmark) and the real scan(s) {', '.join(judged)} (judged on)."
+        )
     return (
         "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust"
         + (

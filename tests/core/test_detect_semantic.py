@@ -195,3 +195,17 @@ def test_semantic_recipe_is_a_valid_config_that_pastes_one_scan_and_judges_the_o
         TrainConfig(real=0.3)
     with pytest.raises(InpaintError, match="arch"):
         TrainConfig(arch="vit")
+
+
+def test_manifest_command_of_a_recipe_run_names_the_recipe_and_what_differs():
+    from dataclasses import asdict
+
+    from core.detect.export import training_command
+
+    args = {**asdict(TrainConfig(**RECIPES["semantic"])), "data": "D", "out": "O", "init": None}
+    assert training_command(args) == (
+        "python main.py train --model detect --recipe semantic --data D --out O --seed 0"
+    )
+    shorter = {**args, "steps": 100}
+    assert "--recipe" not in training_command(shorter)
+    assert "--steps 100" in training_command(shorter)
