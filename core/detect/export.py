@@ -142,8 +142,9 @@ def _data_note(train_args: dict) -> str:
             "damage (core/detect/aging.py) over photos toned as old prints, and damage cut from "
             f"the real scan(s) {', '.join(pasted)} under their reference masks "
             "(core/detect/real_layers.py); the photos' clean thin content weighted as hard "
-            "negatives; val/ held out for calibration; cite ../shared/data/train/SOURCES.md. Never trained "
-            f"on: Kodak24 (benchmark) and the real scan(s) {', '.join(judged)} (judged on)."
+            "negatives; val/ held out for calibration; cite ../shared/data/train/SOURCES.md. "
+            "Never trained on: Kodak24 (benchmark) and the real scan(s) "
+            f"{', '.join(judged)} (judged on)."
         )
     return (
         "BSDS500 train/ and test/ (400 images) with synthesized scratches and dust"
