@@ -32,7 +32,7 @@ from core.imageio import list_images, read_rgb8
 
 CROP = 160
 # scikit-image's bundled colour photos of real scenes (no download needed).
-SKIMAGE_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "cat", "camera")
+SKIMAGE_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "camera")
 
 
 def photos(folder: Path | None, with_skimage: bool) -> list[tuple[str, np.ndarray]]:
