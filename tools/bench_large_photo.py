@@ -16,8 +16,8 @@ import tracemalloc
 import cv2
 import numpy as np
 
-from core.pipeline import FillRequest, fill, plan_regions
-from core.registry import get_method
+from core.pipeline.registry import get_method
+from core.pipeline.session import FillRequest, fill, plan_regions
 
 
 def scratches(

@@ -4,7 +4,7 @@ leaves every pixel as it was.
     python tools/fill_fingerprints.py [--out FILE] [--quick]
 
 Cases: small photos (three Kodak photos from ../shared/data/bench scaled down, or synthetic ones
-where the corpus is absent, plus a synthetic one) x every mask class of ``core.maskgen`` x the
+where the corpus is absent, plus a synthetic one) x every mask class of ``core.base.maskgen`` x the
 fill methods, the manifold fill with seeds, sliders, fusion, texture off and film grain, the
 latent panel's session, a 16-bit RGBA and a gray photo, and a larger photo whose holes the net
 fills at half scale. Each line: ``case-name sha256``; run it before and after a change and
@@ -26,12 +26,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import maskgen  # noqa: E402
-from core.imageio import read_rgb8  # noqa: E402
+from core.base import maskgen  # noqa: E402
+from core.base.imageio import read_rgb8  # noqa: E402
 from core.manifold.latent import LatentSession  # noqa: E402
 from core.manifold.options import Blend, LatentSetting, ManifoldOptions  # noqa: E402
-from core.pipeline import FillRequest, fill  # noqa: E402
-from core.registry import get_method  # noqa: E402
+from core.pipeline.registry import get_method  # noqa: E402
+from core.pipeline.session import FillRequest, fill  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "bench"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QUndoStack
 
-from core import imageio
+from core.base import imageio
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in image pixels, end exclusive
 

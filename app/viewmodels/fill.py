@@ -21,10 +21,11 @@ from app.viewmodels.masks import MaskEditor
 from app.viewmodels.methods import MethodCatalog
 from app.viewmodels.session import Session
 from app.worker import Failure, Task, Worker
-from core import masks, pipeline
-from core.device import resolve_device
-from core.errors import InpaintError
-from core.progress import Progress
+from core.base import masks
+from core.base.device import resolve_device
+from core.base.errors import InpaintError
+from core.base.progress import Progress
+from core.pipeline import session as pipeline
 
 PATHS_PREFIX = "filled "  # the pipeline's last event: "filled 3 regions (1 texture, 2 ...)"
 

@@ -9,8 +9,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.device import DEVICE_CHOICES
-from core.errors import InpaintError
+from core.base.device import DEVICE_CHOICES
+from core.base.errors import InpaintError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -84,7 +84,7 @@ class Job:
 
 
 def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False) -> list[Job]:
-    from core.imageio import list_images
+    from core.base.imageio import list_images
 
     if auto and mask is not None:
         raise InpaintError("pass either --mask or --auto-mask, not both")
@@ -120,7 +120,7 @@ def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False)
 
 
 def _match_mask(image: Path, folder: Path) -> Path:
-    from core.imageio import is_image_file
+    from core.base.imageio import is_image_file
 
     for stem in (image.stem, f"{image.stem}_mask", f"{image.stem}.mask"):
         for candidate in sorted(folder.glob(f"{stem}.*")):
@@ -162,7 +162,7 @@ def build_options(args: argparse.Namespace, method: str, device: str) -> object 
         raise InpaintError(f"--refine and --direction need the manifold method, not {method!r}")
     from core.manifold.directions import directions_for
     from core.manifold.options import ManifoldOptions, parse_directions
-    from core.registry import get_method
+    from core.pipeline.registry import get_method
 
     sliders: tuple[float, ...] = ()
     if directions:
@@ -195,10 +195,10 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
     was nothing to fill (no file is written then: an unchanged copy would look like a
     restoration). Variants share one plan and one encoding: each costs a render (a decoder
     pass per region)."""
-    from core.imageio import read_image, write_image
-    from core.masks import load_mask
-    from core.pipeline import FillSession
-    from core.registry import get_method
+    from core.base.imageio import read_image, write_image
+    from core.base.masks import load_mask
+    from core.pipeline.registry import get_method
+    from core.pipeline.session import FillSession
 
     image = read_image(job.image, max_pixels=_max_pixels(args.max_pixels))
     found = ""
@@ -232,7 +232,7 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
 
 
 def _max_pixels(megapixels: float | None) -> int | None:
-    from core.imageio import DEFAULT_MAX_PIXELS
+    from core.base.imageio import DEFAULT_MAX_PIXELS
 
     if megapixels is None:
         return DEFAULT_MAX_PIXELS
@@ -242,8 +242,8 @@ def _max_pixels(megapixels: float | None) -> int | None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.device import resolve_device
-    from core.registry import default_method_name, require_available
+    from core.base.device import resolve_device
+    from core.pipeline.registry import default_method_name, require_available
 
     if args.variants < 0:
         raise InpaintError("--variants must be 0 or more")

@@ -20,7 +20,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from core.device import DEVICE_CHOICES, resolve_device
+from core.base.device import DEVICE_CHOICES, resolve_device
 
 # TrainConfig fields settable from the command line (name -> type).
 _OPTIONS = {
@@ -213,14 +213,14 @@ _RECIPE_MODEL = {"semantic": "detect", "structure": "manifold"}
 
 def run(args: argparse.Namespace) -> int:
     if args.recipe is not None and _RECIPE_MODEL[args.recipe] != args.model:
-        from core.errors import InpaintError
+        from core.base.errors import InpaintError
 
         model = _RECIPE_MODEL[args.recipe]
         raise InpaintError(f"--recipe {args.recipe} trains --model {model}, not {args.model}")
     if args.model != "detect":
         stray = [name for name in _DETECT_ONLY if getattr(args, name) is not None]
         if stray:
-            from core.errors import InpaintError
+            from core.base.errors import InpaintError
 
             flags = ", ".join("--" + name.replace("_", "-") for name in stray)
             raise InpaintError(f"{flags}: only for --model detect")
@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_layout(args: argparse.Namespace) -> int:
-    from core.errors import InpaintError
+    from core.base.errors import InpaintError
 
     if args.export is not None:
         from core.layout.export import export_checkpoint
@@ -260,7 +260,7 @@ def _log(text: str) -> None:
 
 
 def _check_data(args: argparse.Namespace) -> None:
-    from core.errors import InpaintError
+    from core.base.errors import InpaintError
 
     if args.data is None:
         raise InpaintError("--data is required for training")
@@ -319,7 +319,7 @@ def _run_manifold(args: argparse.Namespace) -> int:
 
 
 def _run_detect(args: argparse.Namespace) -> int:
-    from core.errors import InpaintError
+    from core.base.errors import InpaintError
 
     if args.device not in ("auto", "cpu"):
         raise InpaintError("the damage detector trains on the CPU only")
@@ -343,8 +343,8 @@ def _run_detect(args: argparse.Namespace) -> int:
 
 
 def _export_detect(args: argparse.Namespace) -> int:
+    from core.base.errors import InpaintError
     from core.detect.export import ExportInfo, export_run
-    from core.errors import InpaintError
 
     try:
         scales = tuple(int(f) for f in (args.scales or "1").split(","))

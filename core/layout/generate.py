@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
+from core.base.progress import Progress, Steps, scaled
 from core.layout.model import LayoutModel, upsample
 from core.layout.texturing import Exemplar, fit_height, match_colours, texture_steps
 from core.manifold.options import slerp
-from core.progress import Progress, Steps, scaled
 
 DEFAULT_SIZE = (512, 512)  # (width, height)
 MAX_SIDE = 4096
@@ -165,10 +165,10 @@ def layout_strip(model: LayoutModel, codes: Sequence[np.ndarray], side: int) -> 
 def load_exemplar(path: Path | None, max_side: int = 1536) -> Exemplar:
     """A texture source read from ``path`` (None: the bundled sample photo, whose scratches
     and dust, listed in its damage mask, are never copied), shrunk to ``max_side``."""
-    from core.imageio import read_image
-    from core.masks import load_mask
-    from core.pixels import to_float_rgb
-    from core.resources import SAMPLE_IMAGE, SAMPLE_MASK
+    from core.base.imageio import read_image
+    from core.base.masks import load_mask
+    from core.base.pixels import to_float_rgb
+    from core.base.resources import SAMPLE_IMAGE, SAMPLE_MASK
 
     source = Path(path) if path is not None else SAMPLE_IMAGE
     image = to_float_rgb(read_image(source).pixels)

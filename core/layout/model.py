@@ -15,14 +15,14 @@ import cv2
 import numpy as np
 import torch
 
-from core.cpu import tune_allocator
-from core.errors import InpaintError, ModelError
+from core.base.cpu import tune_allocator
+from core.base.errors import InpaintError, ModelError
+from core.base.resources import MODELS_DIR
+from core.base.weights import load_model_files, model_status
 from core.layout.data import squeeze
 from core.layout.export import MODEL_NAME, PRIOR_KEYS
 from core.layout.net import LayoutVAE, NetConfig
 from core.layout.prior import unwhiten, whiten
-from core.models import load_model_files, model_status
-from core.resources import MODELS_DIR
 from core.training.loop import torch_threads
 
 # The net is tiny (a 64 px decode is ~3 ms on one thread): more threads only add waits at

@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 import torch
 
-from core.cpu import tune_allocator
+from core.base.cpu import tune_allocator
+from core.base.progress import Steps
 from core.layout.data import load_small, random_batch, split_files, whole_batch
 from core.layout.net import LayoutVAE, NetConfig, count_parameters
 from core.layout.prior import fit_prior, unwhiten
-from core.progress import Steps
 from core.training.loop import (
     LoopState,
     Schedule,

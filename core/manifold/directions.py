@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
 
 if TYPE_CHECKING:
     from core.manifold.method import ManifoldCache, ManifoldFill
@@ -94,9 +94,9 @@ PROBE_ORIGINS = ((40, 60), (40, 520), (300, 300), (320, 40))
 
 def probe_crops() -> list[tuple[np.ndarray, np.ndarray]]:
     """(crop float32 RGB with the hole zeroed, hole) pairs that ``response_directions`` uses."""
-    from core.imageio import read_image
-    from core.pixels import to_float_rgb
-    from core.resources import SAMPLE_IMAGE
+    from core.base.imageio import read_image
+    from core.base.pixels import to_float_rgb
+    from core.base.resources import SAMPLE_IMAGE
 
     try:
         photo = to_float_rgb(read_image(SAMPLE_IMAGE).pixels)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from core.errors import InpaintError
-from core.models import sha256_file, write_manifest_entry
+from core.base.errors import InpaintError
+from core.base.weights import sha256_file, write_manifest_entry
 from core.training.loop import load_checkpoint
 
 MODEL_NAME = "manifold"

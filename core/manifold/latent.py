@@ -1,7 +1,7 @@
 """The latent panel's engine: one image + mask, encoded once, rendered for any latent setting.
 
 A ``LatentSetting`` (seed + slider values) reproduces a fill exactly, and is what the CLI's
-``fill --seed S --direction i=V`` spells: both go through the same ``core.pipeline``
+``fill --seed S --direction i=V`` spells: both go through the same ``core.pipeline.session``
 ``FillSession``, so the editor and the command line give the same pixels.
 """
 
@@ -11,12 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from core.base.pixels import Box
+from core.base.progress import Steps, run_to_end
 from core.manifold.directions import Directions, directions_for
 from core.manifold.method import ManifoldFill
 from core.manifold.options import Blend, LatentSetting, ManifoldOptions
-from core.pipeline import FillSession
-from core.pixels import Box
-from core.progress import Steps, run_to_end
+from core.pipeline.session import FillSession
 
 
 class LatentSession:

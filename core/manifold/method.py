@@ -35,13 +35,13 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from core.errors import ModelError
+from core.base.errors import ModelError
+from core.base.masks import distance_to_known, hole_thickness
+from core.base.pixels import initial_fill
+from core.base.progress import Progress, Steps, scaled
 from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions, lerp, slerp
-from core.masks import distance_to_known, hole_thickness
 from core.methods.base import CropContext, FillMethod, downscale_known, region_seed
 from core.methods.classical import BiharmonicInpaint
-from core.pixels import initial_fill
-from core.progress import Progress, Steps, scaled
 
 MODEL_NAME = "manifold"
 # Longest crop side the pipeline hands over (larger regions are scaled down first).
@@ -172,8 +172,8 @@ class ManifoldFill(FillMethod):
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
-        from core import resources
-        from core.models import model_status
+        from core.base import resources
+        from core.base.weights import model_status
 
         try:
             import safetensors  # noqa: F401
@@ -186,10 +186,10 @@ class ManifoldFill(FillMethod):
     def __init__(self, device: str = "cpu", models_dir=None) -> None:
         super().__init__(device)
 
-        from core.cpu import tune_allocator
+        from core.base.cpu import tune_allocator
+        from core.base.resources import MODELS_DIR
+        from core.base.weights import load_model_files
         from core.manifold.net import ManifoldNet, NetConfig
-        from core.models import load_model_files
-        from core.resources import MODELS_DIR
 
         tune_allocator()
         tensors, config = load_model_files(MODEL_NAME, models_dir or MODELS_DIR)
@@ -543,7 +543,7 @@ def guide_weight_for(mean_distance: float) -> float:
 
 def _surrounding_chroma(fill: np.ndarray, crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """``fill``'s CIELAB lightness with the a*, b* of a Telea fill of the hole."""
-    from core.pixels import opencv_inpaint
+    from core.base.pixels import opencv_inpaint
 
     smooth = opencv_inpaint(crop, hole, 5.0, cv2.INPAINT_TELEA)
     lab = cv2.cvtColor(np.ascontiguousarray(fill, np.float32), cv2.COLOR_RGB2Lab)

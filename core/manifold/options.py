@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
 
 # Thickest hole (px from the nearest known pixel) the net fills at full resolution; larger
 # holes run at 1/2, 1/4 or 1/8 scale. Training holes reach ~50 px from known pixels (boxes in

@@ -1,6 +1,6 @@
 """The interface every fill method implements.
 
-Methods are small: they fill one prepared crop. The pipeline (``core.pipeline``) owns
+Methods are small: they fill one prepared crop. The pipeline (``core.pipeline.session``) owns
 everything around them - splitting the mask into regions, cropping with context, converting
 dtypes, resizing to the method's working scale, padding to ``pad_multiple`` and pasting the
 result back.
@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from core.errors import InpaintError
-from core.progress import Progress, Steps, run_to_end, scaled
+from core.base.errors import InpaintError
+from core.base.progress import Progress, Steps, run_to_end, scaled
 
 
 def region_seed(seed: int | None, index: int) -> int | None:

@@ -8,9 +8,9 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
+from core.base.pixels import opencv_inpaint
+from core.base.progress import Steps
 from core.methods.base import CropContext, FillMethod, downscale_known
-from core.pixels import opencv_inpaint
-from core.progress import Steps
 
 
 class _OpenCVInpaint(FillMethod):

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
 
 # ImageNet preprocessing of the Lite models: (x * 255 - 127) / 128 for x in [0, 1].
 INPUT_MEAN = 127.0 / 255.0

@@ -25,9 +25,9 @@ import cv2
 import numba
 import numpy as np
 
-from core.errors import InpaintError
-from core.masks import hole_thickness
-from core.progress import Progress, Steps
+from core.base.errors import InpaintError
+from core.base.masks import hole_thickness
+from core.base.progress import Progress, Steps
 from core.texture import kernels
 
 

@@ -30,8 +30,8 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from core.errors import InpaintError
-from core.progress import Progress, Steps
+from core.base.errors import InpaintError
+from core.base.progress import Progress, Steps
 
 
 class TrainTask(Protocol):

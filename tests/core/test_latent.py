@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
+from core.base.masks import grow
 from core.manifold.directions import (
     directions_for,
     probe_crops,
@@ -17,8 +18,7 @@ from core.manifold.directions import (
 from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
 from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions, slerp
-from core.masks import grow
-from core.pipeline import BLEND_BAND, FillRequest, fill
+from core.pipeline.session import BLEND_BAND, FillRequest, fill
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net
 
@@ -38,7 +38,7 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
 
 def pipeline_fill(method, image, mask, setting: LatentSetting) -> np.ndarray:  # type: ignore[no-untyped-def]
     options = ManifoldOptions(sliders=setting.sliders)
-    from core import registry
+    from core.pipeline import registry
 
     registry.LOADED[("manifold", "cpu")] = method  # the pipeline looks methods up by name
     try:
@@ -101,7 +101,7 @@ def test_sliders_change_only_holes_and_band_and_reset_is_exact(method: ManifoldF
 
 
 def test_grain_matches_the_pipeline_and_changes_only_the_holes(method: ManifoldFill, scene) -> None:  # type: ignore[no-untyped-def]
-    from core import registry
+    from core.pipeline import registry
 
     image, mask = scene
     session = LatentSession(method, image, mask)
@@ -178,8 +178,8 @@ def test_parse_directions() -> None:
 def test_cli_direction_reproduces_the_slider_setting(
     method: ManifoldFill, scene, tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from core import registry
-    from core.imageio import Image, read_image, write_image
+    from core.base.imageio import Image, read_image, write_image
+    from core.pipeline import registry
     from main import main
 
     image, mask = scene

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from core import registry
 from core.manifold.method import ManifoldFill
 from core.manifold.options import ManifoldOptions
 from core.methods.base import CropContext
-from core.pipeline import BLEND_BAND, FillRequest, fill, fill_steps, plan_regions
+from core.pipeline import registry
+from core.pipeline.session import BLEND_BAND, FillRequest, fill, fill_steps, plan_regions
 from tests.conftest import assert_batched_regions_see_original_pixels, drain, synthetic_photo
 from tests.core.test_manifold import tiny_net
 

@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from core import registry
+from core.base.errors import MaskError
 from core.bench import known_unchanged
-from core.errors import MaskError
 from core.methods.base import CropContext, FillMethod
-from core.pipeline import (
+from core.pipeline import registry
+from core.pipeline.registry import get_method
+from core.pipeline.session import (
     BLEND_BAND,
     MAX_TILE,
     FillRequest,
@@ -21,7 +22,6 @@ from core.pipeline import (
     fill_steps,
     plan_regions,
 )
-from core.registry import get_method
 from tests.conftest import assert_batched_regions_see_original_pixels, drain, synthetic_photo
 
 

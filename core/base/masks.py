@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import ImageWriteError, MaskError
-from core.imageio import Image, read_image, write_image
+from core.base.errors import ImageWriteError, MaskError
+from core.base.imageio import Image, read_image, write_image
 
 __all__ = [
     "distance_to_known",

@@ -11,8 +11,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from core.errors import ModelError
-from core.resources import MODELS_DIR
+from core.base.errors import ModelError
+from core.base.resources import MODELS_DIR
 
 MANIFEST_NAME = "manifest.json"
 

@@ -10,7 +10,8 @@
 4. ``paste_crop``: undo padding and scaling, and blend the fill into the output over the hole
    pixels plus a narrow feathered band; every pixel farther than ``BLEND_BAND`` px from the hole
    keeps its exact input value.
-5. with ``grain``: each filled region gets the grain of the photo around it (``core.grain``).
+5. with ``grain``: each filled region gets the grain of the photo around it
+   (``core.pipeline.grain``).
 
 ``FillSession`` runs these for one image + mask + method: planned and prepared once, then
 rendered as often as asked (variants, sliders, fusion). ``fill_steps`` is one render of a
@@ -30,12 +31,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from core.errors import InpaintError, MaskError
-from core.grain import match_grain
+from core.base.errors import InpaintError, MaskError
+from core.base.pixels import Box, from_float, to_float_rgb
+from core.base.progress import Progress, Steps, run_to_end, scaled
 from core.methods.base import CropContext, FillMethod, region_seed
-from core.pixels import Box, from_float, to_float_rgb
-from core.progress import Progress, Steps, run_to_end, scaled
-from core.registry import get_method
+from core.pipeline.grain import match_grain
+from core.pipeline.registry import get_method
 
 # Width, in px, of the band outside the hole over which the fill fades into the original.
 BLEND_BAND = 3
@@ -59,7 +60,7 @@ class FillRequest:
     seed: int | None = None
     device: str = "cpu"
     options: Any = None
-    # Add grain to the fill up to the surroundings' (core.grain): for grainy scans.
+    # Add grain to the fill up to the surroundings' (core.pipeline.grain): for grainy scans.
     grain: bool = False
 
     def __post_init__(self) -> None:
@@ -291,7 +292,7 @@ class FillSession:
     a copy of the box around the holes, ``box``). ``keep`` holds every independent region's
     prepared state between renders (variants, sliders); without it each render prepares what it
     needs and lets it go, so memory stays that of a few crops. ``grain``: every render adds
-    the surroundings' grain to the filled pixels (``core.grain``). One thread at a time.
+    the surroundings' grain to the filled pixels (``core.pipeline.grain``). One thread at a time.
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """Keeping the image libraries' chatter about damaged files off the user's terminal.
 
-A damaged photo must give the user one clear line (our :class:`~core.errors.ImageReadError`),
+A damaged photo must give the user one clear line (our :class:`~core.base.errors.ImageReadError`),
 not tifffile's log records, Pillow's warnings and libtiff's or libpng's prints first. They come
 by three roads, each closed here:
 

@@ -31,9 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import InpaintError
-from core.imageio import Image, read_image, write_image
-from core.masks import load_mask, save_mask
+from core.base.errors import InpaintError
+from core.base.imageio import Image, read_image, write_image
+from core.base.masks import load_mask, save_mask
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 DATA_DIR_ENV = "MANIFOLD_INPAINT_DATA_DIR"

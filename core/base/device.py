@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
