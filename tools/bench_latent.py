@@ -38,9 +38,9 @@ import numpy as np
 
 from core.base.imageio import read_image
 from core.manifold.directions import Directions, sefa_directions, use_directions
-from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
 from core.manifold.options import LatentSetting
+from core.pipeline.latent import LatentSession
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 HOLE = 256  # px; with the method's 0.5 x side margin the crop is 512 x 512

@@ -23,9 +23,9 @@ import numpy as np
 
 from core.base.imageio import read_image
 from core.base.resources import SAMPLE_IMAGE
-from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
 from core.manifold.options import LatentSetting
+from core.pipeline.latent import LatentSession
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 HOLE, CONTEXT, GAP = 128, 8, 4

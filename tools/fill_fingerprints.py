@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.base import maskgen  # noqa: E402
 from core.base.imageio import read_rgb8  # noqa: E402
-from core.manifold.latent import LatentSession  # noqa: E402
 from core.manifold.options import Blend, LatentSetting, ManifoldOptions  # noqa: E402
+from core.pipeline.latent import LatentSession  # noqa: E402
 from core.pipeline.registry import get_method  # noqa: E402
 from core.pipeline.session import FillRequest, fill  # noqa: E402
 from tests.conftest import synthetic_photo  # noqa: E402

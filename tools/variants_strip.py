@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.base.imageio import read_rgb8  # noqa: E402
-from core.manifold.latent import LatentSession  # noqa: E402
 from core.manifold.options import LatentSetting, ManifoldOptions  # noqa: E402
+from core.pipeline.latent import LatentSession  # noqa: E402
 from core.pipeline.registry import get_method  # noqa: E402
 from core.pipeline.session import FillRequest, fill  # noqa: E402
 

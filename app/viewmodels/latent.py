@@ -34,9 +34,9 @@ from app.viewmodels.session import Session
 from app.worker import Failure, StepsFactory, Task, Worker
 from core.base.errors import InpaintError
 from core.base.progress import Steps
-from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
 from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
+from core.pipeline.latent import LatentSession
 from core.pipeline.session import describe_paths
 
 __all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Recipe", "Variant"]

@@ -26,6 +26,8 @@ import threading
 import warnings
 from collections.abc import Iterator
 
+import cv2
+
 log = logging.getLogger(__name__)
 
 _DEBUG = os.environ.get("MANIFOLD_INPAINT_DEBUG_DECODERS", "") not in ("", "0")
@@ -42,8 +44,6 @@ def silence_libraries() -> None:
     warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
     warnings.filterwarnings("ignore", module=r"tifffile(\.|$)")
     if "OPENCV_LOG_LEVEL" not in os.environ:
-        import cv2
-
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 

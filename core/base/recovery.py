@@ -30,6 +30,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import platformdirs
 
 from core.base.errors import InpaintError
 from core.base.imageio import Image, read_image, write_image
@@ -48,8 +49,6 @@ def data_dir() -> Path:
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         return Path(override)
-    import platformdirs
-
     return Path(platformdirs.user_data_dir("manifold-inpaint", appauthor=False))
 
 

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 from core.base.device import DEVICE_CHOICES
+from core.base.errors import InpaintError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -134,7 +137,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _manifold_options(items: list[str]):  # -> ManifoldOptions | None
     """``--option KEY=VALUE`` (repeatable) as the manifold method's typed options."""
-    from core.base.errors import InpaintError
     from core.manifold.options import ManifoldOptions
 
     if not items:

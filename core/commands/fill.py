@@ -12,6 +12,8 @@ from pathlib import Path
 from core.base.device import DEVICE_CHOICES
 from core.base.errors import InpaintError
 
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(

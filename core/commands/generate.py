@@ -9,7 +9,12 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from core.base.errors import InpaintError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -71,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
 
 def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> None:
     """Refuse before any work: an output that is an input, or exists without --overwrite."""
-    from core.base.errors import InpaintError
     from core.base.imageio import SUPPORTED_SUFFIXES
 
     if output.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -87,7 +91,6 @@ def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> No
 
 def drive(steps, what: str):
     """Run a progress generator to its end under a progress bar on stderr; its result."""
-    import sys
 
     from tqdm import tqdm
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import platform
 
+import core
+from core.base.errors import ModelError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("info", help="show versions, devices and available models")
@@ -16,7 +21,6 @@ def run(args: argparse.Namespace) -> int:
     import numpy
     import torch
 
-    import core
     from core.base.device import available_devices, resolve_device
     from core.pipeline.registry import default_method_name, describe_methods
 
@@ -39,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
 def _print_models() -> None:
     """Each shipped model's state: its files present, their sha256 checked against the manifest."""
     from core.base import resources
-    from core.base.errors import ModelError
     from core.base.weights import model_status, read_manifest
 
     print(f"models ({resources.MODELS_DIR}):")

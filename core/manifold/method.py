@@ -35,13 +35,22 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from core.base import resources
 from core.base.errors import ModelError
+from core.base.interpolation import lerp, slerp
 from core.base.masks import distance_to_known, hole_thickness
-from core.base.pixels import initial_fill
+from core.base.pixels import initial_fill, opencv_inpaint
 from core.base.progress import Progress, Steps, scaled
-from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions, lerp, slerp
+from core.base.weights import load_model_files, model_status
+from core.manifold.directions import directions_for
+from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions
 from core.methods.base import CropContext, FillMethod, downscale_known, region_seed
 from core.methods.classical import BiharmonicInpaint
+
+# torch (with the network and core.base.cpu) and the texture engine (numba) are imported where
+# they are used: they cost 2.1 s and 0.6 s to import on the 2-core CPU, and this module is
+# imported at every start of the editor and the command line (core.pipeline.registry), where
+# the manifold method may never run.
 
 MODEL_NAME = "manifold"
 # Longest crop side the pipeline hands over (larger regions are scaled down first).
@@ -172,9 +181,6 @@ class ManifoldFill(FillMethod):
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
-        from core.base import resources
-        from core.base.weights import model_status
-
         try:
             import safetensors  # noqa: F401
             import torch  # noqa: F401
@@ -187,12 +193,11 @@ class ManifoldFill(FillMethod):
         super().__init__(device)
 
         from core.base.cpu import tune_allocator
-        from core.base.resources import MODELS_DIR
-        from core.base.weights import load_model_files
         from core.manifold.net import ManifoldNet, NetConfig
 
         tune_allocator()
-        tensors, config = load_model_files(MODEL_NAME, models_dir or MODELS_DIR)
+        # Looked up at call time, so that tests can point it at a copy of the folder.
+        tensors, config = load_model_files(MODEL_NAME, models_dir or resources.MODELS_DIR)
         net = ManifoldNet(NetConfig.from_dict(config.get("net", {})))
         expected = {k for k in net.state_dict() if not k.startswith("posterior")}
         if set(tensors) != expected:
@@ -348,8 +353,6 @@ class ManifoldFill(FillMethod):
 
     def slider_offset(self, sliders: Sequence[float]) -> np.ndarray:
         """``sum_i a_i d_i`` along the model's directions (computed once per loaded model)."""
-        from core.manifold.directions import directions_for
-
         return directions_for(self).offset(sliders)
 
     def region_code(self, seed: int | None, sliders: Sequence[float]) -> np.ndarray:
@@ -543,8 +546,6 @@ def guide_weight_for(mean_distance: float) -> float:
 
 def _surrounding_chroma(fill: np.ndarray, crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """``fill``'s CIELAB lightness with the a*, b* of a Telea fill of the hole."""
-    from core.base.pixels import opencv_inpaint
-
     smooth = opencv_inpaint(crop, hole, 5.0, cv2.INPAINT_TELEA)
     lab = cv2.cvtColor(np.ascontiguousarray(fill, np.float32), cv2.COLOR_RGB2Lab)
     lab[..., 1:] = cv2.cvtColor(np.ascontiguousarray(smooth, np.float32), cv2.COLOR_RGB2Lab)[

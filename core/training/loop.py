@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from core.base.errors import InpaintError
@@ -137,8 +138,6 @@ def init_distributed(device: str) -> tuple[DistInfo, str]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo(), device
-    import torch.distributed as dist
-
     if not dist.is_initialized():
         backend = "nccl" if device.startswith("cuda") else "gloo"
         dist.init_process_group(backend=backend)
@@ -150,8 +149,6 @@ def init_distributed(device: str) -> tuple[DistInfo, str]:
 
 def ranks_in_sync(net: nn.Module) -> bool:
     """DDP keeps replicas identical; check it cheaply with a gathered weight checksum."""
-    import torch.distributed as dist
-
     with torch.no_grad():
         local = torch.stack([p.detach().double().sum() for p in net.parameters()]).cpu()
     gathered = [torch.zeros_like(local) for _ in range(dist.get_world_size())]

@@ -19,9 +19,9 @@ from app.viewmodels import latent as latent_model
 from app.viewmodels.methods import LEARNED
 from core.base.imageio import Image, write_image
 from core.base.masks import grow
-from core.manifold.latent import LatentSession, LatentSetting
 from core.manifold.method import ManifoldFill
 from core.pipeline import session as pipeline
+from core.pipeline.latent import LatentSession, LatentSetting
 from core.pipeline.session import BLEND_BAND
 from tests.app.driving import open_window
 from tests.conftest import synthetic_photo

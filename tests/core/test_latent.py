@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from core.base.errors import InpaintError
+from core.base.interpolation import slerp
 from core.base.masks import grow
 from core.manifold.directions import (
     directions_for,
@@ -15,9 +16,9 @@ from core.manifold.directions import (
     sefa_directions,
     z_weights,
 )
-from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
-from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions, slerp
+from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions
+from core.pipeline.latent import LatentSession
 from core.pipeline.session import BLEND_BAND, FillRequest, fill
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net
