@@ -199,8 +199,7 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
     pass per region)."""
     from core.base.imageio import read_image, write_image
     from core.base.masks import load_mask
-    from core.pipeline.registry import get_method
-    from core.pipeline.session import FillSession
+    from core.pipeline.session import FillRequest, FillSession
 
     image = read_image(job.image, max_pixels=_max_pixels(args.max_pixels))
     found = ""
@@ -215,21 +214,15 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
     options = build_options(args, method, device)
     outputs = list(_outputs(job, args.variants))
     started = time.perf_counter()
-    session = FillSession(
-        image.pixels,
-        mask,
-        get_method(method, device),
-        options,
-        keep=len(outputs) > 1,
-        grain=args.grain,
-    )
+    request = FillRequest(image.pixels, mask, method, args.seed, device, options, args.grain)
+    session = FillSession(request, keep=len(outputs) > 1)
     job.output.parent.mkdir(parents=True, exist_ok=True)
     for path, number in outputs:
         seed = args.seed if number is None else (args.seed or 0) + number - 1
-        filled = session.compose(session.render(seed))
-        write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
+        result = session.render(seed)
+        write_image(dataclasses.replace(image, pixels=result.image), path, overwrite=args.overwrite)
     seconds = time.perf_counter() - started
-    done = _describe_fill(session.describe_last(), float(mask.mean()), seconds)
+    done = _describe_fill(result.describe(), float(mask.mean()), seconds)
     return f"{found}; {done}" if found else done
 
 

@@ -13,11 +13,15 @@
 5. with ``grain``: each filled region gets the grain of the photo around it
    (``core.pipeline.grain``).
 
-``FillSession`` runs these for one image + mask + method: planned and prepared once, then
-rendered as often as asked (variants, sliders, fusion). ``fill_steps`` is one render of a
-request. Regions are filled in order, each seeing the fills of the earlier ones as known
-context; a region whose crop no earlier fill reaches is *independent*: it is prepared once, from
-the original pixels, and may be batched with others. Work and memory are proportional to the
+One door: every caller (the editor, the CLI, the latent panel's ``core.pipeline.latent``, the
+bench) states a fill as a ``FillRequest`` and fills through a ``FillSession``, whose every render
+returns a ``FillResult``: the filled pixels, the boxes that hold every changed pixel and the path
+each region took. ``FillSession`` plans and prepares a request once, then renders it as often
+as asked (variants, sliders, fusion); ``fill_steps`` is one render of a request.
+
+Regions are filled in order, each seeing the fills of the earlier ones as known context; a
+region whose crop no earlier fill reaches is *independent*: it is prepared once, from the
+original pixels, and may be batched with others. Work and memory are proportional to the
 boxes around the damage, never to the whole photo (only the bool mask is whole-image sized).
 """
 
@@ -26,12 +30,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import cv2
 import numpy as np
 
 from core.base.errors import InpaintError, MaskError
+from core.base.masks import hole_boxes
 from core.base.pixels import Box, from_float, to_float_rgb
 from core.base.progress import Progress, Steps, run_to_end, scaled
 from core.methods.base import CropContext, FillMethod, region_seed
@@ -66,6 +72,32 @@ class FillRequest:
     def __post_init__(self) -> None:
         if self.seed is not None and not isinstance(self.seed, int | np.integer):
             raise InpaintError(f"the seed must be a whole number, got {self.seed!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class FillResult:
+    """One render of a request: the filled pixels, where they may differ from the request's
+    image, and how each region was filled. ``image`` is made from ``patch`` on first use."""
+
+    source: np.ndarray  # the request's image (never modified)
+    box: Box  # the part of it the fill computed: the union of the regions' crops
+    patch: np.ndarray  # ``box`` of the filled image, in the image's dtype
+    boxes: list[Box]  # every pixel the fill may have changed lies in one of them
+    paths: dict[str, int]  # how many regions each path filled: {"texture": 1, "net": 2}
+    grain: bool = False  # the fill took the film grain of the photo around it
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """The whole filled image (a new array, kept)."""
+        return _compose(self.source, self.box, self.patch)
+
+    def describe(self) -> str:
+        """How the regions were filled: "3 regions (1 texture, 2 thin-hole biharmonic)", and
+        whether with the surroundings' grain."""
+        if not self.paths:
+            return "nothing: the mask is empty"
+        grained = ", with the film grain around them" if self.grain else ""
+        return describe_paths(self.paths) + grained
 
 
 @dataclass(frozen=True)
@@ -286,28 +318,29 @@ class _Region:
 
 
 class FillSession:
-    """One image + mask + method: planned once, prepared once, rendered as often as asked.
+    """One request: planned once, prepared once, rendered as often as asked.
 
-    ``image`` and ``mask`` follow ``core``'s conventions and are not modified (the session keeps
-    a copy of the box around the holes, ``box``). ``keep`` holds every independent region's
-    prepared state between renders (variants, sliders); without it each render prepares what it
-    needs and lets it go, so memory stays that of a few crops. ``grain``: every render adds
-    the surroundings' grain to the filled pixels (``core.pipeline.grain``). One thread at a time.
+    The request's image and mask follow ``core``'s conventions and are not modified (the session
+    keeps a copy of the box around the holes, ``box``). ``method``: the loaded instance of
+    ``request.method`` to use (the latent panel's network), else the registry's. ``keep`` holds
+    every independent region's prepared state between renders (variants, sliders); without it
+    each render prepares what it needs and lets it go, so memory stays that of a few crops.
+    ``grain`` (the request's, may be changed between renders): every render adds the
+    surroundings' grain to the filled pixels (``core.pipeline.grain``). One thread at a time.
     """
 
     def __init__(
-        self,
-        image: np.ndarray,
-        mask: np.ndarray,
-        method: FillMethod,
-        options: Any = None,
-        keep: bool = True,
-        grain: bool = False,
+        self, request: FillRequest, keep: bool = True, method: FillMethod | None = None
     ) -> None:
+        image, mask, options = request.image, request.mask, request.options
         validate(image, mask)
+        if method is None:
+            method = get_method(request.method, request.device)
+        elif method.name != request.method:
+            raise InpaintError(f"a {method.name} method cannot fill a {request.method} request")
         method.check_options(options)
-        self.image, self.method, self.options, self.keep = image, method, options, keep
-        self.grain = grain
+        self.request, self.image, self.method, self.options = request, image, method, options
+        self.keep, self.grain = keep, request.grain
         plans = plan_regions(mask, method)
         self.box: Box = _union([p.box for p in plans])
         # The holes' own bounding box (image coordinates): what the editor frames as "preview".
@@ -321,8 +354,8 @@ class FillSession:
             if region.independent:
                 self._groups.setdefault(region.group, []).append(region)
         self._prepared = False
-        # How many regions the last render filled by each path (``FillMethod.describe``).
-        self.last_paths: dict[str, int] = {}
+        # Every pixel a render may change: the holes grown by the blend band.
+        self._changed = hole_boxes(mask, BLEND_BAND + 1)
 
     @property
     def region_count(self) -> int:
@@ -402,16 +435,16 @@ class FillSession:
     def prepare(self) -> None:
         run_to_end(self.prepare_steps())
 
-    def render_steps(self, seed: int | None = None, options: Any = None) -> Steps[np.ndarray]:
-        """The filled box (``self.box`` of the image, in its dtype) for ``seed`` and
-        ``options`` (default: the session's). Options that change what is prepared (e.g. the
-        manifold net's working scale) need a new session."""
+    def render_steps(self, seed: int | None = None, options: Any = None) -> Steps[FillResult]:
+        """The fill for ``seed`` (None: the most likely fill; ``fill_steps`` renders the
+        request's) and ``options`` (default: the request's). Options that change what is
+        prepared (e.g. the manifold net's working scale) need a new session."""
         options = self.options if options is None else options
         self.method.check_options(options)
         if not self.method.same_preparation(self.options, options):
             raise InpaintError("these options change what was prepared: start a new session")
         out, remaining = self._base.copy(), self._mask.copy()
-        self.last_paths = {}
+        paths: dict[str, int] = {}  # regions filled by each path (``FillMethod.describe``)
         pending: dict[int, np.ndarray] = {}  # fills of independent regions not pasted yet
         total = max(1, len(self._regions))
         for number, region in enumerate(self._regions):
@@ -419,12 +452,14 @@ class FillSession:
             if region.independent:
                 if id(region) not in pending:
                     # The whole group at its first member: the later ones wait in ``pending``.
-                    steps = self._render_group(self._members(region.group), seed, options)
+                    members = self._members(region.group)
+                    steps = self._render_group(members, seed, options, paths)
                     pending.update((yield from scaled(steps, start, end)))
                 filled, crop = pending.pop(id(region)), region.crop
             else:
                 crop = extract_crop(out, remaining, region.plan, self.method.pad_multiple)
-                steps = self._fill_dependent(region, crop, self._context(region, seed, options))
+                context = self._context(region, seed, options)
+                steps = self._fill_dependent(region, crop, context, paths)
                 filled = yield from scaled(steps, start, end)
             assert crop is not None
             paste_crop(out, remaining, crop, filled)
@@ -435,10 +470,10 @@ class FillSession:
             yield Progress(end, f"filled region {number + 1} of {total}")
         if self.grain:
             match_grain(out, self._mask, seed)
-        return out
+        return FillResult(self.image, self.box, out, list(self._changed), paths, self.grain)
 
     def _fill_dependent(
-        self, region: _Region, crop: PreparedCrop, context: CropContext
+        self, region: _Region, crop: PreparedCrop, context: CropContext, paths: dict[str, int]
     ) -> Steps[np.ndarray]:
         """Prepare and render a region cut from the partly filled image. Its crop changes only
         when an earlier fill that reaches it changes (a thick hole's, with the latent): a
@@ -452,19 +487,19 @@ class FillSession:
             region.prepared = (key, prepared) if self.keep else None
         else:
             prepared = region.prepared[1]
-        self._count_paths([prepared], context.options)
+        self._count_paths([prepared], context.options, paths)
         return (yield from scaled(self.method.render_steps(prepared, context), 0.5, 1.0))
 
-    def _count_paths(self, prepared: list[Any], options: Any) -> None:
+    def _count_paths(self, prepared: list[Any], options: Any, paths: dict[str, int]) -> None:
         for state in prepared:
             path = self.method.describe(state, options)
-            self.last_paths[path] = self.last_paths.get(path, 0) + 1
+            paths[path] = paths.get(path, 0) + 1
 
     def _render_group(
-        self, members: list[_Region], seed: int | None, options: Any
+        self, members: list[_Region], seed: int | None, options: Any, paths: dict[str, int]
     ) -> Steps[dict[int, np.ndarray]]:
         prepared = yield from scaled(self._prepare_group(members), 0.0, 0.5)
-        self._count_paths(prepared, options)
+        self._count_paths(prepared, options, paths)
         contexts = [self._context(m, seed, options) for m in members]
         if len(members) == 1:
             filled = [
@@ -475,21 +510,19 @@ class FillSession:
             filled = yield from scaled(steps, 0.5, 1.0)
         return {id(m): f for m, f in zip(members, filled, strict=True)}
 
-    def render(self, seed: int | None = None, options: Any = None) -> np.ndarray:
+    def render(self, seed: int | None = None, options: Any = None) -> FillResult:
         return run_to_end(self.render_steps(seed, options))
-
-    def describe_last(self) -> str:
-        """How the last render filled: "3 regions (1 texture, 2 thin-hole biharmonic)", and
-        whether it added the surroundings' grain."""
-        grained = ", with the film grain around them" if self.grain else ""
-        return describe_paths(self.last_paths) + grained
 
     def compose(self, patch: np.ndarray) -> np.ndarray:
         """The whole image with a rendered box pasted in (a new array)."""
-        out = self.image.copy()
-        y0, y1, x0, x1 = self.box
-        out[y0:y1, x0:x1] = patch
-        return out
+        return _compose(self.image, self.box, patch)
+
+
+def _compose(image: np.ndarray, box: Box, patch: np.ndarray) -> np.ndarray:
+    out = image.copy()
+    y0, y1, x0, x1 = box
+    out[y0:y1, x0:x1] = patch
+    return out
 
 
 def _crop_key(crop: PreparedCrop) -> bytes:
@@ -514,24 +547,23 @@ def _union(boxes: list[Box]) -> Box:
     )
 
 
-def fill_steps(request: FillRequest) -> Steps[np.ndarray]:
-    """Fill ``request.mask`` in ``request.image``; yields progress, returns a new image.
+def fill_steps(request: FillRequest) -> Steps[FillResult]:
+    """Fill ``request.mask`` in ``request.image``; yields progress, returns the result, its
+    ``image`` a new array made here (on the thread that runs the steps).
 
     The input arrays are never modified. One render of a ``FillSession`` that keeps no state:
     memory stays that of the crops being filled."""
     validate(request.image, request.mask)
     if not request.mask.any():
         yield Progress(1.0, "nothing to fill: the mask is empty")
-        return request.image.copy()
+        empty = request.image[:0, :0].copy()
+        return FillResult(request.image, (0, 0, 0, 0), empty, [], {}, request.grain)
     yield Progress(0.0, f"loading {request.method}")
-    method = get_method(request.method, request.device)
-    session = FillSession(
-        request.image, request.mask, method, request.options, keep=False, grain=request.grain
-    )
-    patch = yield from session.render_steps(request.seed)
-    # The last event names the path each region took, for the status bar.
-    yield Progress(1.0, f"filled {session.describe_last()}")
-    return session.compose(patch)
+    session = FillSession(request, keep=False)
+    result = yield from session.render_steps(request.seed)
+    _ = result.image  # composed now, on the thread running the fill, not where it is read
+    yield Progress(1.0, f"filled {result.describe()}")
+    return result
 
 
 def describe_paths(paths: dict[str, int]) -> str:
@@ -544,5 +576,5 @@ def describe_paths(paths: dict[str, int]) -> str:
 
 
 def fill(request: FillRequest) -> np.ndarray:
-    """``fill_steps`` run to completion."""
-    return run_to_end(fill_steps(request))
+    """The filled image of ``fill_steps`` run to completion (scripts, tests, the bench)."""
+    return run_to_end(fill_steps(request)).image

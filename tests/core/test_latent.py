@@ -9,6 +9,7 @@ import pytest
 from core.base.errors import InpaintError
 from core.base.interpolation import slerp
 from core.base.masks import grow
+from core.base.progress import run_to_end
 from core.manifold.directions import (
     directions_for,
     probe_crops,
@@ -195,3 +196,19 @@ def test_cli_direction_reproduces_the_slider_setting(
     expected = LatentSession(method, image, mask).render_image(LatentSetting(9, (2.0, 0.0, -1.5)))
     np.testing.assert_array_equal(read_image(out).pixels, expected)
     assert main([*args, "--direction", "99=1", "--overwrite"]) != 0
+
+
+def test_a_latent_render_returns_the_pipelines_result(method: ManifoldFill, scene) -> None:  # type: ignore[no-untyped-def]
+    """The latent panel's session is one more caller of the one door: its renders are
+    ``FillResult`` s carrying the box, the changed boxes and each region's path."""
+    image, mask = scene
+    mask[100:102, 10:150] = True  # a 2-px scratch beside the box: the thin path
+    session = LatentSession(method, image, mask)
+    result = run_to_end(session.render_steps(LatentSetting(2)))
+    assert result.paths == {"texture": 1, "thin-hole biharmonic": 1}
+    assert result.box == session.box and result.source is image
+    np.testing.assert_array_equal(
+        result.image, pipeline_fill(method, image, mask, LatentSetting(2))
+    )
+    preview = run_to_end(session.render_steps(LatentSetting(2), textured=False))
+    assert preview.paths == {"net": 1, "thin-hole biharmonic": 1}
