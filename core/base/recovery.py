@@ -35,8 +35,8 @@ import platformdirs
 from core.base.errors import InpaintError
 from core.base.imageio import Image, read_image, write_image
 from core.base.masks import load_mask, save_mask
+from core.base.pixels import Box
 
-Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 DATA_DIR_ENV = "MANIFOLD_INPAINT_DATA_DIR"
 PATCH_CELL = 64  # px: differences are found and stored on a grid of this size
 ENTRY_NAME = "entry.json"

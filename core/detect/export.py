@@ -10,10 +10,11 @@ import dataclasses
 import json
 from pathlib import Path
 
+from core.base.cpu import thread_count as torch_threads
 from core.base.errors import InpaintError
 from core.detect.net import MODEL_NAME, build_net, state_to_tensors
 from core.detect.train import FP_BUDGET, calibrate, config_of
-from core.training.loop import load_checkpoint, torch_threads
+from core.training.loop import load_checkpoint
 
 # Flags of the training command, after the ones every run records: (args.json key, flag, the
 # default that leaves it out). Booleans are written bare.

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.base.cpu import thread_count as torch_threads
 from core.base.cpu import tune_allocator
 from core.base.errors import InpaintError
 from core.base.imageio import list_images, read_rgb8
@@ -37,7 +38,6 @@ from core.training.loop import (
     Schedule,
     autocast,
     resume_state,
-    torch_threads,
     train_loop,
 )
 

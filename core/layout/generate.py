@@ -9,7 +9,6 @@ shows). Each is reproducible: the same arguments give the same pixels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from core.base.masks import load_mask
 from core.base.pixels import to_float_rgb
 from core.base.progress import Progress, Steps, scaled
 from core.base.resources import SAMPLE_IMAGE, SAMPLE_MASK
-from core.layout.model import LayoutModel, upsample
+from core.layout.model import LayoutModel
 from core.layout.texturing import Exemplar, fit_height, match_colours, texture_steps
 
 DEFAULT_SIZE = (512, 512)  # (width, height)
@@ -160,11 +159,6 @@ def fuse_steps(
 def default_fuse_size(width: int, height: int, long_side: int = 512) -> tuple[int, int]:
     scale = min(1.0, long_side / max(width, height))
     return max(8, round(width * scale)), max(8, round(height * scale))
-
-
-def layout_strip(model: LayoutModel, codes: Sequence[np.ndarray], side: int) -> np.ndarray:
-    """Layouts of ``codes`` side by side at ``side`` px (sheets and benchmarks)."""
-    return np.concatenate([upsample(model.decode(c), side, side) for c in codes], axis=1)
 
 
 def load_exemplar(path: Path | None, max_side: int = 1536) -> Exemplar:

@@ -27,8 +27,7 @@ specks): one encoder and one decoder pass for all, each crop computed as it woul
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -36,6 +35,7 @@ import cv2
 import numpy as np
 
 from core.base import resources
+from core.base.cpu import thread_count, tune_allocator
 from core.base.errors import ModelError
 from core.base.interpolation import lerp, slerp
 from core.base.masks import distance_to_known, hole_thickness
@@ -47,7 +47,7 @@ from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions
 from core.methods.base import CropContext, FillMethod, downscale_known, region_seed
 from core.methods.classical import BiharmonicInpaint
 
-# torch (with the network and core.base.cpu) and the texture engine (numba) are imported where
+# torch (with the network) and the texture engine (numba) are imported where
 # they are used: they cost 2.1 s and 0.6 s to import on the 2-core CPU, and this module is
 # imported at every start of the editor and the command line (core.pipeline.registry), where
 # the manifold method may never run.
@@ -128,22 +128,12 @@ def is_thin(thickness: float, options: ManifoldOptions) -> bool:
     return 0 < thickness <= options.thin_hole_px
 
 
-@contextmanager
-def _threads_for(sizes: Sequence[tuple[int, int]]) -> Iterator[None]:
-    """One torch thread when every crop (``sizes``: their (h, w)) is small. That holds for a
-    batch of them too: on the loaded 2-core CPU 16 stacked 64x64 crops took 3.8 ms per crop
-    on one thread and 490 ms on two (every op waits for the starved second thread)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if max(h * w for h, w in sizes) >= SINGLE_THREAD_PIXELS or before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+def _threads(sizes: Sequence[tuple[int, int]]) -> int:
+    """torch threads for crops of ``sizes`` ((h, w) each): one when every crop is small, else 0
+    (as many as torch has). That holds for a batch of them too: on the loaded 2-core CPU 16
+    stacked 64x64 crops took 3.8 ms per crop on one thread and 490 ms on two (every op waits
+    for the starved second thread)."""
+    return 1 if max(h * w for h, w in sizes) < SINGLE_THREAD_PIXELS else 0
 
 
 def _scaled_size(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
@@ -192,7 +182,6 @@ class ManifoldFill(FillMethod):
     def __init__(self, device: str = "cpu", models_dir=None) -> None:
         super().__init__(device)
 
-        from core.base.cpu import tune_allocator
         from core.manifold.net import ManifoldNet, NetConfig
 
         tune_allocator()
@@ -283,7 +272,7 @@ class ManifoldFill(FillMethod):
         import torch
 
         # no_grad, not inference_mode: refinement back-propagates through these tensors.
-        with torch.no_grad(), _threads_for([i.work_size for i in inputs]):
+        with torch.no_grad(), thread_count(_threads([i.work_size for i in inputs])):
             masked = self._tensor(np.stack([i.masked.transpose(2, 0, 1) for i in inputs]))
             hole_t = self._tensor(np.stack([i.hole[None] for i in inputs]))
             init_t = self._tensor(np.stack([i.init.transpose(2, 0, 1) for i in inputs]))
@@ -324,7 +313,7 @@ class ManifoldFill(FillMethod):
         """``decode`` of each cache with its z, in one pass of the decoder."""
         import torch
 
-        with torch.inference_mode(), _threads_for([c.work_size for c in caches]):
+        with torch.inference_mode(), thread_count(_threads([c.work_size for c in caches])):
             z = np.stack([np.asarray(z, np.float32) for z in zs])
             out = self.net.decode(_stacked(caches), torch.from_numpy(z).to(self.device))
         return [self._finish(cache, out[i : i + 1]) for i, cache in enumerate(caches)]

@@ -33,6 +33,7 @@ from torch import nn
 
 from core.base import maskgen
 from core.base.cpu import bf16_native, tune_allocator
+from core.base.cpu import thread_count as torch_threads
 from core.base.errors import InpaintError
 from core.base.imageio import read_rgb8
 from core.base.metrics import gradient_ratio, hole_psnr
@@ -57,7 +58,6 @@ from core.training.loop import (
     init_distributed,
     ranks_in_sync,
     resume_state,
-    torch_threads,
     train_loop,
     warmup_cosine,
 )

@@ -34,10 +34,6 @@ class MethodInfo:
     reason: str = ""
 
 
-def method_names() -> list[str]:
-    return list(METHODS)
-
-
 def method_class(name: str) -> type[FillMethod]:
     try:
         return METHODS[name]

@@ -1,4 +1,4 @@
-"""The training loop both models share.
+"""The training loop the three models share (the manifold net, the layout VAE, the detector).
 
 A model contributes a ``TrainTask``: its state for checkpoints, one optimisation step, and a
 validation. The loop owns the rest: resuming from ``OUT/last.pt``, atomic checkpoints
@@ -22,7 +22,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -154,18 +154,6 @@ def ranks_in_sync(net: nn.Module) -> bool:
     gathered = [torch.zeros_like(local) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, local)
     return all(torch.equal(g, gathered[0]) for g in gathered)
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """``threads`` torch threads inside (0: leave torch's choice)."""
-    before = torch.get_num_threads()
-    if threads > 0:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_loop(
