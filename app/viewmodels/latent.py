@@ -257,7 +257,6 @@ class LatentViewModel(QObject):
         self._settle_timer.timeout.connect(self.settle)
         self._apply_when_ready = False
         self._applying = False
-        self._generated = 0  # documents made by New from manifold, for their titles
         # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
         session.leaving.connect(self._keep_state)
