@@ -47,8 +47,9 @@ from core.base.metrics import (
     structure_psnr,
 )
 from core.base.pixels import to_float_rgb
+from core.methods.geometry import BLEND_BAND
 from core.perceptual import perceptual_distance
-from core.pipeline.session import BLEND_BAND, FillRequest, fill
+from core.pipeline.session import FillRequest, fill
 
 # Bench entries that are a method run with some of its options fixed: name -> (method, fields).
 VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
@@ -279,7 +280,7 @@ def _largest_region_crop(
     image: np.ndarray, hole_full: np.ndarray, method
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(masked crop, hole, true crop) of the largest hole region, cut as the pipeline cuts it."""
-    from core.pipeline.session import extract_crop, plan_regions
+    from core.methods.geometry import extract_crop, plan_regions
 
     plans = plan_regions(hole_full, method)
     plan = max(plans, key=lambda p: (p.core[1] - p.core[0]) * (p.core[3] - p.core[2]))

@@ -3,14 +3,15 @@ exemplar PatchMatch completion (the texture engine without a guide)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from core.base.pixels import opencv_inpaint
 from core.base.progress import Steps
-from core.methods.base import CropContext, FillMethod, downscale_known
+from core.methods.base import CropContext, FillMethod
+from core.methods.geometry import HoleMeasure, back_to_crop
 
 # scikit-image's inpainting (0.9 s to import on the 2-core CPU) and the texture engine (numba:
 # 0.6 s) are imported by the fills that use them: every start imports this module.
@@ -58,23 +59,27 @@ class BiharmonicInpaint(FillMethod):
     # A surface this smooth loses nothing visible by it.
     max_unknowns: ClassVar[int] = 16_000
 
+    def model_scale(self, measure: HoleMeasure, options: Any) -> float:
+        """Full resolution up to ``max_unknowns`` hole pixels, else the scale that leaves
+        about that many."""
+        if measure.area <= self.max_unknowns:
+            return 1.0
+        return (self.max_unknowns / measure.area) ** 0.5
+
     def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
         from skimage.restoration import inpaint_biharmonic
 
         if hole.all():
             return np.full_like(crop, 0.5)
-        count = int(hole.sum())
-        if count <= self.max_unknowns:
+        if self.model_scale(self.measure(hole, context), context.options) >= 1.0:
             filled = inpaint_biharmonic(crop, hole, split_into_regions=True, channel_axis=-1)
             return np.clip(filled, 0.0, 1.0).astype(np.float32)
-        small, small_hole = downscale_known(crop, hole, (self.max_unknowns / count) ** 0.5)
-        filled = inpaint_biharmonic(small, small_hole, split_into_regions=True, channel_axis=-1)
-        size = (hole.shape[1], hole.shape[0])
-        filled = cv2.resize(filled.astype(np.float32), size, interpolation=cv2.INTER_CUBIC)
+        view = self.view(crop, hole, context)
+        filled = inpaint_biharmonic(
+            view.pixels, view.hole, split_into_regions=True, channel_axis=-1
+        )
         # Known pixels as given: the pipeline's blend band mixes them with the fill.
-        result = crop.astype(np.float32, copy=True)
-        result[hole] = np.clip(filled[hole], 0.0, 1.0)
-        return result
+        return back_to_crop(filled.astype(np.float32), view.scale, crop, hole)
 
 
 class PatchMatchInpaint(FillMethod):

@@ -1,12 +1,16 @@
 """The fill pipeline shared by every method and every caller (CLI, editor, latent panel, bench).
 
+The geometry of every step is ``core.methods.geometry``'s, for every method alike:
+
 1. ``plan_regions``: group the mask's hole pixels into regions (nearby specks together), give each
    a box with context margin, and split regions too large for one pass into tiles.
 2. ``extract_crop``: cut the box out, convert it to float32 RGB in ``[0, 1]``, blank the holes,
-   scale it to the method's working resolution and pad it to the method's multiple.
+   scale it to the method's working resolution and pad it to the method's multiple. Its hole is
+   measured once (``HoleMeasure``) and handed to the method with it (``CropContext.measure``).
 3. the method fills the crop in two steps: ``prepare`` (what depends on neither the seed nor the
    latent; once per crop) and ``render`` (per seed / latent setting). Small crops it can stack
-   (``FillMethod.batch_key``) are prepared and rendered together.
+   (``FillMethod.batch_key``) are prepared and rendered together. A model that runs at a scale
+   of its own inside the crop gets its view from the geometry too (``FillMethod.view``).
 4. ``paste_crop``: undo padding and scaling, and blend the fill into the output over the hole
    pixels plus a narrow feathered band; every pixel farther than ``BLEND_BAND`` px from the hole
    keeps its exact input value.
@@ -28,29 +32,29 @@ boxes around the damage, never to the whole photo (only the bool mask is whole-i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-import cv2
 import numpy as np
 
 from core.base.errors import InpaintError, MaskError
 from core.base.masks import hole_boxes
-from core.base.pixels import Box, from_float, to_float_rgb
+from core.base.pixels import Box
 from core.base.progress import Progress, Steps, run_to_end, scaled
 from core.methods.base import CropContext, FillMethod, region_seed
+from core.methods.geometry import (
+    BLEND_BAND,
+    CropPlan,
+    HoleMeasure,
+    PreparedCrop,
+    extract_crop,
+    extract_hole,
+    paste_crop,
+    plan_regions,
+)
 from core.pipeline.grain import match_grain
 from core.pipeline.registry import get_method
-
-# Width, in px, of the band outside the hole over which the fill fades into the original.
-BLEND_BAND = 3
-# Holes closer than this (px) are filled together in one crop.
-GROUP_DISTANCE = 12
-GROUP_FACTOR = 4
-# Longest side, at the method's working scale, of one pass; larger regions are tiled.
-MAX_TILE = 768
 
 
 @dataclass(frozen=True)
@@ -100,32 +104,6 @@ class FillResult:
         return describe_paths(self.paths) + grained
 
 
-@dataclass(frozen=True)
-class CropPlan:
-    """One pass of a method: ``box`` (y0, y1, x0, x1) is cut out; hole pixels inside ``core``
-    (y0, y1, x0, x1, a sub-box of ``box``) are written back."""
-
-    box: Box
-    core: Box
-    scale: float
-    index: int
-
-    def shifted(self, dy: int, dx: int) -> CropPlan:
-        """The same plan in coordinates whose origin is (dy, dx)."""
-        y0, y1, x0, x1 = self.box
-        c0, c1, c2, c3 = self.core
-        return CropPlan((y0 - dy, y1 - dy, x0 - dx, x1 - dx),
-                        (c0 - dy, c1 - dy, c2 - dx, c3 - dx), self.scale, self.index)  # fmt: skip
-
-
-@dataclass
-class PreparedCrop:
-    plan: CropPlan
-    pixels: np.ndarray  # float32 (h, w, 3) at working scale, padded; holes zeroed
-    hole: np.ndarray  # bool (h, w) at working scale, padded
-    size: tuple[int, int]  # (h, w) at working scale before padding
-
-
 def validate(image: np.ndarray, mask: np.ndarray) -> None:
     if image.ndim != 3 or image.shape[2] not in (1, 2, 3, 4):
         raise MaskError(f"image must be HxWxC with 1-4 channels, got shape {image.shape}")
@@ -138,172 +116,6 @@ def validate(image: np.ndarray, mask: np.ndarray) -> None:
         raise MaskError(f"mask must be a bool array, got {mask.dtype}")
 
 
-def _expand(box: Box, margin: int, shape: tuple[int, int]):
-    y0, y1, x0, x1 = box
-    return (
-        max(0, y0 - margin),
-        min(shape[0], y1 + margin),
-        max(0, x0 - margin),
-        min(shape[1], x1 + margin),
-    )
-
-
-def plan_regions(mask: np.ndarray, method: FillMethod) -> list[CropPlan]:
-    """Boxes to fill, in a deterministic order (top to bottom, left to right)."""
-    if not mask.any():
-        return []
-    # Group on a 4x coarser grid: labelling a 24 MP mask at full size would cost 96 MB.
-    coarse = _any_pool(mask, GROUP_FACTOR)
-    reach = max(1, GROUP_DISTANCE // GROUP_FACTOR)
-    grouped = cv2.dilate(
-        coarse.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach))
-    )
-    count, _, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
-    plans: list[CropPlan] = []
-    for label in range(1, count):
-        x, y, w, h = (int(v) * GROUP_FACTOR for v in stats[label, :4])
-        region = _tighten(mask, (y, min(y + h, mask.shape[0]), x, min(x + w, mask.shape[1])))
-        if region is not None:
-            plans.extend(_tile_region(region, mask, method, len(plans)))
-    return [
-        CropPlan(p.box, p.core, p.scale, i)
-        for i, p in enumerate(sorted(plans, key=lambda p: (p.core[0], p.core[2])))
-    ]
-
-
-def _any_pool(mask: np.ndarray, factor: int) -> np.ndarray:
-    """``True`` where any pixel of a ``factor`` x ``factor`` block is a hole."""
-    h, w = mask.shape
-    padded = np.pad(mask, ((0, (-h) % factor), (0, (-w) % factor)))
-    return padded.reshape(padded.shape[0] // factor, factor, -1, factor).any(axis=(1, 3))
-
-
-def _tighten(mask: np.ndarray, box: Box):
-    """The smallest box holding every hole pixel of ``box`` (None when it holds none)."""
-    y0, y1, x0, x1 = box
-    block = mask[y0:y1, x0:x1]
-    rows = np.flatnonzero(block.any(axis=1))
-    cols = np.flatnonzero(block.any(axis=0))
-    if rows.size == 0:
-        return None
-    return y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1
-
-
-def _tile_region(
-    region: Box, mask: np.ndarray, method: FillMethod, first: int
-) -> Iterator[CropPlan]:
-    y0, y1, x0, x1 = region
-    scale = min(1.0, float(method.working_scale(y1 - y0, x1 - x0)))
-    tile = max(32, int(MAX_TILE / scale))
-    rows = range(y0, y1, tile)
-    cols = range(x0, x1, tile)
-    for ty in rows:
-        for tx in cols:
-            core = (ty, min(ty + tile, y1), tx, min(tx + tile, x1))
-            if not mask[core[0] : core[1], core[2] : core[3]].any():
-                continue
-            longest = max(core[1] - core[0], core[3] - core[2])
-            # min_margin is in working-scale pixels, the factor applies to full resolution.
-            margin = int(max(method.min_margin / scale, method.margin_factor * longest))
-            box = _expand(core, margin + BLEND_BAND, mask.shape)
-            yield CropPlan(box, core, scale, first)
-            first += 1
-
-
-def _padding(size: tuple[int, int], multiple: int) -> tuple[tuple[int, int], tuple[int, int], str]:
-    pad_h, pad_w = (-size[0]) % multiple, (-size[1]) % multiple
-    mode = "reflect" if min(size) > max(pad_h, pad_w) else "edge"
-    return (0, pad_h), (0, pad_w), mode
-
-
-def extract_hole(mask: np.ndarray, plan: CropPlan, pad_multiple: int) -> np.ndarray:
-    """The hole of ``plan``'s crop as the method sees it: at working scale, padded."""
-    y0, y1, x0, x1 = plan.box
-    hole = mask[y0:y1, x0:x1].copy()
-    if plan.scale < 1.0:
-        h = max(1, round((y1 - y0) * plan.scale))
-        w = max(1, round((x1 - x0) * plan.scale))
-        # A working pixel is a hole if any full-resolution pixel under it is.
-        hole = cv2.resize(hole.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0
-    pad_y, pad_x, mode = _padding(hole.shape, pad_multiple)
-    return np.pad(hole, (pad_y, pad_x), mode=mode) if pad_y[1] or pad_x[1] else hole
-
-
-def extract_crop(
-    image: np.ndarray, mask: np.ndarray, plan: CropPlan, pad_multiple: int
-) -> PreparedCrop:
-    y0, y1, x0, x1 = plan.box
-    pixels = to_float_rgb(image[y0:y1, x0:x1])
-    hole = mask[y0:y1, x0:x1]
-    if plan.scale < 1.0:
-        h = max(1, round((y1 - y0) * plan.scale))
-        w = max(1, round((x1 - x0) * plan.scale))
-        pixels = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
-        hole = cv2.resize(hole.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0
-    pixels[hole] = 0.0
-    size = hole.shape
-    pad_y, pad_x, mode = _padding(size, pad_multiple)
-    if pad_y[1] or pad_x[1]:
-        pixels = np.pad(pixels, (pad_y, pad_x, (0, 0)), mode=mode)
-    return PreparedCrop(
-        plan, np.ascontiguousarray(pixels), extract_hole(mask, plan, pad_multiple), size
-    )
-
-
-def blend_weights(hole: np.ndarray, band: int = BLEND_BAND) -> np.ndarray:
-    """1 inside the hole, fading linearly to 0 at ``band`` px outside it."""
-    if band <= 0:
-        return hole.astype(np.float32)
-    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return np.clip(1.0 - distance / (band + 1.0), 0.0, 1.0).astype(np.float32)
-
-
-def paste_crop(
-    out: np.ndarray, mask: np.ndarray, prepared: PreparedCrop, filled: np.ndarray
-) -> None:
-    """Blend ``filled`` (the method's output for ``prepared``) into ``out`` in place."""
-    plan = prepared.plan
-    y0, y1, x0, x1 = plan.box
-    h, w = prepared.size
-    filled = filled[:h, :w]
-    if (h, w) != (y1 - y0, x1 - x0):
-        filled = cv2.resize(filled, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
-    hole = mask[y0:y1, x0:x1]
-    # Only holes in this pass's core are written; the band may reach into the margin.
-    cy0, cy1, cx0, cx1 = plan.core
-    own = np.zeros_like(hole)
-    own[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = hole[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-    weights = blend_weights(own)
-    # The band never reaches into holes that other passes own: those keep what they have.
-    weights[hole & ~own] = 0.0
-    touched = weights > 0
-    if not touched.any():
-        return
-    target = out[y0:y1, x0:x1]
-    original = to_float_rgb(target)
-    mixed = original + weights[..., None] * (filled.astype(np.float32) - original)
-    colour_channels = min(3, target.shape[2] if target.shape[2] != 2 else 1)
-    if colour_channels == 1:
-        mixed = mixed.mean(axis=2, keepdims=True)
-    new_values = from_float(mixed, out.dtype)
-    block = target[..., :colour_channels]
-    block[touched] = new_values[touched]
-    if target.shape[2] in (2, 4):
-        _fill_alpha(target, own)
-
-
-def _fill_alpha(target: np.ndarray, hole: np.ndarray) -> None:
-    """Holes in the alpha channel take the alpha of their surroundings (Telea)."""
-    alpha = target[..., -1]
-    scale = 255.0 if alpha.dtype == np.uint8 else 65535.0 if alpha.dtype == np.uint16 else 1.0
-    wide = np.rint(np.clip(alpha / scale, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    filled = cv2.inpaint(wide, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA) / 65535.0
-    alpha[hole] = from_float(filled, alpha.dtype)[hole]
-
-
-# -- sessions: plan and prepare once, render as often as asked -------------------------------
-
-
 @dataclass
 class _Region:
     plan: CropPlan  # in the session box's coordinates
@@ -313,6 +125,9 @@ class _Region:
     independent: bool
     group: int = -1  # batch group of an independent region
     crop: PreparedCrop | None = None  # kept between renders by sessions that keep state
+    # An independent region's hole as measured at planning (``batch_key``), handed down with
+    # its crop so that the method measures it once; None when planning measured nothing.
+    measure: HoleMeasure | None = None
     # What the method prepared; for a dependent region (key of the crop it came from, state).
     prepared: Any = None
 
@@ -365,9 +180,11 @@ class FillSession:
     def prepared(self) -> bool:
         return self._prepared
 
-    def _context(self, region: _Region, seed: int | None, options: Any) -> CropContext:
+    def _context(
+        self, region: _Region, seed: int | None, options: Any, measure: HoleMeasure | None
+    ) -> CropContext:
         plan = region.plan
-        return CropContext(region_seed(seed, plan.index), plan.scale, options, plan.index)
+        return CropContext(region_seed(seed, plan.index), plan.scale, options, plan.index, measure)
 
     def _regions_of(self, plans: list[CropPlan]) -> list[_Region]:
         """Which regions are independent, and their batch groups: consecutive independent
@@ -381,7 +198,10 @@ class FillSession:
             region = _Region(plan, independent=not near.any())
             if region.independent:
                 hole = extract_hole(self._mask, plan, self.method.pad_multiple)
-                key = self.method.batch_key(hole, self._context(region, None, self.options))
+                measure = HoleMeasure(hole)
+                context = self._context(region, None, self.options, measure)
+                key = self.method.batch_key(hole, context)
+                region.measure = measure if measure.measured else None  # the numbers only
                 group = open_groups.get(key) if key is not None else None
                 if group is None or group_sizes[group] >= self.method.max_batch:
                     group = len(group_sizes)
@@ -409,7 +229,7 @@ class FillSession:
             for m in members
         ]
         items = [
-            (c.pixels, c.hole, self._context(m, None, self.options))
+            (c.pixels, c.hole, self._context(m, None, self.options, m.measure))
             for c, m in zip(crops, members, strict=True)
         ]
         if len(items) == 1:
@@ -458,7 +278,7 @@ class FillSession:
                 filled, crop = pending.pop(id(region)), region.crop
             else:
                 crop = extract_crop(out, remaining, region.plan, self.method.pad_multiple)
-                context = self._context(region, seed, options)
+                context = self._context(region, seed, options, HoleMeasure(crop.hole))
                 steps = self._fill_dependent(region, crop, context, paths)
                 filled = yield from scaled(steps, start, end)
             assert crop is not None
@@ -480,7 +300,7 @@ class FillSession:
         session that keeps state reuses what it prepared for the same crop last time."""
         key = _crop_key(crop) if self.keep else None
         if key is None or region.prepared is None or region.prepared[0] != key:
-            plain = CropContext(None, context.scale, context.options, context.index)
+            plain = replace(context, seed=None)
             prepared = yield from scaled(
                 self.method.prepare_steps(crop.pixels, crop.hole, plain), 0.0, 0.5
             )
@@ -500,7 +320,7 @@ class FillSession:
     ) -> Steps[dict[int, np.ndarray]]:
         prepared = yield from scaled(self._prepare_group(members), 0.0, 0.5)
         self._count_paths(prepared, options, paths)
-        contexts = [self._context(m, seed, options) for m in members]
+        contexts = [self._context(m, seed, options, m.measure) for m in members]
         if len(members) == 1:
             filled = [
                 (yield from scaled(self.method.render_steps(prepared[0], contexts[0]), 0.5, 1))

@@ -20,8 +20,8 @@ from core.base.imageio import Image, write_image
 from core.base.masks import grow
 from core.base.progress import Progress
 from core.methods.base import CropContext, FillMethod
+from core.methods.geometry import BLEND_BAND
 from core.pipeline import registry
-from core.pipeline.session import BLEND_BAND
 from tests.app.driving import open_window
 
 FILL_TIMEOUT_MS = 20_000

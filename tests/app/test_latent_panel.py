@@ -20,9 +20,9 @@ from app.viewmodels.methods import LEARNED
 from core.base.imageio import Image, write_image
 from core.base.masks import grow
 from core.manifold.method import ManifoldFill
+from core.methods.geometry import BLEND_BAND
 from core.pipeline import session as pipeline
 from core.pipeline.latent import LatentSession, LatentSetting
-from core.pipeline.session import BLEND_BAND
 from tests.app.driving import open_window
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net

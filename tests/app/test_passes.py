@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 from app.main_window import MainWindow
 from core.base.imageio import Image, write_image
 from core.base.masks import grow
-from core.pipeline.session import BLEND_BAND
+from core.methods.geometry import BLEND_BAND
 from tests.app.driving import open_window, paint_box
 from tests.conftest import synthetic_photo
 

@@ -15,8 +15,8 @@ import pytest
 from core.base import resources
 from core.base.imageio import Image, read_image, write_image
 from core.base.masks import grow, save_mask
+from core.methods.geometry import BLEND_BAND
 from core.pipeline.registry import describe_methods
-from core.pipeline.session import BLEND_BAND
 from main import main
 from tests.bad_inputs import (
     BAD_FILES,

@@ -19,8 +19,9 @@ from core.manifold.directions import (
 )
 from core.manifold.method import ManifoldFill
 from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions
+from core.methods.geometry import BLEND_BAND
 from core.pipeline.latent import LatentSession
-from core.pipeline.session import BLEND_BAND, FillRequest, fill
+from core.pipeline.session import FillRequest, fill
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net
 

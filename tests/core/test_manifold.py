@@ -18,8 +18,9 @@ from core.manifold.method import ManifoldFill, choose_internal_scale
 from core.manifold.net import ManifoldNet, NetConfig, blur121
 from core.manifold.options import ManifoldOptions
 from core.methods.base import CropContext
+from core.methods.geometry import BLEND_BAND
 from core.pipeline import registry
-from core.pipeline.session import BLEND_BAND, FillRequest, fill
+from core.pipeline.session import FillRequest, fill
 from tests.conftest import drain, synthetic_photo
 
 TINY = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4)

@@ -12,18 +12,16 @@ from core.base.errors import InpaintError, MaskError
 from core.base.masks import hole_boxes
 from core.bench import known_unchanged
 from core.methods.base import CropContext, FillMethod
+from core.methods.geometry import BLEND_BAND, MAX_TILE, plan_regions
 from core.pipeline import registry
 from core.pipeline.registry import get_method
 from core.pipeline.session import (
-    BLEND_BAND,
-    MAX_TILE,
     FillRequest,
     FillResult,
     FillSession,
     describe_paths,
     fill,
     fill_steps,
-    plan_regions,
 )
 from tests.conftest import assert_batched_regions_see_original_pixels, drain, synthetic_photo
 
