@@ -13,7 +13,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    from core.cli import COMMANDS
+    from core.commands.cli import COMMANDS
 
     if not args or (args[0] not in COMMANDS and not args[0].startswith("-")):
         if len(args) > 1:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.app import run_editor
 
         return run_editor(args[0] if args else None)
-    from core.cli import main as cli_main
+    from core.commands.cli import main as cli_main
 
     return cli_main(args)
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from core.resources import ICONS_DIR
+from core.base.resources import ICONS_DIR
 
 log = logging.getLogger(__name__)
 

@@ -54,10 +54,10 @@ from app.widgets.detect_panel import DetectDock
 from app.widgets.latent_panel import LatentDock
 from app.widgets.tools import MAX_BRUSH, MIN_BRUSH, ToolBox
 from app.worker import Workers
-from core import imageio
-from core.device import available_devices
-from core.recovery import RecoveredDocument, RecoveryStore
-from core.resources import SAMPLE_IMAGE
+from core.base import imageio
+from core.base.device import available_devices
+from core.base.recovery import RecoveredDocument, RecoveryStore
+from core.base.resources import SAMPLE_IMAGE
 
 Button = QMessageBox.StandardButton
 

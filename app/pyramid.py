@@ -14,8 +14,8 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from app.qimage import to_display_uint8
+from core.base.pixels import Box
 
-Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 BLOCK_ROWS = 256  # rows converted at a time: bounds the temporaries
 SMALLEST_SIDE = 64  # no level is made whose shorter side would be below this
 

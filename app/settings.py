@@ -65,7 +65,7 @@ class Settings:
     @property
     def max_pixels(self) -> int | None:
         """Largest photo opened without asking (decompression-bomb guard); None = no limit."""
-        from core.imageio import DEFAULT_MAX_PIXELS
+        from core.base.imageio import DEFAULT_MAX_PIXELS
 
         value = int(self._get("files/max_pixels", DEFAULT_MAX_PIXELS, int))
         return None if value <= 0 else value

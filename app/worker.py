@@ -1,8 +1,9 @@
 """The one way the editor runs work off the GUI thread: a ``Worker`` (a thread and its queue).
 
-Work is a *steps factory*: a callable returning a generator that yields ``core.progress.Progress``
-(core's long-work protocol); each ``yield`` is a progress event and a cancel point, and the
-generator's return value is the result. ``call`` turns a plain function into steps.
+Work is a *steps factory*: a callable returning a generator that yields
+``core.base.progress.Progress`` (core's long-work protocol); each ``yield`` is a progress event
+and a cancel point, and the generator's return value is the result. ``call`` turns a plain
+function into steps.
 
 ``submit`` queues a task and returns its ``Task`` handle. Tasks run one at a time, the highest
 ``priority`` first, else in submission order. A task submitted with a ``key`` supersedes a task
@@ -27,9 +28,9 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from core.device import is_device_error
-from core.errors import InpaintError
-from core.progress import Progress
+from core.base.device import is_device_error
+from core.base.errors import InpaintError
+from core.base.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,15 @@
 """Manifold Inpaint engine: image I/O, masks, fill methods, models and training.
 
 This package never imports Qt (checked by import-linter and tests/core/test_architecture.py).
+Its folders are floors; each imports only the floors below it (import-linter's ``layers``
+contract in pyproject.toml):
+
+* ``commands/``: the command line (``cli`` and one module per subcommand); ``bench`` beside it.
+* ``pipeline/``: the fill - one request, one session, one result; method names.
+* ``manifold/``, ``layout/``, ``detect/``: the three learned models, each in one package;
+  ``perceptual`` (a judge's distance) and ``methods/`` (the fill-method interface, the
+  classical fills) below them; ``texture/``, ``pretrained/`` and ``training/`` at the bottom.
+* ``base/``: the ground floor - conventions and I/O.
 
 In-memory conventions, used everywhere:
 

@@ -1,7 +1,7 @@
 """Benchmark of fill methods on a folder of photos with seeded masks of every damage class.
 
-Every method runs through ``core.pipeline.fill`` (cropping, scaling, blending), so the figures
-are what users get. Per method x mask class (see ``core.metrics``):
+Every method runs through ``core.pipeline.session.fill`` (cropping, scaling, blending), so the
+figures are what users get. Per method x mask class (see ``core.base.metrics``):
 
 * hole-PSNR (dB): over the hole pixels, RGB in [0, 1];
 * hole-SSIM: mean SSIM (Gaussian window, sigma 1.5) over the bounding box of the hole;
@@ -34,11 +34,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core import maskgen
-from core.errors import InpaintError
-from core.imageio import list_images as _list_images
-from core.imageio import read_image
-from core.metrics import (
+from core.base import maskgen
+from core.base.errors import InpaintError
+from core.base.imageio import list_images as _list_images
+from core.base.imageio import read_image
+from core.base.metrics import (
     colour_shift,
     gradient_ratio,
     grain_ratio,
@@ -46,9 +46,10 @@ from core.metrics import (
     hole_ssim,
     structure_psnr,
 )
+from core.base.pixels import to_float_rgb
+from core.methods.geometry import BLEND_BAND
 from core.perceptual import perceptual_distance
-from core.pipeline import BLEND_BAND, FillRequest, fill
-from core.pixels import to_float_rgb
+from core.pipeline.session import FillRequest, fill
 
 # Bench entries that are a method run with some of its options fixed: name -> (method, fields).
 VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
@@ -136,7 +137,7 @@ def resolve_entry(entry: str, options: object | None) -> tuple[str, object | Non
     ``options`` (typed, e.g. ``ManifoldOptions``) go to the method that takes them."""
     from dataclasses import replace
 
-    from core.registry import method_class
+    from core.pipeline.registry import method_class
 
     name, fixed = VARIANTS.get(entry, (entry, {}))
     takes = method_class(name).options_type
@@ -237,7 +238,7 @@ def latent_report(
       each principal axis of the (diagonal) prior, averaged over axes, and the largest axis;
     * ``psnr_mean_z`` vs ``psnr_samples``: hole-PSNR of z = prior mean and of the samples.
     """
-    from core.registry import get_method
+    from core.pipeline.registry import get_method
 
     method = get_method("manifold", device)
     report: dict[str, dict] = {}
@@ -279,7 +280,7 @@ def _largest_region_crop(
     image: np.ndarray, hole_full: np.ndarray, method
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(masked crop, hole, true crop) of the largest hole region, cut as the pipeline cuts it."""
-    from core.pipeline import extract_crop, plan_regions
+    from core.methods.geometry import extract_crop, plan_regions
 
     plans = plan_regions(hole_full, method)
     plan = max(plans, key=lambda p: (p.core[1] - p.core[0]) * (p.core[3] - p.core[2]))
@@ -305,7 +306,7 @@ def variants_report(
     """
     from core.manifold.options import ManifoldOptions
     from core.methods.base import CropContext
-    from core.registry import get_method
+    from core.pipeline.registry import get_method
 
     method = get_method("manifold", device)
     before = ManifoldOptions(texture=False, guide_spread=1.0)
@@ -351,7 +352,7 @@ def speed_report(device: str = "cpu", repeats: int = 7, seed: int = 0) -> dict[s
     fill); and the shipped textured fill of a 30 % box."""
     from core.manifold.options import ManifoldOptions
     from core.methods.base import CropContext
-    from core.registry import get_method
+    from core.pipeline.registry import get_method
 
     method = get_method("manifold", device)
     rng = np.random.default_rng(seed)

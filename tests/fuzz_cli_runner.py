@@ -64,7 +64,7 @@ def run_one(main, work: Path, name: str, data: bytes, mask: Path) -> dict:  # ty
         "leftovers": sorted(p.name for p in out.parent.iterdir() if p != out and name in p.name),
     }
     if out.exists():
-        from core.imageio import read_image
+        from core.base.imageio import read_image
 
         with captured_fd2():
             try:

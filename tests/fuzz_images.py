@@ -153,7 +153,7 @@ MUTATIONS = {
 
 def write_mask(path: Path) -> Path:
     """A scratch-like mask of the base photos' size, for filling every file of the corpus."""
-    from core.masks import save_mask
+    from core.base.masks import save_mask
 
     hole = np.zeros((HEIGHT, WIDTH), bool)
     hole[HEIGHT // 3 : HEIGHT // 3 + 4, 6:-6] = True

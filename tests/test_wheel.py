@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.imageio import Image, read_image, write_image
-from core.masks import save_mask
+from core.base.imageio import Image, read_image, write_image
+from core.base.masks import save_mask
 from tests.conftest import synthetic_photo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +131,7 @@ def test_the_editor_finds_its_icons_and_sample_in_the_installed_package(
         "import sys\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
-        "import app.icons, core.resources as r\n"
+        "import app.icons, core.base.resources as r\n"
         "assert r.SAMPLE_IMAGE.is_file() and r.SAMPLE_MASK.is_file(), r.SAMPLE_IMAGE\n"
         "assert not app.icons.icon('save').isNull() and not app.icons.icon('app').isNull()\n"
         "print(r.RESOURCES_DIR)\n"

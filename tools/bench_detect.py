@@ -36,11 +36,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import metrics
+from core.base import metrics
+from core.base.imageio import list_images, read_rgb8
 from core.detect import detect, fill_mask, threshold_mask
 from core.detect.synth import synthesize
-from core.imageio import list_images, read_rgb8
-from core.pipeline import FillRequest, fill
+from core.pipeline.session import FillRequest, fill
 
 
 def counts(pred: np.ndarray, mask: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
@@ -67,7 +67,7 @@ def recall(tp_fp_fn: np.ndarray) -> float:
 
 
 def hole_psnr(out: np.ndarray, clean: np.ndarray, mask: np.ndarray) -> float:
-    """``core.metrics.hole_psnr`` of two uint8 images."""
+    """``core.base.metrics.hole_psnr`` of two uint8 images."""
     return metrics.hole_psnr(out / 255.0, clean / 255.0, mask)
 
 
@@ -272,8 +272,8 @@ def run_large(
 
 def calibrate(folder: Path, budget: float) -> None:
     """Print the classical threshold flagging ``budget`` of the clean ``val/`` pixels."""
+    from core.base.progress import run_to_end
     from core.detect.classical import classical_steps
-    from core.progress import run_to_end
 
     files = [p for p in list_images(folder, recursive=True) if p.parent.name == "val"]
     probs = [
@@ -353,9 +353,9 @@ def main() -> int:
 
 def record(results: dict, args: argparse.Namespace) -> None:
     """Store the figures beside the weights they were measured on."""
+    from core.base.resources import MODELS_DIR
+    from core.base.weights import model_entry, write_manifest_entry
     from core.detect.net import MODEL_NAME
-    from core.models import model_entry, write_manifest_entry
-    from core.resources import MODELS_DIR
 
     models = args.models_dir or MODELS_DIR
     entry = model_entry(MODEL_NAME, models)
@@ -380,9 +380,9 @@ def record(results: dict, args: argparse.Namespace) -> None:
 
 def record_real(results: dict, args: argparse.Namespace) -> None:
     """Store the real-scan figures beside the weights (training.benchmark_real)."""
+    from core.base.resources import MODELS_DIR
+    from core.base.weights import model_entry, write_manifest_entry
     from core.detect.net import MODEL_NAME
-    from core.models import model_entry, write_manifest_entry
-    from core.resources import MODELS_DIR
 
     models = args.models_dir or MODELS_DIR
     entry = model_entry(MODEL_NAME, models)

@@ -36,13 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
 
-from core.imageio import Image, list_images, write_image
+from core.base.imageio import Image, list_images, write_image
+from core.base.metrics import gradient_magnitude
+from core.base.pixels import from_float
+from core.base.progress import run_to_end
 from core.layout.generate import Generation, fuse_steps, generate_steps, load_exemplar, preview
 from core.layout.model import LayoutModel
 from core.layout.texturing import fit_height
-from core.metrics import gradient_magnitude
-from core.pixels import from_float
-from core.progress import run_to_end
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SIZE = 512
@@ -235,8 +235,8 @@ def write_sheets(folder: Path, sheet: list, names: list[str], strip: list) -> No
 
 def record(report: dict, models_dir: Path | None) -> None:
     """The figures into the layout model's manifest entry (``benchmark``)."""
-    from core.models import model_entry, write_manifest_entry
-    from core.resources import MODELS_DIR
+    from core.base.resources import MODELS_DIR
+    from core.base.weights import model_entry, write_manifest_entry
 
     folder = models_dir or MODELS_DIR
     entry = model_entry("layout", folder)

@@ -16,8 +16,9 @@ import tracemalloc
 import cv2
 import numpy as np
 
-from core.pipeline import FillRequest, fill, plan_regions
-from core.registry import get_method
+from core.methods.geometry import plan_regions
+from core.pipeline.registry import get_method
+from core.pipeline.session import FillRequest, fill
 
 
 def scratches(

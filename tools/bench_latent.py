@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from core.imageio import read_image
+from core.base.imageio import read_image
 from core.manifold.directions import Directions, sefa_directions, use_directions
-from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
 from core.manifold.options import LatentSetting
+from core.pipeline.latent import LatentSession
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 HOLE = 256  # px; with the method's 0.5 x side margin the crop is 512 x 512
@@ -205,7 +205,7 @@ def main() -> int:
     parser.add_argument("--no-latency", action="store_true", help="skip the editor's latency")
     args = parser.parse_args()
     if args.models_dir is not None:  # the editor's window loads from here as well
-        from core import resources
+        from core.base import resources
 
         resources.MODELS_DIR = args.models_dir
     try:

@@ -14,7 +14,7 @@ of each class (``core.bench.bench_masks``, the masks ``bench`` uses). Methods:
   outside PatchMatch, not a dependency of the project);
 * ``telea``, ``ns``, ``biharmonic``: the classical methods.
 
-Per class and method (``core.metrics``): hole-PSNR, hole-SSIM, detail (gradient magnitude in
+Per class and method (``core.base.metrics``): hole-PSNR, hole-SSIM, detail (gradient magnitude in
 the hole over the original's), structure PSNR (hole-PSNR after a sigma-3 px Gaussian blur of
 both images), grain (fine-texture std in the fill over the ring around it), the CIELAB a* shift
 against that ring, and the median seconds (the net's time is not in ``texture``'s). Fills of
@@ -44,10 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bench import bench_masks, pairwise_blurred_change, read_rgb
-from core.maskgen import KINDS
-from core.methods.base import CropContext
-from core.metrics import (
+from core.base.maskgen import KINDS
+from core.base.metrics import (
     colour_shift,
     gradient_ratio,
     grain_ratio,
@@ -55,8 +53,10 @@ from core.metrics import (
     hole_ssim,
     structure_psnr,
 )
-from core.progress import run_to_end
-from core.registry import get_method
+from core.base.progress import run_to_end
+from core.bench import bench_masks, pairwise_blurred_change, read_rgb
+from core.methods.base import CropContext
+from core.pipeline.registry import get_method
 from core.texture import TextureOptions, synthesize_steps
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,10 +28,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.base.imageio import list_images
 from core.bench import bench_masks, read_rgb
-from core.imageio import list_images
 from core.perceptual import hole_box
-from core.pipeline import FillRequest, fill
+from core.pipeline.session import FillRequest, fill
 
 MARGIN = 24
 GAP = 8

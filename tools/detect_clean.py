@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.base.imageio import list_images, read_rgb8
 from core.detect import detect, fill_mask, proposed_share
-from core.imageio import list_images, read_rgb8
 
 CROP = 160
 # scikit-image's bundled colour photos of real scenes (no download needed).

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from real_masks import overlay  # this script's folder is on sys.path
 
+from core.base.imageio import read_rgb8
 from core.detect import detect, fill_mask, proposed_share
-from core.imageio import read_rgb8
-from core.pipeline import FillRequest, fill
+from core.pipeline.session import FillRequest, fill
 
 SCALE = 2
 

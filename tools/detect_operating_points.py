@@ -37,11 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_detect import black_lines, counts, f1, to_u8, tolerant_counts
 
+from core.base.imageio import list_images, read_rgb8
+from core.base.progress import run_to_end
 from core.detect import default_threshold, without_frame_lines
 from core.detect.net import load_net, predict_steps
 from core.detect.synth import synthesize
-from core.imageio import list_images, read_rgb8
-from core.progress import run_to_end
 
 
 def flip_views(net, image: np.ndarray, views: int) -> np.ndarray:

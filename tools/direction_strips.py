@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
 
-from core.imageio import read_image
-from core.manifold.latent import LatentSession
+from core.base.imageio import read_image
+from core.base.resources import SAMPLE_IMAGE
 from core.manifold.method import ManifoldFill
 from core.manifold.options import LatentSetting
-from core.resources import SAMPLE_IMAGE
+from core.pipeline.latent import LatentSession
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
 HOLE, CONTEXT, GAP = 128, 8, 4

@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.base.imageio import list_images, read_rgb8
 from core.detect import detect
 from core.detect.synth import synthesize
-from core.imageio import list_images, read_rgb8
 
 REACH = 10
 FAR = (7, 10)  # rings that give a mark's local background

@@ -28,12 +28,12 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.base.imageio import read_rgb8  # noqa: E402
+from core.base.masks import grow  # noqa: E402
+from core.base.metrics import colour_shift, grain_ratio  # noqa: E402
+from core.base.pixels import to_float_rgb  # noqa: E402
 from core.bench import resolve_entry  # noqa: E402
-from core.imageio import read_rgb8  # noqa: E402
-from core.masks import grow  # noqa: E402
-from core.metrics import colour_shift, grain_ratio  # noqa: E402
-from core.pipeline import FillRequest, fill  # noqa: E402
-from core.pixels import to_float_rgb  # noqa: E402
+from core.pipeline.session import FillRequest, fill  # noqa: E402
 
 
 def damage_mask(name: str, grow_px: int) -> np.ndarray:

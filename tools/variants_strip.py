@@ -20,11 +20,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.imageio import read_rgb8  # noqa: E402
-from core.manifold.latent import LatentSession  # noqa: E402
+from core.base.imageio import read_rgb8  # noqa: E402
 from core.manifold.options import LatentSetting, ManifoldOptions  # noqa: E402
-from core.pipeline import FillRequest, fill  # noqa: E402
-from core.registry import get_method  # noqa: E402
+from core.pipeline.latent import LatentSession  # noqa: E402
+from core.pipeline.registry import get_method  # noqa: E402
+from core.pipeline.session import FillRequest, fill  # noqa: E402
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Autosave for crash recovery: after each change, a debounced timer snapshots the changed
 documents on the GUI thread (a mask copy; the image array is never modified in place, so its
-reference is a snapshot) and the files worker writes them with ``core.recovery``.
+reference is a snapshot) and the files worker writes them with ``core.base.recovery``.
 
 A document that becomes clean again (saved, or undone to where it was opened) has its recovery
 files removed. ``shutdown(discard=True)`` on a clean exit removes this editor's folder. A
@@ -24,8 +24,8 @@ from app.viewmodels.document import Box, Document
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.session import Session
 from app.worker import Task, Worker, call
-from core.errors import InpaintError
-from core.recovery import RecoveredDocument, RecoveryStore, SourceStamp, diff_patches
+from core.base.errors import InpaintError
+from core.base.recovery import RecoveredDocument, RecoveryStore, SourceStamp, diff_patches
 
 log = logging.getLogger(__name__)
 

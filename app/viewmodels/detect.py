@@ -26,7 +26,7 @@ from app.viewmodels.fill import FillViewModel
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.session import Session
 from app.worker import Failure, Task, Worker
-from core.progress import Progress
+from core.base.progress import Progress
 
 DEFAULT_SENSITIVITY = 0.5  # the slider's middle: the method's calibrated default threshold
 # Photos whose proposal is kept when another one is shown (a 24 MP scan's probability is 96 MB);

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QUndoStack
 
-from core import imageio
-
-Box = tuple[int, int, int, int]  # y0, y1, x0, x1 in image pixels, end exclusive
+from core.base import imageio
+from core.base.pixels import Box
 
 
 @dataclass(eq=False)

@@ -2,31 +2,28 @@
 cancel, errors and the CPU fallback after an accelerator failure.
 
 A fill is a snapshot ``FillRequest`` (made in ``make_request``, the one place the editor builds
-one) run on the model worker; its result is applied as one undo step only if the document still
-holds the image and mask the fill started from (else it is stale and dropped).
+one) run on the model worker; its ``FillResult`` (the image, the boxes a fill may have changed,
+the path each region took) is applied as one undo step only if the document still holds the
+image and mask the fill started from (else it is stale and dropped).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.viewmodels.commands import FillCommand
-from app.viewmodels.document import Box, Document
+from app.viewmodels.document import Document
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.methods import MethodCatalog
 from app.viewmodels.session import Session
 from app.worker import Failure, Task, Worker
-from core import masks, pipeline
-from core.device import resolve_device
-from core.errors import InpaintError
-from core.progress import Progress
-
-PATHS_PREFIX = "filled "  # the pipeline's last event: "filled 3 regions (1 texture, 2 ...)"
+from core.base.device import resolve_device
+from core.base.errors import InpaintError
+from core.pipeline import session as pipeline
 
 
 def make_request(
@@ -35,38 +32,6 @@ def make_request(
     """The engine's request for a fill of ``mask`` in ``image`` (a snapshot: ``mask`` is a copy
     the user no longer edits)."""
     return pipeline.FillRequest(image, mask, method, device=device, grain=grain)
-
-
-@dataclass(frozen=True)
-class FillOutcome:
-    image: np.ndarray
-    boxes: list[Box]  # every pixel the fill may have changed lies in one of them
-    paths: str  # how the regions were filled: "55 regions (1 texture, 54 thin-hole ...)[, with
-    # the film grain around them]"
-
-
-def fill_steps(request: pipeline.FillRequest) -> Generator[Progress, None, FillOutcome]:
-    """The fill, plus boxes holding every pixel it may have changed (a fill changes nothing
-    beyond the blend band around the holes), found on the worker thread: the canvas then
-    redraws only those, not a 50 MP photo. The pipeline's last event names the path each
-    region took; it is kept here, on the worker, where the GUI's throttling cannot drop it."""
-    # Looked up at call time so that tests (and future hooks) can substitute the pipeline.
-    steps = pipeline.fill_steps(request)
-    paths = ""
-    try:
-        while True:
-            try:
-                event = next(steps)
-            except StopIteration as stop:
-                result = stop.value
-                break
-            if event.message.startswith(PATHS_PREFIX):
-                paths = event.message.removeprefix(PATHS_PREFIX)
-            yield event
-    finally:
-        steps.close()  # a cancel (this generator closed) stops the pipeline at once
-    boxes = masks.hole_boxes(request.mask, pipeline.BLEND_BAND + 1)
-    return FillOutcome(result, boxes, paths)
 
 
 @dataclass
@@ -134,9 +99,12 @@ class FillViewModel(QObject):
         request = make_request(doc.image, doc.mask.copy(), self.method, device, self.grain)
         job = _FillJob(doc, request)
         job.task = self._worker.submit(
-            lambda: fill_steps(job.request),
+            # Looked up at call time so that tests (and future hooks) can substitute the
+            # pipeline. The result's boxes hold every pixel the fill may have changed: the
+            # canvas redraws only those, not a 50 MP photo.
+            lambda: pipeline.fill_steps(job.request),
             on_progress=self.progress_changed.emit,
-            on_done=lambda outcome: self._done(job, outcome),
+            on_done=lambda result: self._done(job, result),
             on_error=lambda failure: self._failed(job, failure),
             on_abort=lambda: self._aborted(job),
         )
@@ -169,10 +137,9 @@ class FillViewModel(QObject):
         self.busy_changed.emit(False)
         return True
 
-    def _done(self, job: _FillJob, outcome: FillOutcome) -> None:
+    def _done(self, job: _FillJob, result: pipeline.FillResult) -> None:
         if not self._end(job):
             return
-        result, boxes = outcome.image, outcome.boxes
         doc, request = job.doc, job.request
         if doc.image is not request.image or not np.array_equal(doc.mask, request.mask):
             self.message.emit(
@@ -182,9 +149,9 @@ class FillViewModel(QObject):
             return
         seconds = time.monotonic() - job.started
         doc.undo_stack.push(
-            FillCommand(self.session, doc, result, request.method, boxes, request.mask)
+            FillCommand(self.session, doc, result.image, request.method, result.boxes, request.mask)
         )
-        self.message.emit(describe_fill(request, seconds, outcome.paths))
+        self.message.emit(describe_fill(request, seconds, result.describe()))
         self.finished.emit()
 
     def _failed(self, job: _FillJob, failure: Failure) -> None:

@@ -7,8 +7,8 @@ that changed meanwhile are dropped. The preview is shown on the canvas but never
 the document; ``apply`` commits the shown fill as one undo step (``FillCommand``).
 
 The encoded holes (a ``LatentSession``, made in ``_encode``, the editor's one call into
-``core.latent`` for it) live on the worker only (``_Engines``): the first request after the mask
-or photo changes re-encodes, every later one only decodes. The network is the one Fill uses
+``core.pipeline.latent`` for it) live on the worker only (``_Engines``): the first request after
+the mask or photo changes re-encodes, every later one only decodes. The network is the one Fill uses
 (``methods.loaded_method``): one copy of the weights; the model worker runs one task at a time.
 """
 
@@ -32,12 +32,12 @@ from app.viewmodels.layout import LayoutPreview, LayoutViewModel
 from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
 from app.viewmodels.session import Session
 from app.worker import Failure, StepsFactory, Task, Worker
-from core.errors import InpaintError
-from core.manifold.latent import LatentSession
+from core.base.errors import InpaintError
+from core.base.progress import Steps
 from core.manifold.method import ManifoldFill
 from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
-from core.pipeline import describe_paths
-from core.progress import Steps
+from core.pipeline.latent import LatentSession
+from core.pipeline.session import FillResult, describe_paths
 
 __all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Recipe", "Variant"]
 
@@ -80,7 +80,7 @@ class Recipe:
         b, t = _fit(self.blend[0], directions), self.blend[1]
         return f"blend {1 - t:.0%} [{a.describe()}] + {t:.0%} [{b.describe()}]"
 
-    def steps(self, engine: LatentSession, textured: bool) -> Steps[np.ndarray]:
+    def steps(self, engine: LatentSession, textured: bool) -> Steps[FillResult]:
         count = len(engine.directions)
         a = _fit(self.setting, count)
         if self.blend is None:
@@ -257,7 +257,6 @@ class LatentViewModel(QObject):
         self._settle_timer.timeout.connect(self.settle)
         self._apply_when_ready = False
         self._applying = False
-        self._generated = 0  # documents made by New from manifold, for their titles
         # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
         session.leaving.connect(self._keep_state)
@@ -407,9 +406,9 @@ class LatentViewModel(QObject):
 
         def job(engine: LatentSession) -> Steps[Preview]:
             start = time.monotonic()
-            patch = yield from recipe.steps(engine, textured)
+            result = yield from recipe.steps(engine, textured)
             text = recipe.describe(len(engine.directions))
-            return Preview(engine, patch, text, recipe, textured, engine.last_paths,
+            return Preview(engine, result.patch, text, recipe, textured, result.paths,
                            time.monotonic() - start)  # fmt: skip
 
         key = TEXTURED if textured else PREVIEW
@@ -449,8 +448,8 @@ class LatentViewModel(QObject):
         for index, setting in enumerate(settings):
 
             def job(engine: LatentSession, s: LatentSetting = setting) -> Steps[Variant]:
-                patch = yield from engine.render_steps(_fit(s, len(engine.directions)))
-                return Variant(s, _thumbnail(patch))
+                result = yield from engine.render_steps(_fit(s, len(engine.directions)))
+                return Variant(s, _thumbnail(result.patch))
 
             sampling.tasks.append(self._worker.submit(
                 self._steps(snap, job), key=None, priority=0,

@@ -26,6 +26,7 @@ from app.viewmodels.commands import FillCommand
 from app.viewmodels.document import Box, Document
 from app.viewmodels.session import Session
 from app.worker import Failure, Task, Worker, call
+from core.base.pixels import from_float, to_float_rgb
 from core.layout.generate import (
     Generation,
     code_of,
@@ -39,7 +40,6 @@ from core.layout.generate import (
 from core.layout.model import LayoutModel, availability
 from core.layout.texturing import Exemplar
 from core.manifold.options import LatentSetting
-from core.pixels import from_float, to_float_rgb
 
 GENERATE_SIZE = (512, 512)  # (w, h) of "New from manifold"
 PREVIEW_SIDE = 256  # px, long side of a layout decoded while a slider moves

@@ -11,8 +11,8 @@ from PySide6.QtCore import QObject
 from app.viewmodels.commands import MaskEditCommand
 from app.viewmodels.document import Box, changed_box, union
 from app.viewmodels.session import Session
-from core import masks
-from core.errors import InpaintError
+from core.base import masks
+from core.base.errors import InpaintError
 
 GROW_STEP = 3  # px that Grow / Shrink Mask move the mask's edge
 

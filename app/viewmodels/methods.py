@@ -1,14 +1,14 @@
 """Which fill methods the editor offers and whether each can run here: asked once, answered
 here for the method picker, Fill, the latent panel and the start-up note. Also the one place
 that hands out a loaded method, so that Fill and the latent panel share one copy of the weights
-(``core.registry.get_method`` keeps one instance per (name, device))."""
+(``core.pipeline.registry.get_method`` keeps one instance per (name, device))."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
 from core.methods.base import FillMethod
-from core.registry import MethodInfo, describe_methods, get_method
+from core.pipeline.registry import MethodInfo, describe_methods, get_method
 
 LEARNED = "manifold"  # the learned fill, which the latent panel steers
 FALLBACK = "telea"  # the fastest classical fill: used when the learned one cannot run

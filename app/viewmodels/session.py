@@ -19,9 +19,9 @@ from PySide6.QtGui import QUndoGroup
 from app.pyramid import Pyramid
 from app.viewmodels.document import Box, Document, folder_images
 from app.worker import Worker, call
-from core import imageio, masks
-from core.errors import ImageTooLargeError, InpaintError
-from core.resources import SAMPLE_IMAGE, SAMPLE_MASK
+from core.base import imageio, masks
+from core.base.errors import ImageTooLargeError, InpaintError
+from core.base.resources import SAMPLE_IMAGE, SAMPLE_MASK
 
 # Files larger than this are decoded on the files worker while the event loop keeps running.
 BACKGROUND_READ_BYTES = 4 << 20

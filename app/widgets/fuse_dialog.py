@@ -24,8 +24,8 @@ from superqt import QLabeledDoubleSlider
 
 from app.qimage import array_to_qimage
 from app.viewmodels.layout import LayoutViewModel
-from core.errors import InpaintError
-from core.imageio import SUPPORTED_SUFFIXES
+from core.base.errors import InpaintError
+from core.base.imageio import SUPPORTED_SUFFIXES
 from core.layout.generate import load_exemplar
 from core.layout.texturing import Exemplar
 

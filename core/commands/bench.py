@@ -7,11 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from core.device import DEVICE_CHOICES
+from core.base.device import DEVICE_CHOICES
+from core.base.errors import InpaintError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from core.maskgen import KINDS
+    from core.base.maskgen import KINDS
 
     parser = subparsers.add_parser(
         "bench",
@@ -62,9 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from core.base.device import resolve_device
     from core.bench import format_table, list_images, resolve_entry, run_bench
-    from core.device import resolve_device
-    from core.registry import describe_methods
+    from core.pipeline.registry import describe_methods
 
     if args.methods:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -134,7 +137,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _manifold_options(items: list[str]):  # -> ManifoldOptions | None
     """``--option KEY=VALUE`` (repeatable) as the manifold method's typed options."""
-    from core.errors import InpaintError
     from core.manifold.options import ManifoldOptions
 
     if not items:

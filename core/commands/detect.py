@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def plan(source: Path, output: Path) -> list[tuple[Path, Path]]:
     """(image, mask path) pairs; refuses to write over inputs."""
-    from core.imageio import list_images
+    from core.base.imageio import list_images
 
     if not source.exists():
         raise InpaintError(f"{source} does not exist")
@@ -71,16 +73,16 @@ def plan(source: Path, output: Path) -> list[tuple[Path, Path]]:
 
 def detect_file(image_path: Path, args: argparse.Namespace):
     """Read ``image_path`` and detect its damage (also used by ``fill --auto-mask``)."""
+    from core.base.imageio import read_image
     from core.detect import detect
-    from core.imageio import read_image
 
     image = read_image(image_path)
     return image, detect(image.pixels, method=args.method, threshold=args.threshold)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.base.masks import save_mask
     from core.detect import FILL_GROW, fill_mask, proposed_share
-    from core.masks import save_mask
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise InpaintError("--threshold must be between 0 and 1")

@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.device import DEVICE_CHOICES
-from core.errors import InpaintError
+from core.base.device import DEVICE_CHOICES
+from core.base.errors import InpaintError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -84,7 +86,7 @@ class Job:
 
 
 def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False) -> list[Job]:
-    from core.imageio import list_images
+    from core.base.imageio import list_images
 
     if auto and mask is not None:
         raise InpaintError("pass either --mask or --auto-mask, not both")
@@ -120,7 +122,7 @@ def plan_jobs(source: Path, mask: Path | None, output: Path, auto: bool = False)
 
 
 def _match_mask(image: Path, folder: Path) -> Path:
-    from core.imageio import is_image_file
+    from core.base.imageio import is_image_file
 
     for stem in (image.stem, f"{image.stem}_mask", f"{image.stem}.mask"):
         for candidate in sorted(folder.glob(f"{stem}.*")):
@@ -162,7 +164,7 @@ def build_options(args: argparse.Namespace, method: str, device: str) -> object 
         raise InpaintError(f"--refine and --direction need the manifold method, not {method!r}")
     from core.manifold.directions import directions_for
     from core.manifold.options import ManifoldOptions, parse_directions
-    from core.registry import get_method
+    from core.pipeline.registry import get_method
 
     sliders: tuple[float, ...] = ()
     if directions:
@@ -195,10 +197,9 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
     was nothing to fill (no file is written then: an unchanged copy would look like a
     restoration). Variants share one plan and one encoding: each costs a render (a decoder
     pass per region)."""
-    from core.imageio import read_image, write_image
-    from core.masks import load_mask
-    from core.pipeline import FillSession
-    from core.registry import get_method
+    from core.base.imageio import read_image, write_image
+    from core.base.masks import load_mask
+    from core.pipeline.session import FillRequest, FillSession
 
     image = read_image(job.image, max_pixels=_max_pixels(args.max_pixels))
     found = ""
@@ -213,26 +214,20 @@ def run_job(job: Job, args: argparse.Namespace, method: str, device: str) -> str
     options = build_options(args, method, device)
     outputs = list(_outputs(job, args.variants))
     started = time.perf_counter()
-    session = FillSession(
-        image.pixels,
-        mask,
-        get_method(method, device),
-        options,
-        keep=len(outputs) > 1,
-        grain=args.grain,
-    )
+    request = FillRequest(image.pixels, mask, method, args.seed, device, options, args.grain)
+    session = FillSession(request, keep=len(outputs) > 1)
     job.output.parent.mkdir(parents=True, exist_ok=True)
     for path, number in outputs:
         seed = args.seed if number is None else (args.seed or 0) + number - 1
-        filled = session.compose(session.render(seed))
-        write_image(dataclasses.replace(image, pixels=filled), path, overwrite=args.overwrite)
+        result = session.render(seed)
+        write_image(dataclasses.replace(image, pixels=result.image), path, overwrite=args.overwrite)
     seconds = time.perf_counter() - started
-    done = _describe_fill(session.describe_last(), float(mask.mean()), seconds)
+    done = _describe_fill(result.describe(), float(mask.mean()), seconds)
     return f"{found}; {done}" if found else done
 
 
 def _max_pixels(megapixels: float | None) -> int | None:
-    from core.imageio import DEFAULT_MAX_PIXELS
+    from core.base.imageio import DEFAULT_MAX_PIXELS
 
     if megapixels is None:
         return DEFAULT_MAX_PIXELS
@@ -242,8 +237,8 @@ def _max_pixels(megapixels: float | None) -> int | None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.device import resolve_device
-    from core.registry import default_method_name, require_available
+    from core.base.device import resolve_device
+    from core.pipeline.registry import default_method_name, require_available
 
     if args.variants < 0:
         raise InpaintError("--variants must be 0 or more")

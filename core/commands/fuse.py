@@ -13,6 +13,8 @@ from pathlib import Path
 
 from core.commands.generate import check_output, drive, save
 
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(

@@ -9,7 +9,12 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from core.base.errors import InpaintError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -71,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> None:
     """Refuse before any work: an output that is an input, or exists without --overwrite."""
-    from core.errors import InpaintError
-    from core.imageio import SUPPORTED_SUFFIXES
+    from core.base.imageio import SUPPORTED_SUFFIXES
 
     if output.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise InpaintError(f"cannot save {output.name}: use one of {', '.join(SUPPORTED_SUFFIXES)}")
@@ -87,7 +91,6 @@ def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> No
 
 def drive(steps, what: str):
     """Run a progress generator to its end under a progress bar on stderr; its result."""
-    import sys
 
     from tqdm import tqdm
 
@@ -105,7 +108,7 @@ def drive(steps, what: str):
 def save(result, output: Path, overwrite: bool) -> None:
     import numpy as np
 
-    from core.imageio import Image, write_image
-    from core.pixels import from_float
+    from core.base.imageio import Image, write_image
+    from core.base.pixels import from_float
 
     write_image(Image(from_float(result, np.uint8)), output, overwrite=overwrite)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import platform
 
+import core
+from core.base.errors import ModelError
+
+# The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("info", help="show versions, devices and available models")
@@ -16,9 +21,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy
     import torch
 
-    import core
-    from core.device import available_devices, resolve_device
-    from core.registry import default_method_name, describe_methods
+    from core.base.device import available_devices, resolve_device
+    from core.pipeline.registry import default_method_name, describe_methods
 
     print(f"manifold-inpaint {core.__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
@@ -38,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_models() -> None:
     """Each shipped model's state: its files present, their sha256 checked against the manifest."""
-    from core import resources
-    from core.errors import ModelError
-    from core.models import model_status, read_manifest
+    from core.base import resources
+    from core.base.weights import model_status, read_manifest
 
     print(f"models ({resources.MODELS_DIR}):")
     try:

@@ -20,7 +20,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from core.device import DEVICE_CHOICES, resolve_device
+from core.base.device import DEVICE_CHOICES, resolve_device
 
 # TrainConfig fields settable from the command line (name -> type).
 _OPTIONS = {
@@ -97,22 +97,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(e.g. resources/models) instead of random ones (detect: also a .safetensors file; "
         "the steps count on from --phase-start)",
     )
-    parser.add_argument(
-        "--tiny", action="store_true", help="a very small network (tests and smoke runs)"
-    )
-    parser.add_argument(
-        "--up-blur",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="switch the decoder's weight-free [1 2 1] blur after each upsampling on or off "
-        "(new runs, resumed runs and --init-from alike; default: keep the network's setting)",
-    )
-    parser.add_argument(
-        "--up-blur-full-res",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="whether that blur also follows the last upsampling, to full resolution",
-    )
+    _add_manifold_options(parser)
     parser.add_argument(
         "--export",
         type=Path,
@@ -148,6 +133,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_detect_options(parser)
     parser.set_defaults(run=run)
+
+
+def _add_manifold_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tiny", action="store_true", help="a very small network (tests and smoke runs)"
+    )
+    parser.add_argument(
+        "--up-blur",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="switch the decoder's weight-free [1 2 1] blur after each upsampling on or off "
+        "(new runs, resumed runs and --init-from alike; default: keep the network's setting)",
+    )
+    parser.add_argument(
+        "--up-blur-full-res",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether that blur also follows the last upsampling, to full resolution",
+    )
 
 
 def _add_detect_options(parser: argparse.ArgumentParser) -> None:
@@ -213,14 +217,14 @@ _RECIPE_MODEL = {"semantic": "detect", "structure": "manifold"}
 
 def run(args: argparse.Namespace) -> int:
     if args.recipe is not None and _RECIPE_MODEL[args.recipe] != args.model:
-        from core.errors import InpaintError
+        from core.base.errors import InpaintError
 
         model = _RECIPE_MODEL[args.recipe]
         raise InpaintError(f"--recipe {args.recipe} trains --model {model}, not {args.model}")
     if args.model != "detect":
         stray = [name for name in _DETECT_ONLY if getattr(args, name) is not None]
         if stray:
-            from core.errors import InpaintError
+            from core.base.errors import InpaintError
 
             flags = ", ".join("--" + name.replace("_", "-") for name in stray)
             raise InpaintError(f"{flags}: only for --model detect")
@@ -228,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_layout(args: argparse.Namespace) -> int:
-    from core.errors import InpaintError
+    from core.base.errors import InpaintError
 
     if args.export is not None:
         from core.layout.export import export_checkpoint
@@ -260,7 +264,7 @@ def _log(text: str) -> None:
 
 
 def _check_data(args: argparse.Namespace) -> None:
-    from core.errors import InpaintError
+    from core.base.errors import InpaintError
 
     if args.data is None:
         raise InpaintError("--data is required for training")
@@ -319,7 +323,7 @@ def _run_manifold(args: argparse.Namespace) -> int:
 
 
 def _run_detect(args: argparse.Namespace) -> int:
-    from core.errors import InpaintError
+    from core.base.errors import InpaintError
 
     if args.device not in ("auto", "cpu"):
         raise InpaintError("the damage detector trains on the CPU only")
@@ -343,8 +347,8 @@ def _run_detect(args: argparse.Namespace) -> int:
 
 
 def _export_detect(args: argparse.Namespace) -> int:
+    from core.base.errors import InpaintError
     from core.detect.export import ExportInfo, export_run
-    from core.errors import InpaintError
 
     try:
         scales = tuple(int(f) for f in (args.scales or "1").split(","))

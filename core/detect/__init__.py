@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InpaintError, ModelError
-from core.progress import Progress, Steps, run_to_end
+from core.base.errors import InpaintError, ModelError
+from core.base.progress import Progress, Steps, run_to_end
 
 __all__ = [
     "METHODS",
@@ -101,7 +101,7 @@ def fill_probability(probability: np.ndarray, grow_px: int = FILL_GROW) -> np.nd
 
     if grow_px <= 0:
         return probability
-    # The Euclidean disk of core.masks.grow (OpenCV's 5x5 "ellipse" is a different shape).
+    # The Euclidean disk of core.base.masks.grow (OpenCV's 5x5 "ellipse" is a different shape).
     yy, xx = np.mgrid[-grow_px : grow_px + 1, -grow_px : grow_px + 1]
     disk = (yy * yy + xx * xx <= grow_px * grow_px + 1e-3).astype(np.uint8)
     return cv2.dilate(probability, disk, borderType=cv2.BORDER_REPLICATE)
@@ -164,7 +164,7 @@ def detect_steps(
     ``threshold=None`` uses the method's calibrated default. ``method="net"`` raises
     :class:`ModelError` when the weights are unusable; ``"auto"`` falls back instead.
     """
-    from core.pixels import to_float_rgb
+    from core.base.pixels import to_float_rgb
 
     if method not in METHODS:
         raise InpaintError(

@@ -22,8 +22,8 @@ from functools import cache
 import cv2
 import numpy as np
 
+from core.base.progress import Progress
 from core.detect.tiling import EDGE_BORDER, tiled_steps
-from core.progress import Progress
 
 TOPHAT_SIZE = 11
 LINE_LENGTH = 15

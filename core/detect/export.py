@@ -10,10 +10,11 @@ import dataclasses
 import json
 from pathlib import Path
 
+from core.base.cpu import thread_count as torch_threads
+from core.base.errors import InpaintError
 from core.detect.net import MODEL_NAME, build_net, state_to_tensors
 from core.detect.train import FP_BUDGET, REAL_SCANS, RECIPES, calibrate, config_of
-from core.errors import InpaintError
-from core.training.loop import load_checkpoint, torch_threads
+from core.training.loop import load_checkpoint
 
 # Flags of the training command, after the ones every run records: (args.json key, flag, the
 # default that leaves it out). Booleans are written bare.
@@ -88,7 +89,7 @@ def export_run(
     (the weights' path, the calibration)."""
     from safetensors.torch import save_file
 
-    from core.models import sha256_file, write_manifest_entry
+    from core.base.weights import sha256_file, write_manifest_entry
 
     info = info or ExportInfo()
     path, args_path = out_dir / checkpoint, out_dir / "args.json"

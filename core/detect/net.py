@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.cpu import bf16_native, tune_allocator
+from core.base.cpu import bf16_native, tune_allocator
+from core.base.progress import Progress
 from core.detect.tiling import EDGE_BORDER, tiled_steps
 from core.pretrained.lite0 import FEATURE_CHANNELS, Lite0Encoder, to_encoder_input
-from core.progress import Progress
 
 MODEL_NAME = "detect"
 # Tile side for large photos: each tile drags up to 152 px of context along each side, which
@@ -340,10 +340,11 @@ def state_to_tensors(net: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def load_net(models_dir=None) -> nn.Module:
-    """The shipped detector, after its sha256 check (raises :class:`core.errors.ModelError`)."""
-    from core.errors import ModelError
-    from core.models import load_model_files
-    from core.resources import MODELS_DIR
+    """The shipped detector, after its sha256 check (raises
+    :class:`core.base.errors.ModelError`)."""
+    from core.base.errors import ModelError
+    from core.base.resources import MODELS_DIR
+    from core.base.weights import load_model_files
 
     tensors, config = load_model_files(MODEL_NAME, models_dir or MODELS_DIR)
     try:

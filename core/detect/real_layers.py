@@ -26,8 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import InpaintError
-from core.imageio import read_rgb8
+from core.base.errors import InpaintError
+from core.base.imageio import read_rgb8
 
 BLENDS = ("additive", "lighten", "darken")
 # Masks' coverage below this is the fringe of a mark: neither damage nor clean.

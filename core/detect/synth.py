@@ -1,8 +1,8 @@
 """Realistic film/print damage rendered over clean photos, with exact labels.
 
-The hole shapes come from :mod:`core.maskgen` (``scratch``, ``dust``: the same generators the fill
-model trains on) plus two variants of our own (strongly curved and broken scratches, sparse large
-specks). Each connected mark is then *rendered*, not pasted: light or dark, tinted, partly
+The hole shapes come from :mod:`core.base.maskgen` (``scratch``, ``dust``: the same generators the
+fill model trains on) plus two variants of our own (strongly curved and broken scratches, sparse
+large specks). Each connected mark is then *rendered*, not pasted: light or dark, tinted, partly
 transparent, with its strength varying along its length, blurred by the scan optics, and the whole
 photo gets film grain and JPEG noise. The label is the generator's mask; pixels where the rendered
 mark is invisible (a white scratch over white sky) and the blurred fringe just outside a mark are
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core import maskgen
+from core.base import maskgen
 from core.detect.aging import aged_damage, paper_texture, print_frame, tone
 from core.detect.real_layers import DamageLayer, composite_real
 

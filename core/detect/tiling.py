@@ -22,7 +22,7 @@ from collections.abc import Callable, Generator
 
 import numpy as np
 
-from core.progress import Progress
+from core.base.progress import Progress
 
 EDGE_BORDER = 16
 

@@ -25,19 +25,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.cpu import tune_allocator
+from core.base.cpu import thread_count as torch_threads
+from core.base.cpu import tune_allocator
+from core.base.errors import InpaintError
+from core.base.imageio import list_images, read_rgb8
+from core.base.progress import Steps, run_to_end
 from core.detect.net import MODEL_NAME, DetectNetConfig, build_net, net_input, predict_steps
 from core.detect.real_layers import DamageLayer, load_layers
 from core.detect.synth import synthesize
-from core.errors import InpaintError
-from core.imageio import list_images, read_rgb8
-from core.progress import Steps, run_to_end
 from core.training.loop import (
     LoopState,
     Schedule,
     autocast,
     resume_state,
-    torch_threads,
     train_loop,
 )
 
@@ -493,7 +493,7 @@ class DetectTask:
         """Fine-tune: start from exported weights (a ``.safetensors`` file, or a models folder
         whose shipped detector is checked against its manifest first)."""
         if init.is_dir():
-            from core.models import load_model_files
+            from core.base.weights import load_model_files
 
             tensors, _config = load_model_files(MODEL_NAME, init)
         elif init.is_file():

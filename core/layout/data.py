@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import InpaintError
-from core.imageio import list_images, read_rgb8
+from core.base.errors import InpaintError
+from core.base.imageio import list_images, read_rgb8
 
 STORE_SHORT = 96
 HELD_OUT = "val"  # BSDS500's val/ part: never trained on, measured on

@@ -9,17 +9,21 @@ shows). Each is reproducible: the same arguments give the same pixels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from core.errors import InpaintError
-from core.layout.model import LayoutModel, upsample
+from core.base.errors import InpaintError
+from core.base.imageio import read_image
+from core.base.interpolation import slerp
+from core.base.masks import load_mask
+from core.base.pixels import to_float_rgb
+from core.base.progress import Progress, Steps, scaled
+from core.base.resources import SAMPLE_IMAGE, SAMPLE_MASK
+from core.layout.model import LayoutModel
 from core.layout.texturing import Exemplar, fit_height, match_colours, texture_steps
-from core.manifold.options import slerp
-from core.progress import Progress, Steps, scaled
 
 DEFAULT_SIZE = (512, 512)  # (width, height)
 MAX_SIDE = 4096
@@ -157,19 +161,9 @@ def default_fuse_size(width: int, height: int, long_side: int = 512) -> tuple[in
     return max(8, round(width * scale)), max(8, round(height * scale))
 
 
-def layout_strip(model: LayoutModel, codes: Sequence[np.ndarray], side: int) -> np.ndarray:
-    """Layouts of ``codes`` side by side at ``side`` px (sheets and benchmarks)."""
-    return np.concatenate([upsample(model.decode(c), side, side) for c in codes], axis=1)
-
-
 def load_exemplar(path: Path | None, max_side: int = 1536) -> Exemplar:
     """A texture source read from ``path`` (None: the bundled sample photo, whose scratches
     and dust, listed in its damage mask, are never copied), shrunk to ``max_side``."""
-    from core.imageio import read_image
-    from core.masks import load_mask
-    from core.pixels import to_float_rgb
-    from core.resources import SAMPLE_IMAGE, SAMPLE_MASK
-
     source = Path(path) if path is not None else SAMPLE_IMAGE
     image = to_float_rgb(read_image(source).pixels)
     avoid = None
@@ -181,8 +175,6 @@ def load_exemplar(path: Path | None, max_side: int = 1536) -> Exemplar:
 def make_exemplar(image: np.ndarray, avoid: np.ndarray | None, max_side: int = 1536) -> Exemplar:
     """An exemplar of float RGB pixels in [0, 1] (shrunk to ``max_side``); ``avoid``: pixels
     never to copy (e.g. the photo's masked damage), or None."""
-    import cv2
-
     h, w = image.shape[:2]
     if avoid is not None and not avoid.any():
         avoid = None

@@ -15,15 +15,14 @@ import cv2
 import numpy as np
 import torch
 
-from core.cpu import tune_allocator
-from core.errors import InpaintError, ModelError
+from core.base.cpu import thread_count, tune_allocator
+from core.base.errors import InpaintError, ModelError
+from core.base.resources import MODELS_DIR
+from core.base.weights import load_model_files, model_status
 from core.layout.data import squeeze
 from core.layout.export import MODEL_NAME, PRIOR_KEYS
 from core.layout.net import LayoutVAE, NetConfig
 from core.layout.prior import unwhiten, whiten
-from core.models import load_model_files, model_status
-from core.resources import MODELS_DIR
-from core.training.loop import torch_threads
 
 # The net is tiny (a 64 px decode is ~3 ms on one thread): more threads only add waits at
 # OpenMP barriers, and on a shared CPU a descheduled thread stalls a decode for ~270 ms
@@ -89,7 +88,7 @@ class LayoutModel:
             raise InpaintError(f"expected an RGB image, got shape {image.shape}")
         rgb = np.ascontiguousarray(image[..., :3])
         small = squeeze(rgb, self.size).transpose(2, 0, 1)[None]
-        with torch_threads(THREADS):
+        with thread_count(THREADS):
             mu, _ = self.net.encode(torch.from_numpy(np.ascontiguousarray(small)))
         return whiten(mu.numpy()[0], self.mean, self.basis)
 
@@ -98,7 +97,7 @@ class LayoutModel:
         """Whitened code(s) (d,) or (n, d) -> layout(s) (size, size, 3) or (n, ...), float32."""
         batch = np.atleast_2d(np.asarray(codes, np.float32))
         z = torch.from_numpy(unwhiten(batch, self.mean, self.basis))
-        with torch_threads(THREADS):
+        with thread_count(THREADS):
             out = self.net.decode(z).numpy().transpose(0, 2, 3, 1)
         return np.ascontiguousarray(out if np.ndim(codes) == 2 else out[0])
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.progress import Steps
+from core.base.progress import Steps
 from core.texture import TextureOptions, synthesize_steps
 
 # For a whole canvas, not a hole: the texture energy is voted (there are no surroundings to

@@ -22,17 +22,16 @@ import cv2
 import numpy as np
 import torch
 
-from core.cpu import tune_allocator
+from core.base.cpu import thread_count, tune_allocator
+from core.base.progress import Steps
 from core.layout.data import load_small, random_batch, split_files, whole_batch
 from core.layout.net import LayoutVAE, NetConfig, count_parameters
 from core.layout.prior import fit_prior, unwhiten
-from core.progress import Steps
 from core.training.loop import (
     LoopState,
     Schedule,
     autocast,
     resume_state,
-    torch_threads,
     train_loop,
     warmup_cosine,
 )
@@ -205,7 +204,7 @@ def train_steps(
     """Train until ``config.steps`` (resuming ``out_dir/last.pt``); yields Progress per step,
     returns the last validation. Best checkpoint: lowest held-out loss (negative ELBO)."""
     tune_allocator()
-    with torch_threads(config.threads):
+    with thread_count(config.threads):
         state = resume_state(out_dir, resume)
         if state is not None:
             net_config = NetConfig.from_dict(json.loads(state["net_config"]))

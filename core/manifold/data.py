@@ -12,10 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core import maskgen
-from core.errors import InpaintError
-from core.imageio import list_images
-from core.pixels import initial_fill
+from core.base import maskgen
+from core.base.errors import InpaintError
+from core.base.imageio import list_images
+from core.base.pixels import initial_fill
 
 
 def split_files(folder: Path, val_count: int) -> tuple[list[Path], list[Path]]:

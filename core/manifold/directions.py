@@ -16,16 +16,40 @@ import logging
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
+from core.base.imageio import read_image
+from core.base.pixels import to_float_rgb
+from core.base.resources import SAMPLE_IMAGE
 
-if TYPE_CHECKING:
-    from core.manifold.method import ManifoldCache, ManifoldFill
+# torch is imported where a decode runs: importing it costs 2.1 s (2-core CPU), and this module
+# is imported with the fill methods at every start of the editor and the command line.
 
 log = logging.getLogger(__name__)
+
+
+class EncodedCrop(Protocol):
+    """What the directions read of an encoded crop (``core.manifold.method.ManifoldCache``)."""
+
+    encoded: Any  # core.manifold.net.Encoded
+    prior_mean: np.ndarray
+    prior_std: np.ndarray
+
+
+class LatentModel(Protocol):
+    """What the directions need of the manifold fill (``core.manifold.method.ManifoldFill``),
+    which imports this module: the network, its device and latent size, and an encoder."""
+
+    net: Any  # core.manifold.net.ManifoldNet
+    device: str
+
+    @property
+    def latent_dim(self) -> int: ...
+
+    def encode(self, crop: np.ndarray, hole: np.ndarray) -> EncodedCrop: ...
 
 
 # -- directions -------------------------------------------------------------------------------
@@ -94,10 +118,6 @@ PROBE_ORIGINS = ((40, 60), (40, 520), (300, 300), (320, 40))
 
 def probe_crops() -> list[tuple[np.ndarray, np.ndarray]]:
     """(crop float32 RGB with the hole zeroed, hole) pairs that ``response_directions`` uses."""
-    from core.imageio import read_image
-    from core.pixels import to_float_rgb
-    from core.resources import SAMPLE_IMAGE
-
     try:
         photo = to_float_rgb(read_image(SAMPLE_IMAGE).pixels)
     except Exception:  # a stripped install: a smooth synthetic photo still probes the decoder
@@ -117,7 +137,7 @@ def probe_crops() -> list[tuple[np.ndarray, np.ndarray]]:
     return probes
 
 
-def decoder_responses(method: ManifoldFill, cache: ManifoldCache, step: float = 1.0) -> np.ndarray:
+def decoder_responses(method: LatentModel, cache: EncodedCrop, step: float = 1.0) -> np.ndarray:
     """How the decoded hole answers a ``step`` prior-std move along each z axis:
     ``(latent_dim, hole values)`` float64, one batched decoder pass (secant, not a gradient:
     the sliders move whole standard deviations, where the net is not linear)."""
@@ -146,7 +166,7 @@ def decoder_responses(method: ManifoldFill, cache: ManifoldCache, step: float = 
 
 
 def response_directions(
-    method: ManifoldFill, probes: list[tuple[np.ndarray, np.ndarray]] | None = None
+    method: LatentModel, probes: list[tuple[np.ndarray, np.ndarray]] | None = None
 ) -> Directions:
     """Principal directions of what the decoder actually does with z (GANSpace-style PCA, but
     of decoded hole pixels per unit step, so no training corpus or posterior is needed):
@@ -168,7 +188,7 @@ def response_directions(
 _DIRECTIONS: weakref.WeakKeyDictionary[object, Directions] = weakref.WeakKeyDictionary()
 
 
-def directions_for(method: ManifoldFill) -> Directions:
+def directions_for(method: LatentModel) -> Directions:
     """The loaded model's slider directions, computed once per network object (well under a
     second) and then fixed: a slider means the same thing for every hole, so it can be named."""
     found = _DIRECTIONS.get(method.net)
@@ -177,12 +197,12 @@ def directions_for(method: ManifoldFill) -> Directions:
     return found
 
 
-def use_directions(method: ManifoldFill, directions: Directions) -> None:
+def use_directions(method: LatentModel, directions: Directions) -> None:
     """Make ``directions`` the sliders' directions of ``method`` (tools comparing several)."""
     _DIRECTIONS[method.net] = directions
 
 
-def _first_working(method: ManifoldFill) -> Directions:
+def _first_working(method: LatentModel) -> Directions:
     """Response directions; if the network has changed shape under this module (it is still
     being developed), SeFa's; failing that the z axes themselves: sliders must never break."""
     try:

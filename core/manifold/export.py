@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 
-from core.errors import InpaintError
-from core.models import sha256_file, write_manifest_entry
+from core.base.errors import InpaintError
+from core.base.weights import sha256_file, write_manifest_entry
 from core.training.loop import load_checkpoint
 
 MODEL_NAME = "manifold"
@@ -22,8 +23,6 @@ def export_checkpoint(
 ) -> Path:
     """Write ``NAME.safetensors`` and ``NAME.json`` into ``models_dir`` and list them in its
     manifest with the sha256, the training settings, steps, time and validation figures."""
-    from safetensors.torch import save_file
-
     if not checkpoint.is_file():
         raise InpaintError(f"no checkpoint at {checkpoint}")
     state = load_checkpoint(checkpoint)

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core import maskgen
+from core.base import maskgen
+from core.base.progress import run_to_end
 from core.manifold.options import GUIDE_SPREAD
 from core.perceptual import perceptual_distance
-from core.progress import run_to_end
 
 ORACLE_SIGMA = 8.0
 CASE_SIZE = 192

@@ -27,21 +27,31 @@ specks): one encoder and one decoder pass for all, each crop computed as it woul
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
-from core.errors import ModelError
-from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions, lerp, slerp
-from core.masks import distance_to_known, hole_thickness
-from core.methods.base import CropContext, FillMethod, downscale_known, region_seed
+from core.base import resources
+from core.base.cpu import thread_count, tune_allocator
+from core.base.errors import ModelError
+from core.base.interpolation import lerp, slerp
+from core.base.masks import hole_thickness
+from core.base.pixels import initial_fill, opencv_inpaint
+from core.base.progress import Progress, Steps, scaled
+from core.base.weights import load_model_files, model_status
+from core.manifold.directions import directions_for
+from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions
+from core.methods.base import CropContext, FillMethod, region_seed
 from core.methods.classical import BiharmonicInpaint
-from core.pixels import initial_fill
-from core.progress import Progress, Steps, scaled
+from core.methods.geometry import HoleMeasure, back_to_crop, view_shape
+
+# torch (with the network) and the texture engine (numba) are imported where they are used:
+# they cost 2.1 s and 0.6 s to import on the 2-core CPU, and this module is imported at every
+# start of the editor and the command line (core.pipeline.registry), where the manifold method
+# may never run.
 
 MODEL_NAME = "manifold"
 # Longest crop side the pipeline hands over (larger regions are scaled down first).
@@ -119,29 +129,12 @@ def is_thin(thickness: float, options: ManifoldOptions) -> bool:
     return 0 < thickness <= options.thin_hole_px
 
 
-@contextmanager
-def _threads_for(sizes: Sequence[tuple[int, int]]) -> Iterator[None]:
-    """One torch thread when every crop (``sizes``: their (h, w)) is small. That holds for a
-    batch of them too: on the loaded 2-core CPU 16 stacked 64x64 crops took 3.8 ms per crop
-    on one thread and 490 ms on two (every op waits for the starved second thread)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if max(h * w for h, w in sizes) >= SINGLE_THREAD_PIXELS or before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _scaled_size(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
-    """(h, w) of a crop of ``shape`` at ``scale``, rounded as ``downscale_known`` does."""
-    if scale >= 1.0:
-        return int(shape[0]), int(shape[1])
-    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+def _threads(sizes: Sequence[tuple[int, int]]) -> int:
+    """torch threads for crops of ``sizes`` ((h, w) each): one when every crop is small, else 0
+    (as many as torch has). That holds for a batch of them too: on the loaded 2-core CPU 16
+    stacked 64x64 crops took 3.8 ms per crop on one thread and 490 ms on two (every op waits
+    for the starved second thread)."""
+    return 1 if max(h * w for h, w in sizes) < SINGLE_THREAD_PIXELS else 0
 
 
 def _inference(net, device: str):
@@ -154,15 +147,20 @@ def _inference(net, device: str):
 
 
 def _options(context: CropContext) -> ManifoldOptions:
-    return context.options if context.options is not None else DEFAULT_OPTIONS
+    return _chosen(context.options)
+
+
+def _chosen(options: object) -> ManifoldOptions:
+    """The options asked for, or the defaults."""
+    return options if isinstance(options, ManifoldOptions) else DEFAULT_OPTIONS
 
 
 class ManifoldFill(FillMethod):
     name = "manifold"
     description = "learned latent manifold model (variants, latent sliders, refinement)"
     options_type = ManifoldOptions
-    # The method pads internally (its internal scale depends on the hole), so the pipeline
-    # need not.
+    # The crop stays unpadded at the pipeline's working scale (the texture and the thin-hole
+    # fill work on it); the net sees its own view of it (``model_scale``, ``model_multiple``).
     pad_multiple = 1
     min_margin = 24
     margin_factor = 0.5
@@ -172,9 +170,6 @@ class ManifoldFill(FillMethod):
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
-        from core import resources
-        from core.models import model_status
-
         try:
             import safetensors  # noqa: F401
             import torch  # noqa: F401
@@ -186,13 +181,11 @@ class ManifoldFill(FillMethod):
     def __init__(self, device: str = "cpu", models_dir=None) -> None:
         super().__init__(device)
 
-        from core.cpu import tune_allocator
         from core.manifold.net import ManifoldNet, NetConfig
-        from core.models import load_model_files
-        from core.resources import MODELS_DIR
 
         tune_allocator()
-        tensors, config = load_model_files(MODEL_NAME, models_dir or MODELS_DIR)
+        # Looked up at call time, so that tests can point it at a copy of the folder.
+        tensors, config = load_model_files(MODEL_NAME, models_dir or resources.MODELS_DIR)
         net = ManifoldNet(NetConfig.from_dict(config.get("net", {})))
         expected = {k for k in net.state_dict() if not k.startswith("posterior")}
         if set(tensors) != expected:
@@ -215,13 +208,20 @@ class ManifoldFill(FillMethod):
         return int(self.net.z_dim)
 
     def working_scale(self, region_height: int, region_width: int) -> float:
-        # Bound the crop the net sees; the hole-dependent scale is chosen inside ``encode``.
+        # Bound the crop; the net's own scale inside it follows the hole (``model_scale``).
         return min(1.0, MAX_SIDE / max(region_height, region_width, 1))
 
+    def model_scale(self, measure: HoleMeasure, options: Any) -> float:
+        """The net runs at 1, 1/2, 1/4 or 1/8 of the crop: the largest at which the hole's
+        thickest part is within ``max_hole_radius`` px of known pixels."""
+        return scale_for_thickness(measure.thickness, _chosen(options).max_hole_radius)
+
+    @property
+    def model_multiple(self) -> int:
+        return int(self.net.config.multiple)
+
     def same_preparation(self, options: object, other: object) -> bool:
-        a = options if isinstance(options, ManifoldOptions) else DEFAULT_OPTIONS
-        b = other if isinstance(other, ManifoldOptions) else DEFAULT_OPTIONS
-        return a.preparation() == b.preparation()
+        return _chosen(options).preparation() == _chosen(other).preparation()
 
     # -- encode / decode ------------------------------------------------------------------
 
@@ -229,17 +229,18 @@ class ManifoldFill(FillMethod):
         self, crop: np.ndarray, hole: np.ndarray, max_radius: float = MAX_HOLE_RADIUS
     ) -> ManifoldCache:
         """Run everything that does not depend on z."""
-        return self._encode_many([(crop, hole, max_radius)])[0]
+        context = CropContext(options=ManifoldOptions(max_hole_radius=max_radius))
+        return self._encode_many([(crop, hole, context)])[0]
 
     def _encode_many(
-        self, items: Sequence[tuple[np.ndarray, np.ndarray, float]]
+        self, items: Sequence[tuple[np.ndarray, np.ndarray, CropContext]]
     ) -> list[ManifoldCache]:
-        """``encode`` for each ``(crop, hole, max_radius)`` in one pass of the net (they must
+        """``encode`` for each ``(crop, hole, context)`` in one pass of the net (they must
         share one padded shape)."""
         crops = [np.ascontiguousarray(crop[..., :3], np.float32) for crop, _, _ in items]
         inputs = [
-            self._net_input(crop, hole, radius)
-            for crop, (_, hole, radius) in zip(crops, items, strict=True)
+            self._net_input(crop, hole, context)
+            for crop, (_, hole, context) in zip(crops, items, strict=True)
         ]
         encoded = self._run_encoder(inputs)
         return [
@@ -247,38 +248,19 @@ class ManifoldFill(FillMethod):
             for j in range(len(items))
         ]
 
-    def _padded_shape(self, hole: np.ndarray, scale: float) -> tuple[float, int, int]:
-        """(internal scale, height, width) of the net's input for this crop."""
-        h, w = _scaled_size(hole.shape, scale)
-        multiple = int(self.net.config.multiple)
-        return scale, h + (-h) % multiple, w + (-w) % multiple
-
-    def _net_input(self, crop: np.ndarray, hole: np.ndarray, max_radius: float) -> _NetInput:
-        # One distance transform gives the scale (the thickest point) and the mean distance.
-        distance = distance_to_known(hole)
-        scale = scale_for_thickness(float(distance.max()), max_radius)
-        mean = float(distance[hole].mean()) if hole.any() else 0.0
-        if scale < 1.0:
-            small, small_hole = downscale_known(crop, hole, scale)
-        else:
-            small, small_hole = crop.copy(), hole.copy()
-            small[small_hole] = 0.0
-        init = initial_fill(small, small_hole)
-        h, w = small_hole.shape
-        multiple = int(self.net.config.multiple)
-        pad = ((0, (-h) % multiple), (0, (-w) % multiple))
-        mode = "reflect" if min(h, w) > max(pad[0][1], pad[1][1]) else "edge"
-        small = np.pad(small, (*pad, (0, 0)), mode=mode)
-        init = np.pad(init, (*pad, (0, 0)), mode=mode)
-        small_hole = np.pad(small_hole, pad, mode=mode)
-        return _NetInput(small, small_hole, init, scale, (h, w), mean)
+    def _net_input(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> _NetInput:
+        view = self.view(crop, hole, context)
+        init = initial_fill(view.pixels, view.hole)
+        mean = self.measure(hole, context).mean_distance
+        padded = view.pad(view.pixels), view.pad(view.hole), view.pad(init)
+        return _NetInput(*padded, view.scale, view.size, mean)
 
     def _run_encoder(self, inputs: Sequence[_NetInput]) -> Any:
         """``net.encode`` of same-shaped inputs in one batch."""
         import torch
 
         # no_grad, not inference_mode: refinement back-propagates through these tensors.
-        with torch.no_grad(), _threads_for([i.work_size for i in inputs]):
+        with torch.no_grad(), thread_count(_threads([i.work_size for i in inputs])):
             masked = self._tensor(np.stack([i.masked.transpose(2, 0, 1) for i in inputs]))
             hole_t = self._tensor(np.stack([i.hole[None] for i in inputs]))
             init_t = self._tensor(np.stack([i.init.transpose(2, 0, 1) for i in inputs]))
@@ -319,7 +301,7 @@ class ManifoldFill(FillMethod):
         """``decode`` of each cache with its z, in one pass of the decoder."""
         import torch
 
-        with torch.inference_mode(), _threads_for([c.work_size for c in caches]):
+        with torch.inference_mode(), thread_count(_threads([c.work_size for c in caches])):
             z = np.stack([np.asarray(z, np.float32) for z in zs])
             out = self.net.decode(_stacked(caches), torch.from_numpy(z).to(self.device))
         return [self._finish(cache, out[i : i + 1]) for i, cache in enumerate(caches)]
@@ -327,12 +309,7 @@ class ManifoldFill(FillMethod):
     def _finish(self, cache: ManifoldCache, out) -> np.ndarray:
         h, w = cache.work_size
         fill = out[0, :, :h, :w].clamp(0, 1).float().cpu().numpy().transpose(1, 2, 0)
-        if cache.scale < 1.0:
-            size = (cache.hole.shape[1], cache.hole.shape[0])
-            fill = np.clip(cv2.resize(fill, size, interpolation=cv2.INTER_CUBIC), 0, 1)
-        result = cache.crop.copy()
-        result[cache.hole] = fill[cache.hole]
-        return result
+        return back_to_crop(fill, cache.scale, cache.crop, cache.hole)
 
     # -- the latent -----------------------------------------------------------------------
 
@@ -348,8 +325,6 @@ class ManifoldFill(FillMethod):
 
     def slider_offset(self, sliders: Sequence[float]) -> np.ndarray:
         """``sum_i a_i d_i`` along the model's directions (computed once per loaded model)."""
-        from core.manifold.directions import directions_for
-
         return directions_for(self).offset(sliders)
 
     def region_code(self, seed: int | None, sliders: Sequence[float]) -> np.ndarray:
@@ -379,18 +354,13 @@ class ManifoldFill(FillMethod):
 
     # -- FillMethod -----------------------------------------------------------------------
 
-    def _thickness_and_scale(
-        self, hole: np.ndarray, options: ManifoldOptions
-    ) -> tuple[float, float]:
-        thickness = hole_thickness(hole)
-        return thickness, scale_for_thickness(thickness, options.max_hole_radius)
-
     def prepare_steps(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> Steps[Any]:
-        options = _options(context)
-        if is_thin(hole_thickness(hole), options):
+        measure = self.measure(hole, context)
+        context = replace(context, measure=measure)  # one measure for all that follows
+        if is_thin(measure.thickness, _options(context)):
             yield Progress(1.0, "thin hole: biharmonic fill")
             return ThinFill(BiharmonicInpaint().fill(crop, hole, context))
-        cache = self.encode(crop, hole, options.max_hole_radius)
+        cache = self._encode_many([(crop, hole, context)])[0]
         yield Progress(1.0, "encoded")
         return cache
 
@@ -458,29 +428,27 @@ class ManifoldFill(FillMethod):
     def describe(self, prepared: Any, options: object = None) -> str:
         if isinstance(prepared, ThinFill):
             return "thin-hole biharmonic"
-        chosen = options if isinstance(options, ManifoldOptions) else DEFAULT_OPTIONS
-        return "texture" if self._textured(prepared, chosen) else "net"
+        return "texture" if self._textured(prepared, _chosen(options)) else "net"
 
     def batch_key(self, hole: np.ndarray, context: CropContext) -> Hashable | None:
         """Small crops of one padded shape (and preparation options): stacked, each is computed
         as it would be alone. Thin holes and large crops go alone."""
-        options = _options(context)
-        thickness, scale = self._thickness_and_scale(hole, options)
+        options, measure = _options(context), self.measure(hole, context)
         # Only small crops pay more in per-call overhead than in convolutions.
-        if is_thin(thickness, options) or hole.size >= SINGLE_THREAD_PIXELS:
+        if is_thin(measure.thickness, options) or hole.size >= SINGLE_THREAD_PIXELS:
             return None
-        return (*self._padded_shape(hole, scale), options.preparation())
+        scale = self.model_scale(measure, options)
+        return scale, *view_shape(hole.shape, scale, self.model_multiple), options.preparation()
 
     def prepare_batch_steps(
         self, items: Sequence[tuple[np.ndarray, np.ndarray, CropContext]]
     ) -> Steps[list[Any]]:
         """One encoder pass for all ``items`` (one ``batch_key``)."""
+        items = [(c, h, replace(x, measure=self.measure(h, x))) for c, h, x in items]
         keys = {self.batch_key(hole, context) for _, hole, context in items}
         if len(items) < 2 or len(keys) > 1 or None in keys:
             return (yield from super().prepare_batch_steps(items))
-        caches = self._encode_many(
-            [(crop, hole, _options(context).max_hole_radius) for crop, hole, context in items]
-        )
+        caches = self._encode_many(items)
         yield Progress(1.0, "encoded")
         return caches
 
@@ -543,8 +511,6 @@ def guide_weight_for(mean_distance: float) -> float:
 
 def _surrounding_chroma(fill: np.ndarray, crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """``fill``'s CIELAB lightness with the a*, b* of a Telea fill of the hole."""
-    from core.pixels import opencv_inpaint
-
     smooth = opencv_inpaint(crop, hole, 5.0, cv2.INPAINT_TELEA)
     lab = cv2.cvtColor(np.ascontiguousarray(fill, np.float32), cv2.COLOR_RGB2Lab)
     lab[..., 1:] = cv2.cvtColor(np.ascontiguousarray(smooth, np.float32), cv2.COLOR_RGB2Lab)[

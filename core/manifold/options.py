@@ -10,9 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from core.errors import InpaintError
+from core.base.errors import InpaintError
 
 # Thickest hole (px from the nearest known pixel) the net fills at full resolution; larger
 # holes run at 1/2, 1/4 or 1/8 scale. Training holes reach ~50 px from known pixels (boxes in
@@ -67,7 +65,7 @@ class LatentSetting:
 @dataclass(frozen=True)
 class Blend:
     """Fusion: decode the code ``t`` of the way from the request's own setting to ``toward``
-    (spherical by default, see ``slerp``)."""
+    (spherical by default, see ``core.base.interpolation.slerp``)."""
 
     toward: LatentSetting
     t: float
@@ -159,23 +157,3 @@ def parse_directions(specs: Sequence[str], count: int) -> tuple[float, ...]:
     while values and values[-1] == 0.0:
         values.pop()
     return tuple(values)
-
-
-def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    return ((1.0 - t) * a + t * b).astype(np.float32)
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation of whitened codes: a straight line between two Gaussian draws
-    passes through codes of atypically small norm (blurry, "average" fills); the great circle
-    keeps the norm typical. Falls back to lerp for (near-)parallel or zero codes."""
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if na < 1e-6 or nb < 1e-6:
-        return lerp(a, b, t)
-    cos = float(np.clip(np.dot(a, b) / (na * nb), -1.0, 1.0))
-    omega = float(np.arccos(cos))
-    if omega < 1e-4:
-        return lerp(a, b, t)
-    return ((np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)).astype(
-        np.float32
-    )

@@ -31,10 +31,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core import maskgen
-from core.cpu import bf16_native, tune_allocator
-from core.errors import InpaintError
-from core.imageio import read_rgb8
+from core.base import maskgen
+from core.base.cpu import bf16_native, tune_allocator
+from core.base.cpu import thread_count as torch_threads
+from core.base.errors import InpaintError
+from core.base.imageio import read_rgb8
+from core.base.metrics import gradient_ratio, hole_psnr
+from core.base.progress import Steps
 from core.manifold.adversarial import (
     FeatureDiscriminator,
     PerceptualLoss,
@@ -47,8 +50,6 @@ from core.manifold.adversarial import (
 from core.manifold.data import Batch, RandomCrops, split_files, validation_batches
 from core.manifold.guide_bench import bracket_scores, guide_cases, guide_scores
 from core.manifold.net import Encoded, ManifoldNet, NetConfig, count_parameters
-from core.metrics import gradient_ratio, hole_psnr
-from core.progress import Steps
 from core.training.loop import (
     DistInfo,
     LoopState,
@@ -57,7 +58,6 @@ from core.training.loop import (
     init_distributed,
     ranks_in_sync,
     resume_state,
-    torch_threads,
     train_loop,
     warmup_cosine,
 )
@@ -679,7 +679,7 @@ def _starting_point(
     run keeps its network and seed; ``init_from`` takes the network of exported weights."""
     shipped: dict | None = None
     if state is None and init_from is not None:
-        from core.models import load_model_files
+        from core.base.weights import load_model_files
 
         shipped, shipped_config = load_model_files("manifold", init_from)
         net_config = NetConfig.from_dict(shipped_config.get("net", {}))

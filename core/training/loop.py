@@ -1,4 +1,4 @@
-"""The training loop both models share.
+"""The training loop the three models share (the manifold net, the layout VAE, the detector).
 
 A model contributes a ``TrainTask``: its state for checkpoints, one optimisation step, and a
 validation. The loop owns the rest: resuming from ``OUT/last.pt``, atomic checkpoints
@@ -22,16 +22,17 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
-from core.errors import InpaintError
-from core.progress import Progress, Steps
+from core.base.errors import InpaintError
+from core.base.progress import Progress, Steps
 
 
 class TrainTask(Protocol):
@@ -137,8 +138,6 @@ def init_distributed(device: str) -> tuple[DistInfo, str]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo(), device
-    import torch.distributed as dist
-
     if not dist.is_initialized():
         backend = "nccl" if device.startswith("cuda") else "gloo"
         dist.init_process_group(backend=backend)
@@ -150,25 +149,11 @@ def init_distributed(device: str) -> tuple[DistInfo, str]:
 
 def ranks_in_sync(net: nn.Module) -> bool:
     """DDP keeps replicas identical; check it cheaply with a gathered weight checksum."""
-    import torch.distributed as dist
-
     with torch.no_grad():
         local = torch.stack([p.detach().double().sum() for p in net.parameters()]).cpu()
     gathered = [torch.zeros_like(local) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, local)
     return all(torch.equal(g, gathered[0]) for g in gathered)
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """``threads`` torch threads inside (0: leave torch's choice)."""
-    before = torch.get_num_threads()
-    if threads > 0:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_loop(

@@ -18,8 +18,8 @@ from app.main_window import MainWindow
 from app.viewmodels import detect as detect_model
 from app.viewmodels.commands import FillCommand
 from app.viewmodels.detect import DetectViewModel
-from core.imageio import Image, write_image
-from core.progress import Progress
+from core.base.imageio import Image, write_image
+from core.base.progress import Progress
 from tests.app.driving import open_window
 from tests.app.test_editor import drag, widget_pos
 from tests.conftest import synthetic_photo

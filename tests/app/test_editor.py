@@ -16,12 +16,12 @@ from PySide6.QtWidgets import QWidget
 
 from app.main_window import MainWindow
 from app.worker import THREAD_PREFIX
-from core import registry
-from core.imageio import Image, write_image
-from core.masks import grow
+from core.base.imageio import Image, write_image
+from core.base.masks import grow
+from core.base.progress import Progress
 from core.methods.base import CropContext, FillMethod
-from core.pipeline import BLEND_BAND
-from core.progress import Progress
+from core.methods.geometry import BLEND_BAND
+from core.pipeline import registry
 from tests.app.driving import open_window
 
 FILL_TIMEOUT_MS = 20_000
@@ -165,7 +165,7 @@ def test_match_film_grain_gives_the_fill_the_grain_around_it_and_is_remembered(
     qtbot, window
 ) -> None:
     from app.settings import Settings
-    from core.metrics import grain_ratio
+    from core.base.metrics import grain_ratio
 
     doc = window.document()
     doc.mask[30:70, 40:100] = True

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from core.errors import ImageReadError
-from core.imageio import Image, read_image, write_image
+from core.base.errors import ImageReadError
+from core.base.imageio import Image, read_image, write_image
 from tests.app.driving import open_window, paint_box
 from tests.fuzz_images import corpus
 

@@ -19,11 +19,12 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.main_window import MainWindow
 from app.viewmodels import fill as fill_module
 from app.viewmodels import session as session_module
-from core import imageio, registry, resources
-from core.imageio import Image, write_image
-from core.masks import save_mask
+from core.base import imageio, resources
+from core.base.imageio import Image, write_image
+from core.base.masks import save_mask
 from core.methods.base import CropContext, FillMethod
-from core.registry import describe_methods
+from core.pipeline import registry
+from core.pipeline.registry import describe_methods
 from tests.app.driving import open_window, paint_box
 from tests.bad_inputs import (
     BAD_FILES,

@@ -13,7 +13,9 @@ import pytest
 
 from app.main_window import MainWindow
 from app.viewmodels.layout import display_pixels, low_res_layout
-from core.imageio import Image, write_image
+from core.base.imageio import Image, write_image
+from core.base.pixels import to_float_rgb
+from core.base.progress import run_to_end
 from core.layout.generate import (
     Generation,
     code_of,
@@ -25,8 +27,6 @@ from core.layout.generate import (
 )
 from core.layout.model import LayoutModel, availability
 from core.manifold.options import LatentSetting
-from core.pixels import to_float_rgb
-from core.progress import run_to_end
 from tests.app.driving import open_window
 from tests.conftest import synthetic_photo
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QToolBar, QToolButton
 from app import icons
 from app.icons import INK, icon
 from app.main_window import ACTION_ICONS, APP_ICON, MainWindow
-from core.resources import ICONS_DIR, SAMPLE_IMAGE
+from core.base.resources import ICONS_DIR, SAMPLE_IMAGE
 from tests.app.driving import open_window
 
 ICON_NAMES = sorted({*ACTION_ICONS.values(), APP_ICON})

@@ -17,12 +17,12 @@ from app.main_window import MainWindow
 from app.qimage import qimage_to_array, to_display_uint8
 from app.viewmodels import latent as latent_model
 from app.viewmodels.methods import LEARNED
-from core import pipeline
-from core.imageio import Image, write_image
-from core.manifold.latent import LatentSession, LatentSetting
+from core.base.imageio import Image, write_image
+from core.base.masks import grow
 from core.manifold.method import ManifoldFill
-from core.masks import grow
-from core.pipeline import BLEND_BAND
+from core.methods.geometry import BLEND_BAND
+from core.pipeline import session as pipeline
+from core.pipeline.latent import LatentSession, LatentSetting
 from tests.app.driving import open_window
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net
@@ -261,7 +261,7 @@ def test_the_panel_text_describes_the_photo_on_screen(qtbot, window, photo) -> N
 
 def test_fill_and_the_latent_panel_share_one_loaded_network() -> None:
     from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
-    from core.registry import get_method
+    from core.pipeline.registry import get_method
 
     if not MethodCatalog().available(LEARNED):
         pytest.skip("the shipped manifold weights are not usable here")

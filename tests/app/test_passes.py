@@ -15,9 +15,9 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from app.main_window import MainWindow
-from core.imageio import Image, write_image
-from core.masks import grow
-from core.pipeline import BLEND_BAND
+from core.base.imageio import Image, write_image
+from core.base.masks import grow
+from core.methods.geometry import BLEND_BAND
 from tests.app.driving import open_window, paint_box
 from tests.conftest import synthetic_photo
 

@@ -14,7 +14,7 @@ from app.main_window import MainWindow
 from app.pyramid import SMALLEST_SIDE, Pyramid
 from app.qimage import qimage_to_array, to_display_uint8
 from app.viewmodels import session as session_module
-from core import imageio
+from core.base import imageio
 
 FILL_TIMEOUT_MS = 20_000
 

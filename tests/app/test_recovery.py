@@ -17,9 +17,9 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.main_window import MainWindow
-from core.imageio import Image, read_image, write_image
-from core.pipeline import FillRequest, fill
-from core.recovery import RecoveryStore, SourceStamp
+from core.base.imageio import Image, read_image, write_image
+from core.base.recovery import RecoveryStore, SourceStamp
+from core.pipeline.session import FillRequest, fill
 from tests.app.driving import paint_box
 
 Button = QMessageBox.StandardButton

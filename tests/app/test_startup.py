@@ -9,8 +9,8 @@ import pytest
 
 import app.viewmodels.session as session_module
 from app.app import open_editor
-from core.imageio import Image, write_image
-from core.resources import SAMPLE_IMAGE
+from core.base.imageio import Image, write_image
+from core.base.resources import SAMPLE_IMAGE
 from tests.conftest import synthetic_photo
 
 

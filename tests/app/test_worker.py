@@ -12,8 +12,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.worker import THREAD_PREFIX, Failure, Task, Worker, call
-from core.errors import InpaintError
-from core.progress import Progress
+from core.base.errors import InpaintError
+from core.base.progress import Progress
 
 
 class _Recorder:

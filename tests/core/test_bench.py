@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from core.bench import format_table, gradient_ratio, hole_psnr, hole_ssim, run_bench
-from core.cli import main
+from core.commands.cli import main
 from tests.conftest import synthetic_photo
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import resources
-from core.imageio import Image, read_image, write_image
-from core.masks import grow, save_mask
-from core.pipeline import BLEND_BAND
-from core.registry import describe_methods
+from core.base import resources
+from core.base.imageio import Image, read_image, write_image
+from core.base.masks import grow, save_mask
+from core.methods.geometry import BLEND_BAND
+from core.pipeline.registry import describe_methods
 from main import main
 from tests.bad_inputs import (
     BAD_FILES,

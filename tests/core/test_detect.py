@@ -12,6 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.base.errors import ModelError
+from core.base.masks import grow
+from core.base.progress import Progress, run_to_end
+from core.base.weights import model_status
 from core.detect import (
     FILL_GROW,
     DamageResult,
@@ -34,10 +38,6 @@ from core.detect.net import (
     receptive_radius,
 )
 from core.detect.synth import Damaged, synthesize
-from core.errors import ModelError
-from core.masks import grow
-from core.models import model_status
-from core.progress import Progress, run_to_end
 from main import main
 from tests.conftest import drain, synthetic_photo
 
@@ -190,8 +190,8 @@ def models_dir(tmp_path) -> Path:
     """A models folder holding a random detect net, listed with its sha256."""
     from safetensors.torch import save_file
 
+    from core.base.weights import sha256_file, write_manifest_entry
     from core.detect.net import state_to_tensors
-    from core.models import sha256_file, write_manifest_entry
 
     folder = tmp_path / "models"
     folder.mkdir()
@@ -516,7 +516,7 @@ def test_coarse_scales_run_only_where_the_shrunk_photo_keeps_min_side():
 
 
 def test_bf16_inference_stays_close_to_float32_and_tiles_by_its_own_size():
-    from core.cpu import bf16_native
+    from core.base.cpu import bf16_native
 
     rgb = damaged_photo("scratch").image.astype(np.float32) / 255.0
     net = lively_net(DetectNetConfig(width=4, levels=4))
@@ -529,7 +529,7 @@ def test_bf16_inference_stays_close_to_float32_and_tiles_by_its_own_size():
 
 
 def test_tiles_convert_the_photo_as_read_like_a_whole_float_copy():
-    from core.pipeline import to_float_rgb
+    from core.base.pixels import to_float_rgb
 
     image = damaged_photo("scratch").image  # uint8
     net = lively_net(DetectNetConfig(width=4, levels=4))

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from core.base.errors import InpaintError
+from core.base.progress import run_to_end
 from core.detect.net import (
     MODEL_NAME,
     SEMANTIC_CONTEXT,
@@ -32,8 +34,6 @@ from core.detect.train import (
     thin_content,
     tolerant_counts,
 )
-from core.errors import InpaintError
-from core.progress import run_to_end
 from tests.conftest import synthetic_photo
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -81,7 +81,7 @@ def test_lite0_predicts_any_photo_size_in_tiles_close_to_one_pass():
 def test_lite0_weights_load_from_a_models_folder(tmp_path):
     from safetensors.torch import save_file
 
-    from core.models import sha256_file, write_manifest_entry
+    from core.base.weights import sha256_file, write_manifest_entry
 
     torch.manual_seed(0)
     saved = build_net(LITE0)

@@ -1,4 +1,4 @@
-"""core.grain: fills as grainy as their surroundings, edges not mistaken for grain."""
+"""core.pipeline.grain: fills as grainy as their surroundings, edges not mistaken for grain."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from core.grain import match_grain, robust_grain
-from core.metrics import grain, grain_ratio
-from core.pipeline import FillRequest, fill
+from core.base.metrics import grain, grain_ratio
+from core.pipeline.grain import match_grain, robust_grain
+from core.pipeline.session import FillRequest, fill
 
 
 def grainy_flat(height: int = 96, width: int = 128, strength: float = 0.04, seed: int = 0):

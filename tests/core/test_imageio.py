@@ -1,4 +1,4 @@
-"""core.imageio: every format x depth x layout round trip, metadata, orientation, bad input."""
+"""core.base.imageio: every format x depth x layout round trip, metadata, orientation, bad input."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from core import imageio
-from core.errors import ImageReadError, ImageWriteError
-from core.imageio import SUPPORTED_SUFFIXES, Image, decode_image, read_image, write_image
+from core.base import imageio
+from core.base.errors import ImageReadError, ImageWriteError
+from core.base.imageio import SUPPORTED_SUFFIXES, Image, decode_image, read_image, write_image
 
 # ----------------------------------------------------------------------------------------------
 # helpers

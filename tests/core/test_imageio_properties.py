@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.imageio import Image, read_image, write_image
+from core.base.imageio import Image, read_image, write_image
 
 DTYPES = [np.uint8, np.uint16, np.float32]
 
@@ -38,7 +38,7 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 
 def expected(pixels: np.ndarray, suffix: str) -> np.ndarray:
-    """What the module docstring of core.imageio promises a read of the written file gives."""
+    """What the module docstring of core.base.imageio promises a read of the written file gives."""
     if suffix == ".tif":
         return pixels
     if suffix == ".png":

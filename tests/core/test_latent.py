@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
+from core.base.interpolation import slerp
+from core.base.masks import grow
+from core.base.progress import run_to_end
 from core.manifold.directions import (
     directions_for,
     probe_crops,
@@ -14,11 +17,11 @@ from core.manifold.directions import (
     sefa_directions,
     z_weights,
 )
-from core.manifold.latent import LatentSession
 from core.manifold.method import ManifoldFill
-from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions, slerp
-from core.masks import grow
-from core.pipeline import BLEND_BAND, FillRequest, fill
+from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions
+from core.methods.geometry import BLEND_BAND
+from core.pipeline.latent import LatentSession
+from core.pipeline.session import FillRequest, fill
 from tests.conftest import synthetic_photo
 from tests.core.test_manifold import tiny_net
 
@@ -38,7 +41,7 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
 
 def pipeline_fill(method, image, mask, setting: LatentSetting) -> np.ndarray:  # type: ignore[no-untyped-def]
     options = ManifoldOptions(sliders=setting.sliders)
-    from core import registry
+    from core.pipeline import registry
 
     registry.LOADED[("manifold", "cpu")] = method  # the pipeline looks methods up by name
     try:
@@ -101,7 +104,7 @@ def test_sliders_change_only_holes_and_band_and_reset_is_exact(method: ManifoldF
 
 
 def test_grain_matches_the_pipeline_and_changes_only_the_holes(method: ManifoldFill, scene) -> None:  # type: ignore[no-untyped-def]
-    from core import registry
+    from core.pipeline import registry
 
     image, mask = scene
     session = LatentSession(method, image, mask)
@@ -178,8 +181,8 @@ def test_parse_directions() -> None:
 def test_cli_direction_reproduces_the_slider_setting(
     method: ManifoldFill, scene, tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from core import registry
-    from core.imageio import Image, read_image, write_image
+    from core.base.imageio import Image, read_image, write_image
+    from core.pipeline import registry
     from main import main
 
     image, mask = scene
@@ -194,3 +197,19 @@ def test_cli_direction_reproduces_the_slider_setting(
     expected = LatentSession(method, image, mask).render_image(LatentSetting(9, (2.0, 0.0, -1.5)))
     np.testing.assert_array_equal(read_image(out).pixels, expected)
     assert main([*args, "--direction", "99=1", "--overwrite"]) != 0
+
+
+def test_a_latent_render_returns_the_pipelines_result(method: ManifoldFill, scene) -> None:  # type: ignore[no-untyped-def]
+    """The latent panel's session is one more caller of the one door: its renders are
+    ``FillResult`` s carrying the box, the changed boxes and each region's path."""
+    image, mask = scene
+    mask[100:102, 10:150] = True  # a 2-px scratch beside the box: the thin path
+    session = LatentSession(method, image, mask)
+    result = run_to_end(session.render_steps(LatentSetting(2)))
+    assert result.paths == {"texture": 1, "thin-hole biharmonic": 1}
+    assert result.box == session.box and result.source is image
+    np.testing.assert_array_equal(
+        result.image, pipeline_fill(method, image, mask, LatentSetting(2))
+    )
+    preview = run_to_end(session.render_steps(LatentSetting(2), textured=False))
+    assert preview.paths == {"net": 1, "thin-hole biharmonic": 1}

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import InpaintError, ModelError
+from core.base.errors import InpaintError, ModelError
+from core.base.progress import run_to_end
+from core.base.weights import read_manifest
 from core.layout import data as layout_data
 from core.layout.export import export_checkpoint
 from core.layout.generate import (
@@ -27,8 +29,6 @@ from core.layout.net import LayoutVAE, NetConfig
 from core.layout.prior import fit_prior, unwhiten, whiten
 from core.layout.texturing import Exemplar, fit_height, match_colours
 from core.layout.train import TrainConfig, train_steps
-from core.models import read_manifest
-from core.progress import run_to_end
 from tests.conftest import synthetic_photo
 
 TINY = NetConfig(size=32, z_dim=6, widths=(4, 8, 8, 8))

@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from core import registry
-from core.errors import InpaintError, ModelError
+from core.base.errors import InpaintError, ModelError
+from core.base.resources import MODELS_DIR
 from core.manifold.directions import directions_for
 from core.manifold.method import ManifoldFill, choose_internal_scale
 from core.manifold.net import ManifoldNet, NetConfig, blur121
 from core.manifold.options import ManifoldOptions
 from core.methods.base import CropContext
-from core.pipeline import BLEND_BAND, FillRequest, fill
-from core.resources import MODELS_DIR
+from core.methods.geometry import BLEND_BAND
+from core.pipeline import registry
+from core.pipeline.session import FillRequest, fill
 from tests.conftest import drain, synthetic_photo
 
 TINY = NetConfig(widths=(8, 8, 16, 16, 16), z_dim=4)

@@ -9,11 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from core import registry
 from core.manifold.method import ManifoldFill
 from core.manifold.options import ManifoldOptions
+from core.methods import geometry
 from core.methods.base import CropContext
-from core.pipeline import BLEND_BAND, FillRequest, fill, fill_steps, plan_regions
+from core.methods.geometry import BLEND_BAND, plan_regions
+from core.pipeline import registry
+from core.pipeline.session import FillRequest, fill, fill_steps
 from tests.conftest import assert_batched_regions_see_original_pixels, drain, synthetic_photo
 from tests.core.test_manifold import tiny_net
 
@@ -174,3 +176,21 @@ def test_cancelling_a_batched_fill_leaves_the_input_untouched(method, monkeypatc
     steps.close()
     np.testing.assert_array_equal(image, before)
     np.testing.assert_array_equal(mask, mask_before)
+
+
+def test_each_crops_hole_is_measured_once(method, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One distance transform per crop: the batch key, the thin-hole test, the net's scale and
+    the texture's guide weight all read the measure the pipeline hands down."""
+    measured: list[tuple[int, ...]] = []
+    original = geometry.distance_to_known
+
+    def counting(hole: np.ndarray) -> np.ndarray:
+        measured.append(hole.shape)
+        return original(hole)
+
+    monkeypatch.setattr(geometry, "distance_to_known", counting)
+    image = synthetic_photo(320, 480)
+    mask = dust()
+    mask[100:160, 200:280] = True  # a box among the specks: texture, and crops it reaches
+    fill(FillRequest(image, mask, "manifold", seed=1))
+    assert len(measured) == len(plan_regions(mask, method))

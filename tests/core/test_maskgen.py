@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import maskgen
+from core.base import maskgen
 
 
 @pytest.mark.parametrize("kind", maskgen.KINDS)

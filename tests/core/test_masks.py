@@ -1,4 +1,4 @@
-"""core.masks: reading, writing and editing bool hole masks."""
+"""core.base.masks: reading, writing and editing bool hole masks."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image as PILImage
 
-from core.errors import ImageReadError, ImageWriteError, MaskError
-from core.imageio import Image, write_image
-from core.masks import (
+from core.base.errors import ImageReadError, ImageWriteError, MaskError
+from core.base.imageio import Image, write_image
+from core.base.masks import (
     feather,
     grow,
     invert,

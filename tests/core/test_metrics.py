@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.metrics import (
+from core.base.metrics import (
     colour_shift,
     gradient_ratio,
     grain_ratio,

@@ -8,20 +8,21 @@ import cv2
 import numpy as np
 import pytest
 
-from core import registry
+from core.base.errors import InpaintError, MaskError
+from core.base.masks import hole_boxes
 from core.bench import known_unchanged
-from core.errors import MaskError
 from core.methods.base import CropContext, FillMethod
-from core.pipeline import (
-    BLEND_BAND,
-    MAX_TILE,
+from core.methods.geometry import BLEND_BAND, MAX_TILE, plan_regions
+from core.pipeline import registry
+from core.pipeline.registry import get_method
+from core.pipeline.session import (
     FillRequest,
+    FillResult,
     FillSession,
+    describe_paths,
     fill,
     fill_steps,
-    plan_regions,
 )
-from core.registry import get_method
 from tests.conftest import assert_batched_regions_see_original_pixels, drain, synthetic_photo
 
 
@@ -248,7 +249,7 @@ def test_progress_rises_to_one_and_stopping_early_changes_nothing(photo):
     events, result = drain(steps)
     fractions = [event.fraction for event in events]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
-    assert result.shape == photo.shape
+    assert result.image.shape == photo.shape
     before = photo.copy()
     cancelled = fill_steps(FillRequest(photo, mask, "telea"))
     next(cancelled)
@@ -363,10 +364,43 @@ def test_a_session_prepares_once_and_renders_the_same_pixels(context_mean, monke
         return (yield from original(self, crop, hole, context))
 
     monkeypatch.setattr(ContextMeanMethod, "prepare_steps", counting)
-    session = FillSession(image, mask, get_method(context_mean.name), keep=True)
-    first = session.compose(session.render(seed=0))
+    session = FillSession(FillRequest(image, mask, context_mean.name, seed=0), keep=True)
+    first = session.render(seed=0).image
     assert len(prepared) == session.region_count
     prepared.clear()
-    np.testing.assert_array_equal(session.compose(session.render(seed=0)), first)
+    np.testing.assert_array_equal(session.render(seed=0).image, first)
     assert prepared == []
     np.testing.assert_array_equal(first, fill(FillRequest(image, mask, context_mean.name, seed=0)))
+
+
+def test_a_fill_returns_its_image_boxes_and_each_regions_path(photo):
+    """The one way back: no caller reads progress text to learn what a fill did."""
+    mask = scratch_mask(photo.shape[:2])
+    mask[20:24, 30:34] = True  # a speck far from the scratches: a region of its own
+    _, result = drain(fill_steps(FillRequest(photo, mask, "ns")))
+    assert isinstance(result, FillResult) and result.source is photo
+    assert result.paths == {"ns": len(plan_regions(mask, get_method("ns")))}
+    assert result.describe() == describe_paths(result.paths) and not result.grain
+    np.testing.assert_array_equal(result.image, fill(FillRequest(photo, mask, "ns")))
+    y0, y1, x0, x1 = result.box
+    np.testing.assert_array_equal(result.patch, result.image[y0:y1, x0:x1])
+    covered = np.zeros_like(mask)
+    for b0, b1, b2, b3 in result.boxes:
+        covered[b0:b1, b2:b3] = True
+    changed = (result.image != photo).any(axis=2)
+    assert changed.any() and not (changed & ~covered).any()
+    assert result.boxes == hole_boxes(mask, BLEND_BAND + 1)  # the damage's, not the photo
+
+
+def test_an_empty_mask_gives_the_image_back_and_no_paths(photo):
+    result = fill_steps(FillRequest(photo, np.zeros(photo.shape[:2], bool), "telea"))
+    _, result = drain(result)
+    assert result.paths == {} and result.boxes == [] and "nothing" in result.describe()
+    np.testing.assert_array_equal(result.image, photo)
+    assert result.image is not photo
+
+
+def test_a_session_refuses_a_method_other_than_the_requests(photo):
+    mask = scratch_mask(photo.shape[:2])
+    with pytest.raises(InpaintError, match="cannot fill a telea request"):
+        FillSession(FillRequest(photo, mask, "telea"), method=get_method("ns"))

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from core.pipeline import BLEND_BAND, FillRequest, fill
+from core.methods.geometry import BLEND_BAND
+from core.pipeline.session import FillRequest, fill
 from tests.core.test_pipeline import far_from_hole
 
 DTYPES = {

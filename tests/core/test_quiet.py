@@ -1,4 +1,4 @@
-"""core.quiet: what C code prints on fd 2 during a decode is captured (and logged at debug
+"""core.base.quiet: what C code prints on fd 2 during a decode is captured (and logged at debug
 level), fd 2 comes back afterwards, also when decodes overlap on threads; a TIFF's Software tag
 is written without tifffile's warning."""
 
@@ -11,14 +11,14 @@ import threading
 import numpy as np
 import pytest
 
-from core.imageio import Image, read_image, write_image
-from core.quiet import c_stderr_captured
+from core.base.imageio import Image, read_image, write_image
+from core.base.quiet import c_stderr_captured
 
 
 def test_c_level_prints_are_captured_and_logged_and_fd2_comes_back(
     capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="core.quiet")
+    caplog.set_level(logging.DEBUG, logger="core.base.quiet")
     with c_stderr_captured():
         os.write(2, b"TIFFReadDirectory: Bogus field\n")  # as libtiff's fprintf(stderr) does
     os.write(2, b"after\n")

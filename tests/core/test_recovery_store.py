@@ -1,4 +1,4 @@
-"""core.recovery: what the autosave writes, that it restores exactly, and that a crash in the
+"""core.base.recovery: what the autosave writes, that it restores exactly, and that a crash in the
 middle of a write never loses the previous autosave."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import recovery
-from core.imageio import Image, write_image
-from core.recovery import RecoveryStore, SourceStamp, diff_patches
+from core.base import recovery
+from core.base.imageio import Image, write_image
+from core.base.recovery import RecoveryStore, SourceStamp, diff_patches
 
 
 @pytest.fixture

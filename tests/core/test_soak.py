@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.pipeline import FillRequest, fill
-from core.registry import describe_methods
+from core.pipeline.registry import describe_methods
+from core.pipeline.session import FillRequest, fill
 from tests.conftest import synthetic_photo
 
 

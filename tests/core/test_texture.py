@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import InpaintError
-from core.progress import Progress, run_to_end
+from core.base.errors import InpaintError
+from core.base.progress import Progress, run_to_end
 from core.texture import TextureOptions, synthesize_steps
 
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
+from core.base.progress import run_to_end
 from core.manifold.net import NetConfig
 from core.manifold.train import TrainConfig, train_steps
-from core.progress import run_to_end
 from core.training.loop import load_checkpoint
 from tests.conftest import synthetic_photo
 

@@ -1,6 +1,6 @@
 """Keeping the image libraries' chatter about damaged files off the user's terminal.
 
-A damaged photo must give the user one clear line (our :class:`~core.errors.ImageReadError`),
+A damaged photo must give the user one clear line (our :class:`~core.base.errors.ImageReadError`),
 not tifffile's log records, Pillow's warnings and libtiff's or libpng's prints first. They come
 by three roads, each closed here:
 
@@ -26,6 +26,8 @@ import threading
 import warnings
 from collections.abc import Iterator
 
+import cv2
+
 log = logging.getLogger(__name__)
 
 _DEBUG = os.environ.get("MANIFOLD_INPAINT_DEBUG_DECODERS", "") not in ("", "0")
@@ -42,8 +44,6 @@ def silence_libraries() -> None:
     warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
     warnings.filterwarnings("ignore", module=r"tifffile(\.|$)")
     if "OPENCV_LOG_LEVEL" not in os.environ:
-        import cv2
-
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 

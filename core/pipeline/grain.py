@@ -3,7 +3,7 @@
 Every fill is smoother than a grainy scan (biharmonic and the net are smooth; the texture
 engine's vote averages some grain away), so on film grain a filled crack shows as a smooth
 ghost band. ``match_grain`` adds zero-mean grain to each filled region until its fine texture
-(``core.metrics.grain``: the grey image minus its 1.5 px blur) reaches the grain of the ring
+(``core.base.metrics.grain``: the grey image minus its 1.5 px blur) reaches the grain of the ring
 of known pixels around it.
 
 The ring's grain is a *robust* estimate (1.4826 x the median absolute deviation): the fine band
@@ -18,13 +18,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core import metrics
-from core.pixels import from_float, to_float_rgb
+from core.base import metrics
+from core.base.pixels import from_float, to_float_rgb
 
 # Correlation length (px) of the synthetic grain: white noise blurred this much, about the
 # clump size of film grain in a scan at the resolutions the editor sees.
 NOISE_SIGMA = 0.6
-# The ring measured around each region (core.metrics.ring) and the margin of its crop.
+# The ring measured around each region (core.base.metrics.ring) and the margin of its crop.
 RING_INNER, RING_OUTER = 2, 8
 MARGIN = RING_OUTER + 4
 # Fewer ring pixels than this: no estimate worth trusting, the region is left as filled.

@@ -12,8 +12,8 @@ Decisions worth knowing:
   the ``Exif\\0\\0`` prefix a JPEG APP1 segment uses; it is added back when writing a JPEG.
 * float32 TIFFs are read as float32 exactly as stored: values are NOT clipped to ``[0, 1]`` at read
   time (HDR or out-of-range data survives a read/write round trip). Code that needs ``[0, 1]``
-  clips, as :func:`core.pipeline.to_float_rgb` does. Writing float32 to a TIFF keeps float32; to a
-  PNG it becomes 16-bit, to JPEG/WebP/BMP 8-bit (clipped to ``[0, 1]`` and rounded).
+  clips, as :func:`core.base.pixels.to_float_rgb` does. Writing float32 to a TIFF keeps float32;
+  to a PNG it becomes 16-bit, to JPEG/WebP/BMP 8-bit (clipped to ``[0, 1]`` and rounded).
 * 16-bit images written to JPEG, WebP or BMP become 8-bit (``round(v / 257)``); those formats have
   no 16-bit mode. Alpha is dropped for JPEG (no alpha there); gray becomes RGB in WebP.
 * WebP is written lossy at ``quality`` below 100 and lossless (pixel exact) at ``quality=100``.
@@ -40,8 +40,8 @@ import numpy as np
 import tifffile
 from PIL import Image as PILImage
 
-from core.errors import ImageReadError, ImageTooLargeError, ImageWriteError
-from core.quiet import c_stderr_captured, silence_libraries
+from core.base.errors import ImageReadError, ImageTooLargeError, ImageWriteError
+from core.base.quiet import c_stderr_captured, silence_libraries
 
 silence_libraries()  # a damaged file is our one message, not the decoders' warnings first
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import InpaintError
+from core.base.errors import InpaintError
 from core.manifold.method import ManifoldFill
 from core.methods.base import FillMethod
 from core.methods.classical import (
@@ -32,10 +32,6 @@ class MethodInfo:
     description: str
     available: bool
     reason: str = ""
-
-
-def method_names() -> list[str]:
-    return list(METHODS)
 
 
 def method_class(name: str) -> type[FillMethod]:

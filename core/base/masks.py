@@ -13,8 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import ImageWriteError, MaskError
-from core.imageio import Image, read_image, write_image
+from core.base.errors import ImageWriteError, MaskError
+from core.base.imageio import Image, read_image, write_image
+from core.base.pixels import Box
 
 __all__ = [
     "distance_to_known",
@@ -165,7 +166,7 @@ def invert(mask: np.ndarray) -> np.ndarray:
     return ~_check(mask)
 
 
-def hole_boxes(mask: np.ndarray, pad: int = 0, cell: int = 16) -> list[tuple[int, int, int, int]]:
+def hole_boxes(mask: np.ndarray, pad: int = 0, cell: int = 16) -> list[Box]:
     """Boxes (y0, y1, x0, x1) that together cover every hole pixel grown by ``pad`` px: one
     per cluster of holes on a ``cell``-px grid. Cheap on huge masks (work on the coarse grid),
     and for scattered scratches far smaller in total than their common bounding box."""

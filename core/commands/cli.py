@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.base.errors import InpaintError
 from core.commands import bench, detect, fill, fuse, generate, info, train
-from core.errors import InpaintError
 
 # Subcommand name -> module, in the order ``--help`` lists them.
 COMMANDS = {

@@ -30,12 +30,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import platformdirs
 
-from core.errors import InpaintError
-from core.imageio import Image, read_image, write_image
-from core.masks import load_mask, save_mask
+from core.base.errors import InpaintError
+from core.base.imageio import Image, read_image, write_image
+from core.base.masks import load_mask, save_mask
+from core.base.pixels import Box
 
-Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 DATA_DIR_ENV = "MANIFOLD_INPAINT_DATA_DIR"
 PATCH_CELL = 64  # px: differences are found and stored on a grid of this size
 ENTRY_NAME = "entry.json"
@@ -48,8 +49,6 @@ def data_dir() -> Path:
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         return Path(override)
-    import platformdirs
-
     return Path(platformdirs.user_data_dir("manifold-inpaint", appauthor=False))
 
 

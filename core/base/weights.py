@@ -11,8 +11,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from core.errors import ModelError
-from core.resources import MODELS_DIR
+from core.base.errors import ModelError
+from core.base.resources import MODELS_DIR
+
+# safetensors.torch (torch: 2.1 s to import on the 2-core CPU) is imported when weights load:
+# the editor and ``info`` read the manifest and check files at start without it.
 
 MANIFEST_NAME = "manifest.json"
 

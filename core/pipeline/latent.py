@@ -1,8 +1,9 @@
 """The latent panel's engine: one image + mask, encoded once, rendered for any latent setting.
 
 A ``LatentSetting`` (seed + slider values) reproduces a fill exactly, and is what the CLI's
-``fill --seed S --direction i=V`` spells: both go through the same ``core.pipeline``
-``FillSession``, so the editor and the command line give the same pixels.
+``fill --seed S --direction i=V`` spells: both state a ``FillRequest`` of the manifold method
+and render it through a ``FillSession`` (``core.pipeline.session``), so the editor and the
+command line give the same pixels; a render returns the session's ``FillResult``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from core.base.pixels import Box
+from core.base.progress import Steps, run_to_end
 from core.manifold.directions import Directions, directions_for
 from core.manifold.method import ManifoldFill
 from core.manifold.options import Blend, LatentSetting, ManifoldOptions
-from core.pipeline import FillSession
-from core.pixels import Box
-from core.progress import Steps, run_to_end
+from core.pipeline.session import FillRequest, FillResult, FillSession
 
 
 class LatentSession:
@@ -38,7 +39,8 @@ class LatentSession:
     ) -> None:
         self.method = method
         self.options = options if options is not None else ManifoldOptions()
-        self._session = FillSession(image, mask, method, self.options, keep=True)
+        request = FillRequest(image, mask, method.name, device=method.device, options=self.options)
+        self._session = FillSession(request, keep=True, method=method)
 
     @property
     def image(self) -> np.ndarray:
@@ -90,14 +92,16 @@ class LatentSession:
             texture=self.options.texture and textured,
         )  # fmt: skip
 
-    def render_steps(self, setting: LatentSetting, textured: bool = True) -> Steps[np.ndarray]:
-        """The box (``self.box``) of the filled image for ``setting``, in the image's dtype;
-        yields progress (each yield a cancel point). ``textured=False``: the net's (spread)
-        fill alone, one decoder pass per region - the live preview while a slider moves."""
+    def render_steps(self, setting: LatentSetting, textured: bool = True) -> Steps[FillResult]:
+        """The fill for ``setting`` (its ``patch`` is the box ``self.box``, in the image's
+        dtype); yields progress (each yield a cancel point). ``textured=False``: the net's
+        (spread) fill alone, one decoder pass per region - the live preview while a slider
+        moves."""
         return self._session.render_steps(setting.seed, self._options_for(setting, textured))
 
     def render(self, setting: LatentSetting, textured: bool = True) -> np.ndarray:
-        return run_to_end(self.render_steps(setting, textured))
+        """The filled box of ``render_steps`` (scripts and tests)."""
+        return run_to_end(self.render_steps(setting, textured)).patch
 
     def render_blend_steps(
         self,
@@ -106,7 +110,7 @@ class LatentSession:
         t: float,
         spherical: bool = True,
         textured: bool = True,
-    ) -> Steps[np.ndarray]:
+    ) -> Steps[FillResult]:
         """Fusion: decode the code ``t`` of the way from ``a``'s to ``b``'s (per region)."""
         blend = Blend(b, min(1.0, max(0.0, t)), spherical)
         options = replace(self._options_for(a, textured), blend=blend)
@@ -120,16 +124,13 @@ class LatentSession:
         spherical: bool = True,
         textured: bool = True,
     ) -> np.ndarray:
-        return run_to_end(self.render_blend_steps(a, b, t, spherical, textured))
-
-    @property
-    def last_paths(self) -> dict[str, int]:
-        """How the last render filled its regions (see ``FillSession.last_paths``)."""
-        return dict(self._session.last_paths)
+        """The filled box of ``render_blend_steps`` (scripts and tests)."""
+        return run_to_end(self.render_blend_steps(a, b, t, spherical, textured)).patch
 
     def compose(self, patch: np.ndarray) -> np.ndarray:
         """The whole image with a rendered box pasted in (a new array)."""
         return self._session.compose(patch)
 
     def render_image(self, setting: LatentSetting, textured: bool = True) -> np.ndarray:
-        return self.compose(self.render(setting, textured))
+        """The whole filled image of ``render_steps`` (scripts and tests)."""
+        return run_to_end(self.render_steps(setting, textured)).image
