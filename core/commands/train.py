@@ -198,6 +198,7 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
     add("--w-thin", type=float, default=None, help="extra weight of clean thin content")
     add("--scales", default=None, help="--export: factors the net runs at, e.g. 1,2")
     add("--budget", type=float, default=None, help="--export: clean-pixel share flagged")
+    add("--floor", type=float, default=None, help="--export: the lowest default threshold")
     add("--time-s", type=int, default=None, help="--export: training time, for the manifest")
     add("--hardware", default=None, help="--export: what it trained on, for the manifest")
     add("--note", default=None, help="--export: free text for the manifest")
@@ -206,7 +207,7 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
 # Options only --model detect reads (argparse dests).
 _DETECT_ONLY = (
     "width", "levels", "features", "norm", "w_f1", "w_visible", "edge_border", "phase_start",
-    "aged", "toned", "scales", "budget", "time_s", "hardware", "note", "arch",
+    "aged", "toned", "scales", "budget", "floor", "time_s", "hardware", "note", "arch",
     "encoder_lr", "real", "real_layers", "w_thin",
 )  # fmt: skip
 
@@ -355,6 +356,7 @@ def _export_detect(args: argparse.Namespace) -> int:
     except ValueError:
         raise InpaintError(f"--scales takes factors like 1,2, not {args.scales!r}") from None
     given = {
+        "floor": args.floor,
         "budget": args.budget,
         "time_s": args.time_s,
         "hardware": args.hardware,

@@ -13,7 +13,14 @@ from pathlib import Path
 from core.base.cpu import thread_count as torch_threads
 from core.base.errors import InpaintError
 from core.detect.net import MODEL_NAME, build_net, state_to_tensors
-from core.detect.train import FP_BUDGET, REAL_SCANS, RECIPES, calibrate, config_of
+from core.detect.train import (
+    FP_BUDGET,
+    REAL_SCANS,
+    RECIPES,
+    THRESHOLD_FLOOR,
+    calibrate,
+    config_of,
+)
 from core.training.loop import load_checkpoint
 
 # Flags of the training command, after the ones every run records: (args.json key, flag, the
@@ -72,6 +79,7 @@ class ExportInfo:
 
     scales: tuple[int, ...] = (1,)
     budget: float = FP_BUDGET
+    floor: float = THRESHOLD_FLOOR
     time_s: int | None = None
     hardware: str = "2-core CPU"
     note: str = ""
@@ -102,7 +110,7 @@ def export_run(
     net.load_state_dict(state["net"])
     net.eval()
     with torch_threads(threads):
-        threshold, calib = calibrate(net, Path(train_args["data"]), info.budget)
+        threshold, calib = calibrate(net, Path(train_args["data"]), info.budget, info.floor)
     config = dataclasses.replace(net.config, threshold=round(threshold, 4))
     models_dir.mkdir(parents=True, exist_ok=True)  # after an hour of calibration, not a crash
     weights = models_dir / f"{MODEL_NAME}.safetensors"
@@ -113,6 +121,8 @@ def export_run(
         export_command += f" --checkpoint {checkpoint}"
     if info.scales != (1,):
         export_command += f" --scales {','.join(str(s) for s in info.scales)}"
+    if info.floor != THRESHOLD_FLOOR:
+        export_command += f" --floor {info.floor}"
     entry = {
         "name": MODEL_NAME,
         "file": weights.name,
@@ -124,7 +134,9 @@ def export_run(
             "steps": int(state["step"]),
             "time_s": info.time_s,
             "hardware": info.hardware,
-            "calibration": dict(calib, threshold=config.threshold, fp_budget=info.budget),
+            "calibration": dict(
+                calib, threshold=config.threshold, fp_budget=info.budget, floor=info.floor
+            ),
             "note": info.note,
         },
         "data": _data_note(train_args),
