@@ -7,33 +7,15 @@ direction 1 moved, six variants sampled, the preview on the canvas. Writes
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
-
-
-def wait(app: QApplication, done, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not done() and time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
-    return bool(done())
+from offscreen_editor import editor_app, wait  # this script's folder is first on sys.path
 
 
 def main(folder: str = "docs") -> int:
-    # Throw-away settings: a screenshot must not depend on (or change) the user's.
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = editor_app()
     from app.main_window import MainWindow
 
     window = MainWindow()

@@ -1,37 +1,25 @@
-"""Render the real editor offscreen for the README: ``python -m app.screenshots [FOLDER]``.
+"""Render the real editor offscreen for the README: ``python tools/screenshot_editor.py
+[FOLDER]``.
 
 Writes ``screenshot-editor.png`` (the sample photo with its damage masked and the brush over
 it) and ``screenshot-filled.png`` (after a Telea fill) into FOLDER (default ``docs``);
-``python -m app.screenshots FOLDER detect`` writes only ``screenshot-detect.png`` (the sample
-with its mask cleared, after Detect Damage, the proposal shown).
+``python tools/screenshot_editor.py FOLDER detect`` writes only ``screenshot-detect.png`` (the
+sample with its mask cleared, after Detect Damage, the proposal shown).
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PySide6.QtCore import QPoint, QPointF, QSettings
+from offscreen_editor import editor_app, wait  # this script's folder is first on sys.path
+from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
-
-
-def _app() -> QApplication:
-    # Throw-away settings: a screenshot must not depend on (or change) the user's.
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance()
-    return app if isinstance(app, QApplication) else QApplication(sys.argv[:1])
 
 
 def detect(folder: str = "docs") -> int:
     """The sample photo, its preloaded mask cleared, after Detect Damage: the proposal shown."""
-    app = _app()
+    app = editor_app()
     from app.main_window import MainWindow
 
     window = MainWindow()
@@ -43,10 +31,7 @@ def detect(folder: str = "docs") -> int:
     if doc is not None:
         doc.undo_stack.clear()
     window.detect_actions["detect"].trigger()
-    deadline = time.monotonic() + 120
-    while window.detect.busy and time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
+    wait(app, lambda: not window.detect.busy)
     app.processEvents()
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -57,7 +42,7 @@ def detect(folder: str = "docs") -> int:
 
 
 def main(folder: str = "docs") -> int:
-    app = _app()
+    app = editor_app()
     from app.main_window import MainWindow
 
     out = Path(folder)
@@ -75,10 +60,7 @@ def main(folder: str = "docs") -> int:
     done: list[bool] = []
     window.fill_finished.connect(lambda: done.append(True))
     window.action_fill.trigger()
-    deadline = time.monotonic() + 60
-    while not done and window.fill.busy and time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
+    wait(app, lambda: done or not window.fill.busy, timeout=60)
     QTest.mouseMove(canvas, QPoint(-10, -10))
     canvas.leaveEvent(None)
     app.processEvents()
