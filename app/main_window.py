@@ -526,10 +526,10 @@ class MainWindow(QMainWindow):
         s, fill = self.session, self.fill
         s.document_changed.connect(self._on_document)
         fill.busy_changed.connect(lambda _b: self._update_enabled())
-        fill.progress_changed.connect(self._on_progress)
+        fill.progress.connect(self._on_progress)
         s.message.connect(self.show_status)
         # A fill's report (what, with which method, how long) stays until the next message.
-        fill.message.connect(lambda text: self.statusBar().showMessage(text))
+        fill.status.connect(lambda text: self.statusBar().showMessage(text))
         for source in (s, fill):
             source.error.connect(self.show_error)
         fill.finished.connect(self.fill_finished)
