@@ -50,7 +50,7 @@ def main(folder: str = "docs") -> int:
         window.layout.fuse_preview_ready.connect(shown.append)
         dialog.set_b_path(KODAK)
         dialog.slider.setValue(0.4)
-        wait(app, lambda: len(shown) >= 2 and not window.layout.busy(), step=STEP_S)
+        wait(app, lambda: len(shown) >= 2 and not window.layout.busy, step=STEP_S)
         app.processEvents()
         dialog.grab().save(str(out / "screenshot-fuse.png"))
         dialog.close()
