@@ -211,7 +211,7 @@ class LatentPanel(QWidget):
         self.discard_button = self._button("Discard preview", "latent_discard",
                                            self.controller.clear_preview)  # fmt: skip
         self.cancel_button = self._button(
-            "Cancel", "latent_cancel", self.controller.cancel_rendering,
+            "Cancel", "latent_cancel", self.controller.cancel,
             "Stop the textured fill or the variants being rendered",
         )  # fmt: skip
         self.cancel_button.setVisible(False)
@@ -288,8 +288,8 @@ class LatentPanel(QWidget):
 
     def open_fuse_dialog(self) -> FuseDialog | None:
         layout = self.controller.layout
-        photo = None if layout is None else layout.photo_on_screen()
-        if layout is None or photo is None:
+        photo = layout.photo_on_screen()
+        if photo is None:
             self.status_label.setText("Open a photo first: it is photo A of the fusion.")
             return None
         self.fuse_dialog = FuseDialog(layout, photo[0], photo[1], self)

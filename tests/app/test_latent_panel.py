@@ -16,6 +16,7 @@ from PySide6.QtGui import QIcon
 from app.main_window import MainWindow
 from app.qimage import qimage_to_array, to_display_uint8
 from app.viewmodels import latent as latent_model
+from app.viewmodels import latent_fill
 from app.viewmodels.methods import LEARNED
 from core import pipeline
 from core.imageio import Image, write_image
@@ -33,7 +34,7 @@ TIMEOUT_MS = 30_000
 @pytest.fixture
 def tiny(monkeypatch) -> ManifoldFill:  # type: ignore[no-untyped-def]
     method = ManifoldFill.from_net(tiny_net())
-    monkeypatch.setattr(latent_model, "_load_method", lambda device: method)
+    monkeypatch.setattr(latent_fill, "_load_method", lambda device: method)
     monkeypatch.setattr(ManifoldFill, "availability", classmethod(lambda cls: (True, "")))
     return method
 
@@ -266,7 +267,7 @@ def test_fill_and_the_latent_panel_share_one_loaded_network() -> None:
     if not MethodCatalog().available(LEARNED):
         pytest.skip("the shipped manifold weights are not usable here")
     # The real loader (the window tests substitute a tiny net): the pipeline's own instance.
-    assert latent_model._load_method("cpu") is get_method(LEARNED, "cpu")
+    assert latent_fill._load_method("cpu") is get_method(LEARNED, "cpu")
     assert loaded_method(LEARNED, "cpu") is get_method(LEARNED, "cpu")
 
 
@@ -344,7 +345,7 @@ def test_variants_are_textured_and_sampling_can_be_cancelled(qtbot, window, tiny
     assert not c.rendering() and not panel.progress_bar.isVisible()
     first = c.variants[0]
     engine = LatentSession(tiny, doc.image, doc.mask.copy())
-    expected = latent_model._thumbnail(engine.render(first.setting))  # textured
+    expected = latent_fill._thumbnail(engine.render(first.setting))  # textured
     np.testing.assert_array_equal(first.thumbnail, expected)
     with qtbot.waitSignal(c.variants_changed, timeout=TIMEOUT_MS):
         c.make_variants()  # a full strip after a cancel
