@@ -59,7 +59,7 @@ def main(folder: str = "docs") -> int:
     window.grab().save(str(out / "screenshot-editor.png"))
     done: list[bool] = []
     window.fill_finished.connect(lambda: done.append(True))
-    window.action_fill.trigger()
+    window.action.fill.trigger()
     wait(app, lambda: done or not window.fill.busy, timeout=60)
     QTest.mouseMove(canvas, QPoint(-10, -10))
     canvas.leaveEvent(None)

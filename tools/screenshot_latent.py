@@ -26,7 +26,7 @@ def main(folder: str = "docs") -> int:
     window.method_combo.setCurrentIndex(window.method_combo.findData("telea"))
     filled: list[bool] = []
     window.fill_finished.connect(lambda: filled.append(True))
-    window.action_fill.trigger()
+    window.action.fill.trigger()
     wait(app, lambda: bool(filled))
     doc = window.document()
     assert doc is not None

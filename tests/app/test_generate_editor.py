@@ -95,7 +95,7 @@ def test_sliders_preview_a_generated_layout_and_apply_renders_it(qtbot, window) 
     expected = run_to_end(generate_steps(model, Generation(seed, *SIZE, (2.0,)), exemplar))
     np.testing.assert_array_equal(doc.image, display_pixels(expected))
     assert window.canvas.preview_box is None
-    window.action_undo.trigger()
+    window.action.undo.trigger()
     np.testing.assert_array_equal(doc.image, before)
 
 
