@@ -2,10 +2,11 @@
 
 "New from manifold" decodes a seed's layout code and textures it with patches of an exemplar
 (the photo open in the editor, its masked damage never copied; the bundled sample when none
-is open), then opens the picture as a new document titled with its seed. While a generated
-document is on screen, the latent panel's seed and sliders move its layout code: each move
-shows the decoded layout alone at low resolution (tens of milliseconds); Apply renders it
-textured at full size as one undo step. Fusion blends two photos' codes (the Fuse dialog):
+is open), then opens the picture as a new document titled with its seed, and records what
+made it (``made``). While a generated document is on screen, the latent panel's seed and
+sliders move its layout code (``GeneratedPictures`` asks here): each move shows the decoded
+layout alone at low resolution (tens of milliseconds); Apply renders it textured at full size
+as one undo step. Fusion blends two photos' codes (the Fuse dialog):
 a live low-resolution layout for each position of its slider, a new document on Fuse.
 
 Every decode runs on the model worker (``LayoutModel.load`` keeps the one copy of the
@@ -70,7 +71,6 @@ class LayoutPreview:
     doc_id: int  # id() of the document it was made for
     box: Box
     text: str
-    setting: LatentSetting
     direction_count: int
 
     @property
@@ -223,7 +223,7 @@ class LayoutViewModel(JobViewModel):
             count = model.z_dim
             patch = display_pixels(low_res_layout(code, w, h))
             box = (0, h, 0, w)
-            return LayoutPreview(patch, id(doc), box, generation.describe(), setting, count)
+            return LayoutPreview(patch, id(doc), box, generation.describe(), count)
 
         self._run(
             call(job), key=LAYOUT_PREVIEW, priority=1, done=self.preview_ready.emit,

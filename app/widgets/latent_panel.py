@@ -71,10 +71,6 @@ class Section(QWidget):
         if on:
             self.expanded.emit(self)
 
-    @property
-    def is_expanded(self) -> bool:
-        return self.header.isChecked()
-
 
 class LatentPanel(QWidget):
     def __init__(self, controller: LatentViewModel, parent: QWidget | None = None) -> None:
