@@ -65,16 +65,15 @@ class _DocumentState:
 
 
 class LatentViewModel(QObject):
+    """The panel binds to these signals, and to the photo fill's own (only a photo has
+    variants and slow renders): ``variants_changed``, ``variant_ready``, ``progress`` and
+    ``available_changed`` are ``LatentFill``'s."""
+
     setting_changed = Signal(object)  # LatentSetting now shown by the sliders and seed field
     # Preview or LayoutPreview, or None: the canvas shows the document again.
     preview_changed = Signal(object)
-    variants_changed = Signal(list)  # list[Variant]: the whole strip, once sampling ended
-    variant_ready = Signal(int, object)  # place in the strip, Variant: sampled one by one
     status = Signal(str)
-    # A slow render (textured fill, variants) is under way: fraction, text; (-1, "") = ended.
-    progress = Signal(float, str)
-    available_changed = Signal(bool, str)  # usable, why not
-    applied = Signal()
+    applied = Signal()  # a preview was committed to its document
 
     def __init__(
         self,
@@ -90,21 +89,15 @@ class LatentViewModel(QObject):
         super().__init__(parent)
         self._session = session
         self.layout = layout  # generation and fusion (the panel's Fuse dialog)
-        self.fills = LatentFill(session, fill, methods, worker, variants, self)
-        self.generated = GeneratedPictures(session, layout, self)
-        for source, target in (
-            (self.fills.preview_changed, self.preview_changed),
-            (self.fills.variants_changed, self.variants_changed),
-            (self.fills.variant_ready, self.variant_ready),
-            (self.fills.status, self.status),
-            (self.fills.progress, self.progress),
-            (self.fills.available_changed, self.available_changed),
-            (self.fills.applied, self.applied),
-            (self.generated.preview_changed, self.preview_changed),
-            (self.generated.status, self.status),
-            (self.generated.applied, self.applied),
-        ):
-            source.connect(target)
+        self.fills = fills = LatentFill(session, fill, methods, worker, variants, self)
+        self.generated = generated = GeneratedPictures(session, layout, self)
+        self.variants_changed, self.variant_ready = fills.variants_changed, fills.variant_ready
+        self.progress, self.available_changed = fills.progress, fills.available_changed
+        for owner in (fills, generated):
+            owner.preview_changed.connect(self.preview_changed)
+            owner.status.connect(self.status)
+            owner.applied.connect(self.applied)
+        self.worker, self.variant_count = worker, variants
         # A new document is current before it is known as generated: look again.
         layout.generated.connect(self._on_generated)
         # Each document keeps its own seed and sliders: a generated picture's never reach a
@@ -120,10 +113,6 @@ class LatentViewModel(QObject):
     # -- what the panel reads ------------------------------------------------------------------
 
     @property
-    def worker(self) -> Worker:
-        return self.fills.worker
-
-    @property
     def available(self) -> bool:
         return self.fills.available
 
@@ -134,10 +123,6 @@ class LatentViewModel(QObject):
     def set_available(self, available: bool, reason: str = "") -> None:
         """Tests and the method picker may override the check made at start."""
         self.fills.set_available(available, reason)
-
-    @property
-    def variant_count(self) -> int:
-        return self.fills.variant_count
 
     @property
     def preview(self) -> Preview | LayoutPreview | None:

@@ -4,6 +4,7 @@ generation, docked beside the canvas. Widgets only: all state lives in ``LatentV
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -29,6 +31,7 @@ from app.widgets.fuse_dialog import FuseDialog
 from app.widgets.gallery import VariantGallery
 from app.widgets.host import PanelHost
 
+L = TypeVar("L", bound=QLayout)
 LABELS_KEY = "latent/labels"
 NO_SEED = -1  # the seed field's "most likely" value
 GENERATION_NOTE = (
@@ -61,6 +64,12 @@ class Section(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.body)
         self.set_expanded(False)
+
+    def content(self, kind: type[L]) -> L:
+        """The body's layout (``kind``: QVBoxLayout, QFormLayout...), with the panel's margins."""
+        layout = kind(self.body)
+        layout.setContentsMargins(6, 4, 6, 4)
+        return layout
 
     def set_expanded(self, on: bool) -> None:
         self.header.blockSignals(True)
@@ -239,8 +248,7 @@ class LatentPanel(QWidget):
 
     def _fusion_box(self) -> Section:
         box = Section("Fuse two variants", "latent_section_fuse")
-        layout = QFormLayout(box.body)
-        layout.setContentsMargins(6, 4, 6, 4)
+        layout = box.content(QFormLayout)
         pair = QHBoxLayout()
         self.fuse_a, self.fuse_b = QComboBox(), QComboBox()
         self.fuse_a.setObjectName("latent_fuse_a")
@@ -262,8 +270,7 @@ class LatentPanel(QWidget):
 
     def _generate_box(self) -> Section:
         box = Section("Generate", "latent_section_generate")
-        layout = QVBoxLayout(box.body)
-        layout.setContentsMargins(6, 4, 6, 4)
+        layout = box.content(QVBoxLayout)
         row = QHBoxLayout()
         self.generate_button = self._button(
             "New from manifold", "latent_generate", self.controller.new_from_manifold,
