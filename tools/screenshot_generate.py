@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from offscreen_editor import editor_app, wait  # this script's folder is first on sys.path
+from offscreen_editor import sample_window, save_shot, wait  # this script's folder is on sys.path
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench" / "kodim13.png"
 # Sparse processEvents calls: PySide6 6.12.0 on Python 3.11 drops a reference to None on
@@ -21,13 +21,7 @@ STEP_S = 0.02
 
 
 def main(folder: str = "docs") -> int:
-    app = editor_app()
-    from app.main_window import MainWindow
-
-    window = MainWindow()
-    window.resize(1200, 800)
-    window.show()
-    window.open_sample()
+    app, window = sample_window(1200, 800)
     window.latent_dock.raise_()
     made: list[object] = []
     window.layout.generated.connect(made.append)
@@ -37,10 +31,7 @@ def main(folder: str = "docs") -> int:
     panel.generate_section.set_expanded(True)
     window.canvas.fit_to_window()
     window.statusBar().showMessage(panel.status_label.text())
-    app.processEvents()
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out / "screenshot-generate.png"))
+    save_shot(app, window, folder, "screenshot-generate.png")
     if KODAK.exists():
         window.session.activate(window.session.documents()[0])  # the sample: photo A
         dialog = panel.open_fuse_dialog()
@@ -51,8 +42,7 @@ def main(folder: str = "docs") -> int:
         dialog.set_b_path(KODAK)
         dialog.slider.setValue(0.4)
         wait(app, lambda: len(shown) >= 2 and not window.layout.busy, step=STEP_S)
-        app.processEvents()
-        dialog.grab().save(str(out / "screenshot-fuse.png"))
+        save_shot(app, dialog, folder, "screenshot-fuse.png")
         dialog.close()
     for doc in window.session.documents():
         doc.undo_stack.setClean()

@@ -8,20 +8,13 @@ direction 1 moved, six variants sampled, the preview on the canvas. Writes
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
-from offscreen_editor import editor_app, wait  # this script's folder is first on sys.path
+from offscreen_editor import sample_window, save_shot, wait  # this script's folder is on sys.path
 
 
 def main(folder: str = "docs") -> int:
-    app = editor_app()
-    from app.main_window import MainWindow
-
-    window = MainWindow()
-    window.resize(1200, 800)  # the default size: the panel fits it
-    window.show()
-    window.open_sample()
+    app, window = sample_window(1200, 800)  # the default size: the panel fits it
     # First restore the sample's scratches (Telea), so the picture shows only the latent fill.
     window.method_combo.setCurrentIndex(window.method_combo.findData("telea"))
     filled: list[bool] = []
@@ -48,10 +41,7 @@ def main(folder: str = "docs") -> int:
     wait(app, lambda: controller.settled())
     window.canvas.fit_to_window()
     window.statusBar().showMessage(panel.status_label.text())
-    app.processEvents()
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out / "screenshot-latent.png"))
+    save_shot(app, window, folder, "screenshot-latent.png")
     doc.undo_stack.setClean()
     window.close()
     return 0

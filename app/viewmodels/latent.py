@@ -22,7 +22,7 @@ from app.viewmodels.fill import FillViewModel
 from app.viewmodels.generated import REFUSED, GeneratedPictures
 from app.viewmodels.latent_fill import DEFAULT_VARIANTS, LatentFill, Preview, Recipe, Variant
 from app.viewmodels.layout import LayoutPreview, LayoutViewModel
-from app.viewmodels.methods import MethodCatalog
+from app.viewmodels.methods import LEARNED, MethodCatalog
 from app.viewmodels.session import Session
 from app.worker import Worker
 from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
@@ -66,14 +66,15 @@ class _DocumentState:
 
 class LatentViewModel(QObject):
     """The panel binds to these signals, and to the photo fill's own (only a photo has
-    variants and slow renders): ``variants_changed``, ``variant_ready``, ``progress`` and
-    ``available_changed`` are ``LatentFill``'s."""
+    variants and slow renders): ``variants_changed``, ``variant_ready`` and ``progress`` are
+    ``LatentFill``'s."""
 
     setting_changed = Signal(object)  # LatentSetting now shown by the sliders and seed field
     # Preview or LayoutPreview, or None: the canvas shows the document again.
     preview_changed = Signal(object)
     status = Signal(str)
     applied = Signal()  # a preview was committed to its document
+    available_changed = Signal(bool, str)  # the manifold model: usable, why not
 
     def __init__(
         self,
@@ -87,12 +88,12 @@ class LatentViewModel(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._session = session
+        self._session, self._methods = session, methods
         self.layout = layout  # generation and fusion (the panel's Fuse dialog)
         self.fills = fills = LatentFill(session, fill, methods, worker, variants, self)
         self.generated = generated = GeneratedPictures(session, layout, self)
         self.variants_changed, self.variant_ready = fills.variants_changed, fills.variant_ready
-        self.progress, self.available_changed = fills.progress, fills.available_changed
+        self.progress = fills.progress
         for owner in (fills, generated):
             owner.preview_changed.connect(self.preview_changed)
             owner.status.connect(self.status)
@@ -109,20 +110,26 @@ class LatentViewModel(QObject):
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
         session.leaving.connect(self._keep_state)
         session.document_changed.connect(self._on_document)
+        methods.changed.connect(self._on_methods)
 
     # -- what the panel reads ------------------------------------------------------------------
 
     @property
     def available(self) -> bool:
-        return self.fills.available
+        """Whether the manifold model can run here (else ``reason`` says why not)."""
+        return self._methods.available(LEARNED)
 
     @property
     def reason(self) -> str:
-        return self.fills.reason
+        return self._methods.why_not(LEARNED)
 
     def set_available(self, available: bool, reason: str = "") -> None:
         """Tests and the method picker may override the check made at start."""
-        self.fills.set_available(available, reason)
+        self._methods.set_available(LEARNED, available, reason)
+
+    def _on_methods(self, name: str) -> None:
+        if name == LEARNED:
+            self.available_changed.emit(self.available, self.reason)
 
     @property
     def preview(self) -> Preview | LayoutPreview | None:

@@ -182,7 +182,6 @@ class LatentFill(JobViewModel):
     preview_changed = Signal(object)  # Preview, or None: the canvas shows the document again
     variants_changed = Signal(list)  # list[Variant]: the whole strip, once sampling ended
     variant_ready = Signal(int, object)  # place in the strip, Variant: sampled one by one
-    available_changed = Signal(bool, str)  # usable, why not
     applied = Signal()
 
     def __init__(
@@ -220,30 +219,12 @@ class LatentFill(JobViewModel):
         self._applying = False
         session.mask_changed.connect(self._on_mask)
         session.image_changed.connect(self._on_image)
-        methods.changed.connect(self._on_methods)
-
-    # -- availability --------------------------------------------------------------------------
-
-    @property
-    def available(self) -> bool:
-        return self._methods.available(LEARNED)
-
-    @property
-    def reason(self) -> str:
-        return self._methods.why_not(LEARNED)
-
-    def set_available(self, available: bool, reason: str = "") -> None:
-        """Tests and the method picker may override the check made at start."""
-        self._methods.set_available(LEARNED, available, reason)
-
-    def _on_methods(self, name: str) -> None:
-        if name == LEARNED:
-            self.available_changed.emit(self.available, self.reason)
 
     def describe(self, doc: Document | None) -> str:
         """The panel's text for photo ``doc``, before any request for it."""
-        if not self.available:
-            return f"Latent navigation needs the manifold model: {self.reason}"
+        why_not = self._methods.why_not(LEARNED)
+        if why_not:
+            return unavailable(why_not)
         if doc is None or not doc.mask.any():
             return NO_MASK
         return HINT
@@ -253,8 +234,9 @@ class LatentFill(JobViewModel):
     def _snapshot(self, quiet: bool = False) -> _Snapshot | None:
         doc = self._session.document
         say = (lambda _text: None) if quiet else self.status.emit
-        if not self.available:
-            say(f"Latent navigation needs the manifold model: {self.reason}")
+        why_not = self._methods.why_not(LEARNED)
+        if why_not:
+            say(unavailable(why_not))
             return None
         if doc is None:
             return None
@@ -580,6 +562,11 @@ class LatentFill(JobViewModel):
     def _on_image(self) -> None:
         if not self._applying:
             self.clear_preview()
+
+
+def unavailable(why_not: str) -> str:
+    """What the panel says while the manifold model cannot run."""
+    return f"Latent navigation needs the manifold model: {why_not}"
 
 
 def _fit(setting: LatentSetting, directions: int) -> LatentSetting:

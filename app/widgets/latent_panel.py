@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 from app.viewmodels.latent import SLIDER_RANGE, LatentSetting, LatentViewModel, Preview, Variant
+from app.viewmodels.latent_fill import unavailable
 from app.widgets.fuse_dialog import FuseDialog
 from app.widgets.gallery import VariantGallery
 from app.widgets.host import PanelHost
@@ -307,9 +308,7 @@ class LatentPanel(QWidget):
             if widget is not self.status_label:
                 widget.setEnabled(ok)
         if not ok:
-            self.status_label.setText(
-                f"Latent navigation needs the manifold model: {self.controller.reason}"
-            )
+            self.status_label.setText(unavailable(self.controller.reason))
         self._update_apply(self.controller.preview)
 
     def _show_setting(self, setting: LatentSetting) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from app.viewmodels.jobs import Job, JobViewModel
 from app.worker import Failure, Worker, call
 from core.errors import InpaintError
-from core.progress import Progress
+from tests.app.test_worker import _blocked, _until_cancelled
 
 TIMEOUT_MS = 5000
 
@@ -27,19 +27,6 @@ def jobs() -> Iterator[JobViewModel]:
     assert worker.shutdown(5.0)
 
 
-def _gated(gate: threading.Event, value: object) -> Generator[Progress, None, object]:
-    gate.wait(10.0)
-    yield Progress(1.0, "released")
-    return value
-
-
-def _until_cancelled() -> Generator[Progress, None, object]:
-    for _ in range(2000):
-        yield Progress(0.1, "working")
-        time.sleep(0.005)
-    return "never cancelled"
-
-
 def test_busy_follows_the_open_tasks_and_handlers_see_it_ended(
     qtbot: QtBot, jobs: JobViewModel
 ) -> None:
@@ -47,7 +34,7 @@ def test_busy_follows_the_open_tasks_and_handlers_see_it_ended(
     jobs.busy_changed.connect(flips.append)
     gate = threading.Event()
     seen: list[tuple[str, object, bool]] = []
-    jobs._run(lambda: _gated(gate, "a"), done=lambda v: seen.append(("done", v, jobs.busy)))
+    jobs._run(lambda: _blocked(gate, "a"), done=lambda v: seen.append(("done", v, jobs.busy)))
     jobs._run(call(lambda: "b"), done=lambda v: seen.append(("done", v, jobs.busy)))
     assert jobs.busy and flips == [True]  # one flip for two tasks
     gate.set()
@@ -58,7 +45,7 @@ def test_busy_follows_the_open_tasks_and_handlers_see_it_ended(
 
 def test_a_superseded_task_does_not_flip_busy(qtbot: QtBot, jobs: JobViewModel) -> None:
     gate = threading.Event()
-    jobs._run(lambda: _gated(gate, "running"), done=lambda _v: None)  # holds the worker
+    jobs._run(lambda: _blocked(gate, "running"), done=lambda _v: None)  # holds the worker
     aborted: list[str] = []
     jobs._run(call(lambda: "old"), key="preview", done=lambda _v: None,
               aborted=lambda: aborted.append("old"))  # fmt: skip
