@@ -23,8 +23,9 @@ from app.viewmodels.autosave import Autosaver, restore
 from app.viewmodels.detect import DetectViewModel
 from app.viewmodels.document import Document
 from app.viewmodels.fill import FillViewModel
+from app.viewmodels.generated import GeneratedPictures
 from app.viewmodels.latent import LatentViewModel
-from app.viewmodels.latent_fill import Preview
+from app.viewmodels.latent_fill import LatentFill, Preview
 from app.viewmodels.layout import LayoutPreview, LayoutViewModel
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.methods import LEARNED, MethodCatalog
@@ -159,9 +160,10 @@ class MainWindow(QMainWindow):
             self.session, self.masks, self.fill, self.workers.detect, self
         )
         self.layout = LayoutViewModel(self.session, self.workers.model, self)
-        self.latent = LatentViewModel(
-            self.session, self.fill, self.methods, self.workers.model, self.layout, parent=self
-        )
+        # The latent panel's: the fill of a photo's mask, a generated picture's layout.
+        fills = LatentFill(self.session, self.fill, self.methods, self.workers.model, parent=self)
+        generated = GeneratedPictures(self.session, self.layout, self)
+        self.latent = LatentViewModel(self.session, self.methods, fills, generated, parent=self)
         self.autosaver = Autosaver(self.session, RecoveryStore(), self.workers.files, self)
 
     def _bind(self) -> None:

@@ -18,13 +18,11 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.viewmodels.document import Document
-from app.viewmodels.fill import FillViewModel
 from app.viewmodels.generated import REFUSED, GeneratedPictures
-from app.viewmodels.latent_fill import DEFAULT_VARIANTS, LatentFill, Preview, Recipe, Variant
-from app.viewmodels.layout import LayoutPreview, LayoutViewModel
+from app.viewmodels.latent_fill import LatentFill, Preview, Recipe, Variant
+from app.viewmodels.layout import LayoutPreview
 from app.viewmodels.methods import LEARNED, MethodCatalog
 from app.viewmodels.session import Session
-from app.worker import Worker
 from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
 
 __all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Recipe", "Variant"]
@@ -79,28 +77,25 @@ class LatentViewModel(QObject):
     def __init__(
         self,
         session: Session,
-        fill: FillViewModel,
         methods: MethodCatalog,
-        worker: Worker,
-        layout: LayoutViewModel,
+        fills: LatentFill,
+        generated: GeneratedPictures,
         sliders: int = DEFAULT_SLIDERS,
-        variants: int = DEFAULT_VARIANTS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._session, self._methods = session, methods
-        self.layout = layout  # generation and fusion (the panel's Fuse dialog)
-        self.fills = fills = LatentFill(session, fill, methods, worker, variants, self)
-        self.generated = generated = GeneratedPictures(session, layout, self)
+        self.fills, self.generated = fills, generated
+        self.layout = generated.layout  # generation and fusion (the panel's Fuse dialog)
         self.variants_changed, self.variant_ready = fills.variants_changed, fills.variant_ready
         self.progress = fills.progress
         for owner in (fills, generated):
             owner.preview_changed.connect(self.preview_changed)
             owner.status.connect(self.status)
             owner.applied.connect(self.applied)
-        self.worker, self.variant_count = worker, variants
+        self.worker, self.variant_count = fills.worker, fills.variant_count
         # A new document is current before it is known as generated: look again.
-        layout.generated.connect(self._on_generated)
+        self.layout.generated.connect(self._on_generated)
         # Each document keeps its own seed and sliders: a generated picture's never reach a
         # photo, and going back to a photo finds its own.
         self._states: dict[Document, _DocumentState] = {}
