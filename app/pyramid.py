@@ -13,34 +13,11 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QImage
 
-from app.qimage import to_display_uint8
-from core.base.pixels import Box
+from app.qimage import bgra_view, display_qimage, write_display
+from app.viewmodels.document import Box
 
 BLOCK_ROWS = 256  # rows converted at a time: bounds the temporaries
 SMALLEST_SIDE = 64  # no level is made whose shorter side would be below this
-
-
-def _bgra(image: QImage) -> np.ndarray:
-    """A writable (H, W, 4) view of a 32-bit QImage's pixels (B, G, R, A in memory)."""
-    bits = image.bits()
-    view = np.frombuffer(bits, np.uint8, count=image.bytesPerLine() * image.height())
-    return view.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 4].reshape(
-        image.height(), image.width(), 4
-    )
-
-
-def _fill_block(out: np.ndarray, pixels: np.ndarray, alpha: bool) -> None:
-    """Write display values of ``pixels`` (H, W, C any dtype) into ``out`` (H, W, 4 BGRA)."""
-    data = to_display_uint8(pixels)
-    channels = data.shape[2]
-    colour = data[..., :3] if channels >= 3 else np.repeat(data[..., :1], 3, axis=2)
-    if alpha:
-        a = data[..., -1:].astype(np.uint16)
-        colour = ((colour.astype(np.uint16) * a + 127) // 255).astype(np.uint8)  # premultiply
-        out[..., 3] = data[..., -1]
-    else:
-        out[..., 3] = 255
-    out[..., 0], out[..., 1], out[..., 2] = colour[..., 2], colour[..., 1], colour[..., 0]
 
 
 class Pyramid:
@@ -51,18 +28,13 @@ class Pyramid:
             pixels = pixels[..., None]
         self.source = pixels
         self.has_alpha = pixels.shape[2] in (2, 4)
-        fmt = (
-            QImage.Format.Format_ARGB32_Premultiplied
-            if self.has_alpha
-            else QImage.Format.Format_RGB32
-        )
         height, width = pixels.shape[:2]
-        base = QImage(width, height, fmt)
-        self.levels: list[QImage] = [base]
+        self.levels: list[QImage] = [display_qimage(width, height, self.has_alpha)]
         self._convert(pixels, (0, height, 0, width))
         while min(self.levels[-1].width(), self.levels[-1].height()) >= 2 * SMALLEST_SIDE:
             below = self.levels[-1]
-            self.levels.append(QImage(max(1, below.width() // 2), max(1, below.height() // 2), fmt))
+            size = (max(1, below.width() // 2), max(1, below.height() // 2))
+            self.levels.append(display_qimage(*size, self.has_alpha))
             self._downsample(len(self.levels) - 1, (0, below.height(), 0, below.width()))
 
     def level_for(self, scale: float) -> QImage:
@@ -90,16 +62,17 @@ class Pyramid:
             self._downsample(level, (2 * y0, 2 * y1, 2 * x0, 2 * x1))
 
     def _convert(self, pixels: np.ndarray, box: Box) -> None:
-        out = _bgra(self.levels[0])
+        out = bgra_view(self.levels[0])
         y0, y1, x0, x1 = box
         for top in range(y0, y1, BLOCK_ROWS):
             bottom = min(top + BLOCK_ROWS, y1)
-            _fill_block(out[top:bottom, x0:x1], pixels[top:bottom, x0:x1], self.has_alpha)
+            block = pixels[top:bottom, x0:x1]
+            write_display(out[top:bottom, x0:x1], block, self.has_alpha, premultiply=True)
 
     def _downsample(self, level: int, below_box: Box) -> None:
         """Recompute ``level`` from the level below over ``below_box`` (even coordinates)."""
-        below = _bgra(self.levels[level - 1])
-        out = _bgra(self.levels[level])
+        below = bgra_view(self.levels[level - 1])
+        out = bgra_view(self.levels[level])
         y0, y1, x0, x1 = below_box
         y1, x1 = min(y1, 2 * out.shape[0]), min(x1, 2 * out.shape[1])
         for top in range(y0, y1, 2 * BLOCK_ROWS):

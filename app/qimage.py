@@ -2,20 +2,17 @@
 
 Images follow ``core``'s convention (HxWxC RGB order, C in 1-4, uint8/uint16/float32). The screen
 only needs 8 bits, so deeper images are reduced for display here; the document keeps full depth.
-Every QImage returned owns its pixels (no aliasing of numpy memory), except ``MaskOverlay`` whose
-QImage deliberately shares a buffer with a numpy array so strokes update it in place.
+Arrays become display pixels in one way, ``write_display`` (8-bit B, G, R, A in a 32-bit QImage,
+premultiplied for drawing): ``array_to_qimage`` and the canvas's pyramid (``app.pyramid``, which
+writes its levels in row blocks) both use it. Every QImage returned owns its pixels (no aliasing
+of numpy memory), except ``MaskOverlay`` whose QImage deliberately shares a buffer with a numpy
+array so strokes update it in place.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtGui import QColor, QImage
-
-_FORMATS = {
-    1: QImage.Format.Format_Grayscale8,
-    3: QImage.Format.Format_RGB888,
-    4: QImage.Format.Format_RGBA8888,
-}
 
 
 def to_display_uint8(pixels: np.ndarray) -> np.ndarray:
@@ -30,21 +27,58 @@ def to_display_uint8(pixels: np.ndarray) -> np.ndarray:
     raise TypeError(f"unsupported image dtype {pixels.dtype}")
 
 
+def display_qimage(width: int, height: int, alpha: bool, premultiplied: bool = True) -> QImage:
+    """An empty 32-bit QImage for ``write_display``: RGB32 without alpha, else ARGB32 (its
+    premultiplied form by default, the one the raster paint engine draws without converting)."""
+    if not alpha:
+        fmt = QImage.Format.Format_RGB32
+    elif premultiplied:
+        fmt = QImage.Format.Format_ARGB32_Premultiplied
+    else:
+        fmt = QImage.Format.Format_ARGB32
+    return QImage(width, height, fmt)
+
+
+def bgra_view(image: QImage) -> np.ndarray:
+    """A writable (H, W, 4) view of a 32-bit QImage's pixels (B, G, R, A in memory)."""
+    bits = image.bits()
+    view = np.frombuffer(bits, np.uint8, count=image.bytesPerLine() * image.height())
+    return view.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 4].reshape(
+        image.height(), image.width(), 4
+    )
+
+
+def write_display(out: np.ndarray, pixels: np.ndarray, alpha: bool, premultiply: bool) -> None:
+    """Write the display values of ``pixels`` ((H, W, C), C in 1-4, any supported dtype) into
+    ``out`` ((H, W, 4) B, G, R, A, a ``bgra_view``): gray is spread over R, G and B; with
+    ``alpha`` the last channel is the alpha, by which the colour is multiplied (``premultiply``),
+    else the alpha is opaque."""
+    data = to_display_uint8(pixels)
+    channels = data.shape[2]
+    colour = data[..., :3] if channels >= 3 else np.repeat(data[..., :1], 3, axis=2)
+    if alpha:
+        if premultiply:
+            a = data[..., -1:].astype(np.uint16)
+            colour = ((colour.astype(np.uint16) * a + 127) // 255).astype(np.uint8)
+        out[..., 3] = data[..., -1]
+    else:
+        out[..., 3] = 255
+    out[..., 0], out[..., 1], out[..., 2] = colour[..., 2], colour[..., 1], colour[..., 0]
+
+
 def array_to_qimage(pixels: np.ndarray) -> QImage:
-    """An 8-bit QImage for display from an (H, W) or (H, W, C) array, C in 1-4."""
+    """An 8-bit QImage for display from an (H, W) or (H, W, C) array, C in 1-4: RGB32, or
+    ARGB32 (not premultiplied, so that its pixels read back as they were) when C is 2 or 4."""
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
         raise ValueError(f"expected HxW or HxWxC with C in 1-4, got shape {pixels.shape}")
-    data = to_display_uint8(pixels)
-    if data.shape[2] == 2:  # gray+alpha has no QImage format: widen to RGBA
-        data = np.concatenate([np.repeat(data[..., :1], 3, axis=2), data[..., 1:]], axis=2)
-    data = np.ascontiguousarray(data)
-    height, width, channels = data.shape
-    # Rows of a C-contiguous array are width*channels bytes apart; QImage is told so explicitly,
-    # because its own default assumes 4-byte aligned rows (wrong for odd widths of RGB888/Gray8).
-    view = QImage(data.data, width, height, width * channels, _FORMATS[channels])
-    return view.copy()  # detach from ``data``, which dies with this frame
+    height, width, channels = pixels.shape
+    alpha = channels in (2, 4)
+    image = display_qimage(width, height, alpha, premultiplied=False)
+    if not image.isNull():
+        write_display(bgra_view(image), pixels, alpha, premultiply=False)
+    return image
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:

@@ -7,6 +7,7 @@ Tests isolate QSettings by pointing its INI location at a temp folder (tests/app
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -14,6 +15,28 @@ ORGANIZATION = "ManifoldInpaint"
 APPLICATION = "Manifold Inpaint"
 MAX_RECENT = 10
 DEFAULT_BRUSH = 25
+
+
+class _Stored:
+    """A preference kept under ``key``: it reads as ``kind`` (a hand-edited or foreign value
+    reads as ``default``; a flag is read by QSettings, which knows "true" from "false") and is
+    written as ``kind`` of the value."""
+
+    def __init__(self, key: str, default: Any, kind: type) -> None:
+        self.key, self.default, self.kind = key, default, kind
+
+    def __get__(self, settings: Settings | None, owner: type) -> Any:
+        if settings is None:
+            return self
+        if self.kind is bool:
+            return settings._store.value(self.key, self.default, type=bool)
+        if self.kind is QByteArray:  # Qt's own blobs (window geometry and state)
+            value = settings._store.value(self.key)
+            return value if isinstance(value, QByteArray) else self.default
+        return self.kind(settings._get(self.key, self.default, self.kind))
+
+    def __set__(self, settings: Settings, value: Any) -> None:
+        settings._store.setValue(self.key, self.kind(value))
 
 
 class Settings:
@@ -29,38 +52,14 @@ class Settings:
         except (TypeError, ValueError):  # a hand-edited or foreign value: ignore it
             return default
 
-    @property
-    def brush_size(self) -> int:
-        return int(self._get("brush/size", DEFAULT_BRUSH, int))
-
-    @brush_size.setter
-    def brush_size(self, value: int) -> None:
-        self._store.setValue("brush/size", int(value))
-
-    @property
-    def method(self) -> str:
-        return str(self._get("fill/method", "", str))
-
-    @method.setter
-    def method(self, value: str) -> None:
-        self._store.setValue("fill/method", value)
-
-    @property
-    def device(self) -> str:
-        return str(self._get("fill/device", "auto", str))
-
-    @device.setter
-    def device(self, value: str) -> None:
-        self._store.setValue("fill/device", value)
-
-    @property
-    def grain(self) -> bool:
-        """Fill > Match Film Grain."""
-        return self._store.value("fill/grain", False, type=bool)
-
-    @grain.setter
-    def grain(self, value: bool) -> None:
-        self._store.setValue("fill/grain", bool(value))
+    brush_size = _Stored("brush/size", DEFAULT_BRUSH, int)
+    method = _Stored("fill/method", "", str)
+    device = _Stored("fill/device", "auto", str)
+    grain = _Stored("fill/grain", False, bool)  # Fill > Match Film Grain
+    last_folder = _Stored("files/last_folder", "", str)
+    seen_sample = _Stored("files/seen_sample", False, bool)  # the first launch's sample shown
+    geometry = _Stored("window/geometry", None, QByteArray)
+    window_state = _Stored("window/state", None, QByteArray)
 
     @property
     def max_pixels(self) -> int | None:
@@ -73,22 +72,6 @@ class Settings:
     @max_pixels.setter
     def max_pixels(self, value: int | None) -> None:
         self._store.setValue("files/max_pixels", int(value or 0))
-
-    @property
-    def last_folder(self) -> str:
-        return str(self._get("files/last_folder", "", str))
-
-    @last_folder.setter
-    def last_folder(self, value: str) -> None:
-        self._store.setValue("files/last_folder", value)
-
-    @property
-    def seen_sample(self) -> bool:
-        return self._store.value("files/seen_sample", False, type=bool)
-
-    @seen_sample.setter
-    def seen_sample(self, value: bool) -> None:
-        self._store.setValue("files/seen_sample", bool(value))
 
     def recent_files(self) -> list[str]:
         value = self._store.value("files/recent", [])
@@ -104,24 +87,6 @@ class Settings:
 
     def clear_recent(self) -> None:
         self._store.setValue("files/recent", [])
-
-    @property
-    def geometry(self) -> QByteArray | None:
-        value = self._store.value("window/geometry")
-        return value if isinstance(value, QByteArray) else None
-
-    @geometry.setter
-    def geometry(self, value: QByteArray) -> None:
-        self._store.setValue("window/geometry", value)
-
-    @property
-    def window_state(self) -> QByteArray | None:
-        value = self._store.value("window/state")
-        return value if isinstance(value, QByteArray) else None
-
-    @window_state.setter
-    def window_state(self, value: QByteArray) -> None:
-        self._store.setValue("window/state", value)
 
     def sync(self) -> None:
         self._store.sync()

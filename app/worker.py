@@ -114,7 +114,7 @@ class Worker(QObject):
         self._thread: threading.Thread | None = None
         self._generation = 0  # bumped by shutdown: a thread of an older generation leaves
         self._open: list[Task] = []  # submitted and not yet ended (GUI thread only)
-        self.submitted = self.dropped = 0
+        self.dropped = 0  # tasks superseded while waiting
         # Queued: the payload crosses to the thread this object lives in, the GUI thread.
         self._report.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
@@ -139,7 +139,6 @@ class Worker(QObject):
             superseded = [t for t in self._waiting if key is not None and t.key == key]
             self._waiting = [t for t in self._waiting if t not in superseded]
             self._waiting.append(task)
-            self.submitted += 1
             self.dropped += len(superseded)
             if self._thread is None:
                 self._thread = threading.Thread(

@@ -7,44 +7,19 @@ direction 1 moved, six variants sampled, the preview on the canvas. Writes
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
-from pathlib import Path
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
-
-
-def wait(app: QApplication, done, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not done() and time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
-    return bool(done())
+from offscreen_editor import sample_window, save_shot, wait  # this script's folder is on sys.path
 
 
 def main(folder: str = "docs") -> int:
-    # Throw-away settings: a screenshot must not depend on (or change) the user's.
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    from app.main_window import MainWindow
-
-    window = MainWindow()
-    window.resize(1200, 800)  # the default size: the panel fits it
-    window.show()
-    window.open_sample()
+    app, window = sample_window(1200, 800)  # the default size: the panel fits it
     # First restore the sample's scratches (Telea), so the picture shows only the latent fill.
     window.method_combo.setCurrentIndex(window.method_combo.findData("telea"))
     filled: list[bool] = []
     window.fill_finished.connect(lambda: filled.append(True))
-    window.action_fill.trigger()
+    window.action.fill.trigger()
     wait(app, lambda: bool(filled))
     doc = window.document()
     assert doc is not None
@@ -66,10 +41,7 @@ def main(folder: str = "docs") -> int:
     wait(app, lambda: controller.settled())
     window.canvas.fit_to_window()
     window.statusBar().showMessage(panel.status_label.text())
-    app.processEvents()
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out / "screenshot-latent.png"))
+    save_shot(app, window, folder, "screenshot-latent.png")
     doc.undo_stack.setClean()
     window.close()
     return 0

@@ -145,7 +145,7 @@ def fill(s: Session, stem: str) -> None:
     start = time.monotonic()
     s.key(Qt.Key.Key_F, Qt.KeyboardModifier.NoModifier, lambda: w.fill.busy)
     if not w.fill.busy and len(s.filled) == before:
-        w.action_fill.trigger()
+        w.action.fill.trigger()
     s.wait(lambda: len(s.filled) > before)
     print(f"[{stem} fill] {time.monotonic() - start:.1f} s", flush=True)
     s.status(f"{stem} fill")
@@ -225,7 +225,7 @@ def main() -> int:
     detect_accept_fill(s, "boy", "session-1-detect.png", "session-2-filled.png")
     s.key(Qt.Key.Key_PageDown, Qt.KeyboardModifier.NoModifier, lambda: "girl" in w.windowTitle())
     if "girl" not in w.windowTitle():
-        w.action_next.trigger()
+        w.action.next.trigger()
     s.wait(lambda: w.document() is not None and "girl" in w.document().title)
     s.status("girl open")
     detect_accept_fill(s, "girl", None, "session-3-girl.png")

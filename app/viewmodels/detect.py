@@ -13,9 +13,9 @@ meanwhile (a fill, an undo of a fill) is stale and dropped. Nothing here draws.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -23,9 +23,10 @@ from PySide6.QtCore import QObject, Signal
 import core.detect as detection
 from app.viewmodels.document import Document
 from app.viewmodels.fill import FillViewModel
+from app.viewmodels.jobs import Job, JobViewModel
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.session import Session
-from app.worker import Failure, Task, Worker
+from app.worker import Failure, Worker
 from core.base.progress import Progress
 
 DEFAULT_SENSITIVITY = 0.5  # the slider's middle: the method's calibrated default threshold
@@ -74,22 +75,19 @@ def _detect(image: np.ndarray, method: str) -> Generator[Progress, None, detecti
     return dataclasses.replace(result, mask=np.zeros((0, 0), bool))
 
 
-@dataclass
-class _DetectJob:
+@dataclass(frozen=True)
+class _DetectJob(Job):
     doc: Document
     image: np.ndarray
-    task: Task | None = None
-    started: float = field(default_factory=time.monotonic)
 
 
-class DetectViewModel(QObject):
-    busy_changed = Signal(bool)  # a detection is running
-    progress = Signal(float, str)
+class DetectViewModel(JobViewModel):
+    """Detection (one job at a time; ``busy`` while it runs) and the proposal it leaves."""
+
     proposal_changed = Signal(object)  # the proposed bool mask (HxW), or None when there is none
     sensitivity_changed = Signal(float)  # another photo brought its own sensitivity
-    status = Signal(str)  # a passing note for the panel and the status bar
-    error = Signal(str)  # the detection failed; nothing changed
     changed = Signal()  # what can be done now (``can_start``, ``proposal``) may have changed
+    cancelling = "Cancelling the detection..."
 
     def __init__(
         self,
@@ -99,13 +97,12 @@ class DetectViewModel(QObject):
         worker: Worker,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.session, self._masks, self._fill, self._worker = session, mask_editor, fill, worker
+        super().__init__(worker, parent)
+        self.session, self._masks, self._fill = session, mask_editor, fill
         # "auto": the shipped net, or the classical detector when its weights are unusable.
         self.method = "auto"
         self._states: dict[Document, _PhotoState] = {}
         self._state = _PhotoState()  # the current photo's (a throw-away one while none)
-        self._job: _DetectJob | None = None
         session.document_changed.connect(self._on_document)
         session.image_changed.connect(self._on_image)
         for signal in (session.document_changed, session.loading_changed, fill.busy_changed,
@@ -113,10 +110,6 @@ class DetectViewModel(QObject):
             signal.connect(lambda *_args: self.changed.emit())
 
     # -- state -------------------------------------------------------------------------------
-
-    @property
-    def busy(self) -> bool:
-        return self._job is not None
 
     @property
     def can_start(self) -> bool:
@@ -158,22 +151,12 @@ class DetectViewModel(QObject):
         self._set_proposal(None)
         image = doc.image  # replaced, never written in place: the reference is the snapshot
         job = _DetectJob(doc, image)
-        method = self.method
-        job.task = self._worker.submit(
-            lambda: _detect(image, method),
-            on_progress=self.progress.emit,
-            on_done=lambda result: self._done(job, result),
-            on_error=lambda failure: self._failed(job, failure),
-            on_abort=lambda: self._aborted(job),
-        )
-        self._job = job
-        self.busy_changed.emit(True)
+        self._run(
+            partial(_detect, image, self.method), progress=self.progress.emit,
+            done=partial(self._done, job), failed=self._failed, aborted=partial(self._aborted, job),
+        )  # fmt: skip
         self.progress.emit(0.0, "Detecting damage...")
         return True
-
-    def cancel(self) -> None:
-        if self._job is not None and self._job.task is not None and self._job.task.cancel():
-            self.progress.emit(0.0, "Cancelling the detection...")
 
     def set_sensitivity(self, sensitivity: float) -> None:
         """Re-threshold the cached probability: the detector does not run again."""
@@ -264,30 +247,17 @@ class DetectViewModel(QObject):
             # Whatever the panel said last (e.g. "added to the mask: ... then Fill") is over.
             self.status.emit(f"{doc.title} changed: Detect (D) looks for what is left.")
 
-    def _end(self, job: _DetectJob) -> bool:
-        """End ``job``; False when it is not the current one (the window was closing)."""
-        if self._job is not job:
-            return False
-        self._job = None
-        self.busy_changed.emit(False)
-        return True
-
     def _done(self, job: _DetectJob, result: detection.DamageResult) -> None:
-        if not self._end(job):
-            return
         doc = self.session.document
         if doc is not job.doc or doc.image is not job.image:
             self.status.emit("The photo changed while detecting, so that result was dropped.")
             return
-        seconds = time.monotonic() - job.started
-        self._set_proposal(Proposal(job.doc, job.image, result, seconds))
+        self._set_proposal(Proposal(job.doc, job.image, result, job.seconds()))
         self.status.emit(self._describe())
 
-    def _failed(self, job: _DetectJob, failure: Failure) -> None:
-        if self._end(job):
-            self.error.emit(f"Damage detection failed: {failure.text}")
+    def _failed(self, failure: Failure) -> None:
+        self.error.emit(f"Damage detection failed: {failure.text}")
 
     def _aborted(self, job: _DetectJob) -> None:
-        if self._end(job):
-            current = job.doc is self.session.document
-            self.status.emit("Detection cancelled." if current else self.describe_photo())
+        current = job.doc is self.session.document
+        self.status.emit("Detection cancelled." if current else self.describe_photo())

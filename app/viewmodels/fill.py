@@ -9,20 +9,22 @@ image and mask the fill started from (else it is stale and dropped).
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.viewmodels.commands import FillCommand
 from app.viewmodels.document import Document
+from app.viewmodels.jobs import Job, JobViewModel
 from app.viewmodels.masks import MaskEditor
 from app.viewmodels.methods import MethodCatalog
 from app.viewmodels.session import Session
-from app.worker import Failure, Task, Worker
+from app.worker import Failure, Worker
 from core.base.device import resolve_device
 from core.base.errors import InpaintError
+from core.base.progress import Steps
 from core.pipeline import session as pipeline
 
 
@@ -34,20 +36,24 @@ def make_request(
     return pipeline.FillRequest(image, mask, method, device=device, grain=grain)
 
 
-@dataclass
-class _FillJob:
+def _fill_steps(request: pipeline.FillRequest) -> Steps[pipeline.FillResult]:
+    """The pipeline's fill, looked up at call time so that tests can substitute it. Its
+    result's boxes hold every pixel the fill may have changed: the canvas redraws only those,
+    not a 50 MP photo."""
+    return pipeline.fill_steps(request)
+
+
+@dataclass(frozen=True)
+class _FillJob(Job):
     doc: Document
     request: pipeline.FillRequest
-    task: Task | None = None
-    started: float = field(default_factory=time.monotonic)
 
 
-class FillViewModel(QObject):
-    busy_changed = Signal(bool)
-    progress_changed = Signal(float, str)
+class FillViewModel(JobViewModel):
+    """Fill (one job at a time): ``progress`` while it runs, ``status`` for what it did or why
+    it did not start, ``error`` for a failure."""
+
     finished = Signal()  # a fill result was applied to its document
-    message = Signal(str)
-    error = Signal(str)
 
     def __init__(
         self,
@@ -57,19 +63,14 @@ class FillViewModel(QObject):
         worker: Worker,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.session, self.methods, self._worker = session, methods, worker
+        super().__init__(worker, parent)
+        self.session, self.methods = session, methods
         self._masks = mask_editor
         self.method = methods.default()
         self.device = "auto"
         self.grain = False  # Fill > Match Film Grain: fills get the surroundings' grain
         # After an accelerator error (out of memory, CUDA failure) model work runs on the CPU.
         self.cpu_fallback = False
-        self._job: _FillJob | None = None
-
-    @property
-    def busy(self) -> bool:
-        return self._job is not None
 
     def job_device(self) -> str:
         """The device model work runs on now (raises InpaintError for an unusable choice)."""
@@ -78,13 +79,13 @@ class FillViewModel(QObject):
     def start(self) -> bool:
         """Fill the current mask in the background; False (with a message) if it can't start."""
         doc = self.session.document
-        if doc is None or self._job is not None:
+        if doc is None or self.busy:
             return False
         if not doc.mask.any():
             text = "Nothing to fill: paint over the damage first."
             if doc.last_fill is not None:
                 text += " (Refill Last Region, Shift+F, fills the last filled region again.)"
-            self.message.emit(text)
+            self.status.emit(text)
             return False
         why_not = self.methods.why_not(self.method)
         if why_not:
@@ -98,74 +99,50 @@ class FillViewModel(QObject):
         # A snapshot: the user keeps painting into doc.mask while this runs.
         request = make_request(doc.image, doc.mask.copy(), self.method, device, self.grain)
         job = _FillJob(doc, request)
-        job.task = self._worker.submit(
-            # Looked up at call time so that tests (and future hooks) can substitute the
-            # pipeline. The result's boxes hold every pixel the fill may have changed: the
-            # canvas redraws only those, not a 50 MP photo.
-            lambda: pipeline.fill_steps(job.request),
-            on_progress=self.progress_changed.emit,
-            on_done=lambda result: self._done(job, result),
-            on_error=lambda failure: self._failed(job, failure),
-            on_abort=lambda: self._aborted(job),
-        )
-        self._job = job
-        self.busy_changed.emit(True)
-        self.progress_changed.emit(0.0, f"Filling with {self.method}...")
+        self._run(
+            partial(_fill_steps, request), progress=self.progress.emit,
+            done=partial(self._done, job), failed=partial(self._failed, job),
+            aborted=self._aborted,
+        )  # fmt: skip
+        self.progress.emit(0.0, f"Filling with {self.method}...")
         return True
 
     def refill(self) -> bool:
         """Fill the region of the last fill again (an explicit request: a filled region leaves
         the mask, so F alone never fills it twice). Masking it is an undo step of its own."""
         doc = self.session.document
-        if doc is None or self._job is not None:
+        if doc is None or self.busy:
             return False
         if doc.last_fill is None:
-            self.message.emit("Nothing has been filled in this photo yet.")
+            self.status.emit("Nothing has been filled in this photo yet.")
             return False
         self._masks.add(doc.last_fill, "Mask the last fill again")
         return self.start()
 
-    def cancel(self) -> None:
-        if self._job is not None and self._job.task is not None and self._job.task.cancel():
-            self.progress_changed.emit(0.0, "Cancelling...")
-
-    def _end(self, job: _FillJob) -> bool:
-        """End ``job``; False when it is not the current one (the window was closing)."""
-        if self._job is not job:
-            return False
-        self._job = None
-        self.busy_changed.emit(False)
-        return True
-
     def _done(self, job: _FillJob, result: pipeline.FillResult) -> None:
-        if not self._end(job):
-            return
         doc, request = job.doc, job.request
         if doc.image is not request.image or not np.array_equal(doc.mask, request.mask):
-            self.message.emit(
+            self.status.emit(
                 "The mask or photo changed while filling, so that result was dropped. "
                 "Press Fill again."
             )
             return
-        seconds = time.monotonic() - job.started
+        seconds = job.seconds()
         doc.undo_stack.push(
             FillCommand(self.session, doc, result.image, request.method, result.boxes, request.mask)
         )
-        self.message.emit(describe_fill(request, seconds, result.describe()))
+        self.status.emit(describe_fill(request, seconds, result.describe()))
         self.finished.emit()
 
     def _failed(self, job: _FillJob, failure: Failure) -> None:
-        if not self._end(job):
-            return
         text = failure.text
         if failure.device and job.request.device != "cpu":
             self.cpu_fallback = True
             text += f". The {job.request.device} device failed: the next fill runs on the CPU"
         self.error.emit(f"The fill failed: {text}")
 
-    def _aborted(self, job: _FillJob) -> None:
-        if self._end(job):
-            self.message.emit("Fill cancelled; the photo is unchanged.")
+    def _aborted(self) -> None:
+        self.status.emit("Fill cancelled; the photo is unchanged.")
 
 
 def describe_fill(request: pipeline.FillRequest, seconds: float, paths: str = "") -> str:

@@ -1,150 +1,35 @@
-"""View-model of latent navigation: slider setting, live preview, variants, fusion, generation.
+"""View-model of the latent panel: the seed and sliders of the document on screen, and who
+serves them.
 
-The panel widgets bind to ``LatentViewModel``; it never draws. Every decode runs on the model
-worker from a snapshot (document image, mask, setting), so the GUI never waits; a slider move
-supersedes a render still waiting (the worker's coalescing), and results for a photo or mask
-that changed meanwhile are dropped. The preview is shown on the canvas but never written into
-the document; ``apply`` commits the shown fill as one undo step (``FillCommand``).
-
-The encoded holes (a ``LatentSession``, made in ``_encode``, the editor's one call into
-``core.pipeline.latent`` for it) live on the worker only (``_Engines``): the first request after
-the mask or photo changes re-encodes, every later one only decodes. The network is the one Fill uses
-(``methods.loaded_method``): one copy of the weights; the model worker runs one task at a time.
+``LatentViewModel`` keeps each document's setting (a generated picture's never reaches a photo)
+and hands every request to the document's owner: a photo's mask fill to ``LatentFill``
+(``latent_fill``: previews, the textured fill, variants, fusion of two variants, Apply), a
+generated picture to ``GeneratedPictures`` (``generated``: its layout). A document left with an
+unapplied preview or variants finds them again on its return (the newest ``KEPT_RENDERS``
+documents; the others keep only their setting). It never draws; the panel binds to its signals.
 """
 
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
 
-import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from app.qimage import to_display_uint8
-from app.viewmodels.commands import FillCommand
-from app.viewmodels.document import Box, Document
-from app.viewmodels.fill import FillViewModel
-from app.viewmodels.layout import LayoutPreview, LayoutViewModel
-from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
+from app.viewmodels.document import Document
+from app.viewmodels.generated import REFUSED, GeneratedPictures
+from app.viewmodels.latent_fill import LatentFill, Preview, Recipe, Variant
+from app.viewmodels.layout import LayoutPreview
+from app.viewmodels.methods import LEARNED, MethodCatalog
 from app.viewmodels.session import Session
-from app.worker import Failure, StepsFactory, Task, Worker
-from core.base.errors import InpaintError
-from core.base.progress import Steps
-from core.manifold.method import ManifoldFill
 from core.manifold.options import DEFAULT_SLIDERS, SLIDER_RANGE, LatentSetting
-from core.pipeline.latent import LatentSession
-from core.pipeline.session import FillResult, describe_paths
 
 __all__ = ["SLIDER_RANGE", "LatentSetting", "LatentViewModel", "Preview", "Recipe", "Variant"]
 
-DEFAULT_VARIANTS = 6
-THUMBNAIL = 256  # px, longest side of a variant as rendered: the hover view (the strip: 128)
-HINT = "Move a slider to steer the fill of the mask; nothing changes until Apply."
-# The worker keys: a newer request supersedes a waiting one of its key.
-PREVIEW, TEXTURED = "preview", "textured fill"
-# A slider moved without a drag (arrow keys, wheel, a typed value) is textured once it has
-# rested this long; a drag is textured when it is let go.
-SETTLE_MS = 300
 # Documents left with a preview or variants that keep them (each holds its encoded holes and a
 # mask copy); those left longest ago keep only their setting.
 KEPT_RENDERS = 4
-MethodFactory = Callable[[str], ManifoldFill]  # device -> a ready method
-T = TypeVar("T")
-
-
-def _load_method(device: str) -> ManifoldFill:
-    return cast(ManifoldFill, loaded_method(LEARNED, device))
-
-
-def _encode(method: ManifoldFill, image: np.ndarray, mask: np.ndarray) -> LatentSession:
-    session = LatentSession(method, image, mask)
-    session.encode()
-    return session
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """What a preview shows: a latent setting, or the fusion of two (``blend``)."""
-
-    setting: LatentSetting
-    blend: tuple[LatentSetting, float] | None = None  # (b, t): ``t`` of the way to ``b``
-
-    def describe(self, directions: int) -> str:
-        a = _fit(self.setting, directions)
-        if self.blend is None:
-            return a.describe()
-        b, t = _fit(self.blend[0], directions), self.blend[1]
-        return f"blend {1 - t:.0%} [{a.describe()}] + {t:.0%} [{b.describe()}]"
-
-    def steps(self, engine: LatentSession, textured: bool) -> Steps[FillResult]:
-        count = len(engine.directions)
-        a = _fit(self.setting, count)
-        if self.blend is None:
-            return engine.render_steps(a, textured)
-        b, t = self.blend
-        return engine.render_blend_steps(a, _fit(b, count), t, textured=textured)
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A rendered fill: ``patch`` replaces ``engine.box`` of ``engine.image``. ``textured``:
-    the textured fill (what Apply commits); else the net's fill alone, the live preview of a
-    moving slider."""
-
-    engine: LatentSession
-    patch: np.ndarray
-    text: str  # what produced it, for the undo step and the status line
-    recipe: Recipe
-    textured: bool = True
-    paths: dict[str, int] = field(default_factory=dict)  # path -> regions ("texture": 1)
-    seconds: float = 0.0  # the render's time on the worker
-
-    @property
-    def setting(self) -> LatentSetting | None:
-        """None for a fusion."""
-        return self.recipe.setting if self.recipe.blend is None else None
-
-    @property
-    def box(self) -> Box:
-        return self.engine.box
-
-    @property
-    def frame(self) -> Box:
-        """The holes' own box: what the canvas frames as "not applied yet"."""
-        return self.engine.hole_box
-
-    @property
-    def direction_count(self) -> int:
-        return len(self.engine.directions)
-
-    def image(self) -> np.ndarray:
-        return self.engine.compose(self.patch)
-
-    def describe(self) -> str:
-        """The status line: which fill, how it was made, how long it took."""
-        if not self.textured:
-            return f"Net preview (fast, untextured): {self.text}"
-        return f"Textured: {self.text} - {describe_paths(self.paths)}, {self.seconds:.1f} s"
-
-
-@dataclass(frozen=True)
-class Variant:
-    setting: LatentSetting
-    thumbnail: np.ndarray  # uint8 (h, w, C) display pixels of the box around the holes
-
-
-@dataclass
-class _Sampling:
-    """One Sample/More request: a task per variant, and the variants made so far."""
-
-    keep: list[Variant] = field(default_factory=list)  # the strip before (More)
-    count: int = 0
-    tasks: list[Task] = field(default_factory=list)
-    done: dict[int, Variant] = field(default_factory=dict)  # by index in the request
 
 
 @dataclass
@@ -166,109 +51,67 @@ class _DocumentState:
         self.image = self.mask = self.preview = self.recipe = None
         self.variants = []
 
-
-class _Engines:
-    """The model and the encoded holes; touched only by tasks on the model worker."""
-
-    def __init__(self, factory: Callable[[], MethodFactory]) -> None:
-        self._factory = factory
-        self._method: ManifoldFill | None = None
-        self._device = ""
-        self._engine: LatentSession | None = None
-        self._version = -1
-
-    def get(self, device: str, image: np.ndarray, mask: np.ndarray, version: int) -> LatentSession:
-        if self._method is None or device != self._device:
-            self._method, self._device, self._engine = self._factory()(device), device, None
-        engine = self._engine
-        if engine is None or engine.image is not image or self._version != version:
-            engine = _encode(self._method, image, mask)
-            self._engine, self._version = engine, version
-        return engine
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    doc: Document
-    image: np.ndarray
-    mask: np.ndarray
-    version: int
-    device: str
-    grain: bool = False  # Fill > Match Film Grain, as the fill itself would
+    def unchanged(self, doc: Document | None) -> bool:
+        """``doc`` has the image and mask the kept preview and variants were made from (a fill
+        that ended after it was left changes both)."""
+        return (
+            doc is not None
+            and doc.image is self.image
+            and self.mask is not None
+            and np.array_equal(doc.mask, self.mask)
+        )
 
 
 class LatentViewModel(QObject):
+    """The panel binds to these signals, and to the photo fill's own (only a photo has
+    variants and slow renders): ``variants_changed``, ``variant_ready`` and ``progress`` are
+    ``LatentFill``'s."""
+
     setting_changed = Signal(object)  # LatentSetting now shown by the sliders and seed field
-    preview_changed = Signal(object)  # Preview, or None: the canvas shows the document again
-    variants_changed = Signal(list)  # list[Variant]: the whole strip, once sampling ended
-    variant_ready = Signal(int, object)  # place in the strip, Variant: sampled one by one
+    # Preview or LayoutPreview, or None: the canvas shows the document again.
+    preview_changed = Signal(object)
     status = Signal(str)
-    # A slow render (textured fill, variants) is under way: fraction, text; (-1, "") = ended.
-    progress = Signal(float, str)
-    available_changed = Signal(bool, str)  # usable, why not
-    applied = Signal()
+    applied = Signal()  # a preview was committed to its document
+    available_changed = Signal(bool, str)  # the manifold model: usable, why not
 
     def __init__(
         self,
         session: Session,
-        fill: FillViewModel,
         methods: MethodCatalog,
-        worker: Worker,
+        fills: LatentFill,
+        generated: GeneratedPictures,
         sliders: int = DEFAULT_SLIDERS,
-        variants: int = DEFAULT_VARIANTS,
         parent: QObject | None = None,
-        layout: LayoutViewModel | None = None,
     ) -> None:
         super().__init__(parent)
-        # Generated documents: their seed and sliders move a layout code (``layout``), not
-        # the fill of a mask.
-        self.layout = layout
-        if layout is not None:
-            layout.preview_ready.connect(self._layout_preview_done)
-            layout.status.connect(self.status)
-            layout.applied.connect(self.applied)
-            # A new document is current before it is known as generated: look again.
-            layout.generated.connect(lambda _doc: self._on_document())
+        self._session, self._methods = session, methods
+        self.fills, self.generated = fills, generated
+        self.layout = generated.layout  # generation and fusion (the panel's Fuse dialog)
+        self.variants_changed, self.variant_ready = fills.variants_changed, fills.variant_ready
+        self.progress = fills.progress
+        for owner in (fills, generated):
+            owner.preview_changed.connect(self.preview_changed)
+            owner.status.connect(self.status)
+            owner.applied.connect(self.applied)
+        self.worker, self.variant_count = fills.worker, fills.variant_count
+        # A new document is current before it is known as generated: look again.
+        self.layout.generated.connect(self._on_generated)
         # Each document keeps its own seed and sliders: a generated picture's never reach a
         # photo, and going back to a photo finds its own.
         self._states: dict[Document, _DocumentState] = {}
-        self._session, self._fill, self._methods, self._worker = session, fill, methods, worker
         self.slider_count = sliders
-        self.variant_count = variants
         self.setting = LatentSetting(None, (0.0,) * sliders)
-        self.preview: Preview | LayoutPreview | None = None
-        self.variants: list[Variant] = []
-        # Looked up at call time, so tests can substitute a tiny network.
-        self._engines = _Engines(lambda: _load_method)
-        self._version = 0  # bumped whenever the mask or document changes
-        self._mask_copy: tuple[int, np.ndarray] | None = None
-        self._tasks: dict[str, Task | None] = {PREVIEW: None, TEXTURED: None}
-        self._gallery = _Sampling()
-        self._recipe: Recipe | None = None  # what the newest preview request renders
-        self._requested = 0  # preview requests so far; each result carries its number
-        self._latest = 0  # the newest preview request
-        self._latest_textured = False  # whether that one renders the textured fill
-        self._shown = 0  # the preview on screen (requests up to it are old news)
-        self._dragging = False  # a slider is held: net-only previews until it is let go
-        # A slider moved without a drag (keys, wheel, typed value): texture once it rests.
-        self._settle_timer = QTimer(self)
-        self._settle_timer.setSingleShot(True)
-        self._settle_timer.setInterval(SETTLE_MS)
-        self._settle_timer.timeout.connect(self.settle)
-        self._apply_when_ready = False
-        self._applying = False
         # Short numbers, easy to note down and type into `fill --seed`; consecutive after that.
         self._next_seed = random.SystemRandom().randrange(1, 100_000)
         session.leaving.connect(self._keep_state)
         session.document_changed.connect(self._on_document)
-        session.mask_changed.connect(self._on_mask)
-        session.image_changed.connect(self._on_image)
         methods.changed.connect(self._on_methods)
 
-    # -- availability --------------------------------------------------------------------------
+    # -- what the panel reads ------------------------------------------------------------------
 
     @property
     def available(self) -> bool:
+        """Whether the manifold model can run here (else ``reason`` says why not)."""
         return self._methods.available(LEARNED)
 
     @property
@@ -283,11 +126,37 @@ class LatentViewModel(QObject):
         if name == LEARNED:
             self.available_changed.emit(self.available, self.reason)
 
+    @property
+    def preview(self) -> Preview | LayoutPreview | None:
+        """What the canvas shows over the document (never written into it until Apply)."""
+        return self.fills.preview if self.fills.preview is not None else self.generated.preview
+
+    @property
+    def variants(self) -> list[Variant]:
+        return self.fills.variants
+
+    def rendering(self) -> bool:
+        """Whether a preview or gallery render has not ended yet (or a rested slider's
+        textured fill is about to be asked for)."""
+        return self.fills.rendering()
+
+    def settled(self) -> bool:
+        """The newest preview asked for is on screen and nothing is rendering."""
+        if self.generated.owns(self._session.document):
+            return not self.fills.rendering() and self.generated.settled()
+        return self.fills.settled()
+
+    def describe_photo(self) -> str:
+        """The panel's text for the document on screen, before any request for it."""
+        doc = self._session.document
+        text = self.generated.describe(doc)
+        return self.fills.describe(doc) if text is None else text
+
     # -- the setting ---------------------------------------------------------------------------
 
     def set_slider(self, index: int, value: float) -> None:
         """A slider moved: the net's fill at once; the textured one when the slider is let go
-        (``drag_ended``) or, moved without a drag, once it rests ``SETTLE_MS``."""
+        (``drag_ended``) or, moved without a drag, once it rests."""
         self._set(self.setting.with_slider(index, value), textured=False)
 
     def set_seed(self, seed: int | None) -> None:
@@ -303,347 +172,79 @@ class LatentViewModel(QObject):
 
     def choose(self, setting: LatentSetting) -> None:
         """Preview a setting (a gallery variant): sliders and seed follow it."""
-        sliders = tuple(setting.sliders) + (0.0,) * (self.slider_count - len(setting.sliders))
-        self._set(LatentSetting(setting.seed, sliders[: self.slider_count]))
+        self._set(self._padded(setting))
 
     def drag_started(self) -> None:
         """A slider (direction or fusion) is held: previews stay net-only until released."""
-        self._dragging = True
-        self._settle_timer.stop()
+        self.fills.drag_started()
 
     def drag_ended(self) -> None:
         """The slider was let go: the textured fill replaces the net preview."""
-        self._dragging = False
-        self.settle()
+        self.fills.drag_ended()
 
     def _set(self, setting: LatentSetting, textured: bool = True) -> None:
         self.setting = setting
         self.setting_changed.emit(setting)
         doc = self._session.document
-        if self.layout is not None and self.layout.made(doc) is not None:
-            assert doc is not None
-            self._requested += 1
-            self._latest = self._requested
-            self.layout.request_preview(doc, setting)
-            return
-        self._show(Recipe(setting), textured)
+        if doc is not None and self.generated.owns(doc):
+            self.generated.show(doc, setting)
+        else:
+            self.fills.show(setting, textured)
+
+    def _padded(self, setting: LatentSetting) -> LatentSetting:
+        """``setting`` with one value per slider (missing ones 0, extra ones dropped)."""
+        sliders = tuple(setting.sliders) + (0.0,) * self.slider_count
+        return LatentSetting(setting.seed, sliders[: self.slider_count])
 
     def _take_seed(self) -> int:
         seed = self._next_seed
         self._next_seed = self._next_seed % (2**31 - 2) + 1
         return seed
 
-    # -- rendering -----------------------------------------------------------------------------
-
-    def _snapshot(self, quiet: bool = False) -> _Snapshot | None:
-        doc = self._session.document
-        say = (lambda _text: None) if quiet else self.status.emit
-        if self.layout is not None and self.layout.made(doc) is not None:
-            say("A generated picture: its seed and sliders move its layout.")
-            return None
-        if not self.available:
-            say(f"Latent navigation needs the manifold model: {self.reason}")
-            return None
-        if doc is None:
-            return None
-        if self._mask_copy is None or self._mask_copy[0] != self._version:
-            # One copy per mask edit, not per slider move (a 24 MP mask is 24 MB).
-            self._mask_copy = (self._version, doc.mask.copy())
-        mask = self._mask_copy[1]
-        if not mask.any():
-            say("Paint over the damage first: the sliders move the fill of the mask.")
-            return None
-        try:
-            device = self._fill.job_device()
-        except InpaintError:
-            device = "cpu"
-        return _Snapshot(doc, doc.image, mask, self._version, device, self._fill.grain)
-
-    def _steps(self, snap: _Snapshot, job: Callable[[LatentSession], Steps[T]]) -> StepsFactory:
-        """The work of ``job`` on the encoded holes of ``snap`` (encoded on first use)."""
-        engines = self._engines
-
-        def steps() -> Steps[T]:
-            engine = engines.get(snap.device, snap.image, snap.mask, snap.version)
-            engine.grain = snap.grain
-            return (yield from job(engine))
-
-        return steps
-
-    def _show(self, recipe: Recipe, textured: bool) -> None:
-        """Preview ``recipe``: the net's fill at once; the textured fill after it now
-        (``textured``), when the drag ends, or once a slider moved without a drag rests."""
-        self._recipe = recipe
-        snap = self._snapshot()
-        if snap is None:
-            return
-        self._request(snap, recipe, False)
-        if textured:
-            self._settle_timer.stop()
-            self._request(snap, recipe, True)
-        elif not self._dragging:
-            self._settle_timer.start()
-
-    def settle(self) -> None:
-        """Render the textured fill of what the net preview shows (nothing when it is already
-        on screen or on its way)."""
-        self._settle_timer.stop()
-        recipe = self._recipe
-        if recipe is None or self._textured_coming():
-            return
-        snap = self._snapshot(quiet=True)
-        if snap is not None:
-            self._request(snap, recipe, True)
-
-    def _request(self, snap: _Snapshot, recipe: Recipe, textured: bool) -> None:
-        # A textured fill still running is stale now: stop it at its next cancel point.
-        running = self._tasks[TEXTURED]
-        if running is not None:
-            running.cancel()
-        self._requested += 1
-        self._latest, self._latest_textured = self._requested, textured
-        number = self._requested
-
-        def job(engine: LatentSession) -> Steps[Preview]:
-            start = time.monotonic()
-            result = yield from recipe.steps(engine, textured)
-            text = recipe.describe(len(engine.directions))
-            return Preview(engine, result.patch, text, recipe, textured, result.paths,
-                           time.monotonic() - start)  # fmt: skip
-
-        key = TEXTURED if textured else PREVIEW
-        task = self._worker.submit(
-            self._steps(snap, job), key=key, priority=1,
-            on_progress=(lambda f, _m: self._on_progress(f, "Texturing")) if textured else None,
-            on_done=lambda result: self._preview_done(snap, number, result),
-            on_error=lambda failure: self._failed(key, task, failure),
-            on_abort=self._update_progress,
-        )  # fmt: skip
-        self._tasks[key] = task
-        if textured:
-            self._on_progress(0.0, "Texturing")
-
-    def request_preview(self) -> None:
-        """Preview the current setting: net at once, then textured."""
-        self._show(Recipe(self.setting), True)
+    # -- commands ------------------------------------------------------------------------------
 
     def blend(self, a: LatentSetting, b: LatentSetting, t: float) -> None:
         """Fusion: preview the code ``t`` of the way from variant ``a`` to variant ``b`` (the
         net's fill; textured when the fusion slider is let go or rests)."""
-        self._show(Recipe(a, (b, min(1.0, max(0.0, t)))), False)
+        if not self._refused():
+            self.fills.blend(a, b, t)
 
     def make_variants(self, more: bool = False) -> None:
         """A gallery of ``variant_count`` sampled, textured fills (new seeds, current sliders);
-        ``more`` adds to the strip instead of replacing it. One task per variant: the strip
-        fills as they come, and a slider's previews get the worker between two of them."""
-        snap = self._snapshot()
-        if snap is None:
-            return
-        self._drop_sampling()
-        settings = [
-            LatentSetting(self._take_seed(), self.setting.sliders)
-            for _ in range(self.variant_count)
-        ]
-        self._gallery = sampling = _Sampling(list(self.variants) if more else [], len(settings))
-        for index, setting in enumerate(settings):
+        ``more`` adds to the strip instead of replacing it."""
+        if not self._refused():
+            self.fills.make_variants(self.setting.sliders, self._take_seed, more)
 
-            def job(engine: LatentSession, s: LatentSetting = setting) -> Steps[Variant]:
-                result = yield from engine.render_steps(_fit(s, len(engine.directions)))
-                return Variant(s, _thumbnail(result.patch))
-
-            sampling.tasks.append(self._worker.submit(
-                self._steps(snap, job), key=None, priority=0,
-                on_progress=lambda f, _m, i=index: self._on_progress(
-                    (i + f) / len(settings), f"Sampling variant {i + 1} of {len(settings)}"),
-                on_done=lambda v, i=index: self._variant_done(snap, sampling, i, v),
-                on_error=lambda failure: self._gallery_failed(sampling, failure),
-                on_abort=lambda: self._gallery_ended(sampling),
-            ))  # fmt: skip
-        self._on_progress(0.0, f"Sampling variant 1 of {len(settings)}")
-
-    def cancel_rendering(self, previews: bool = True) -> bool:
-        """Stop the textured fill (``previews``) and the variants being rendered; True when
-        something was stopped. The net preview on screen stays."""
-        stopped = False
-        if previews:
-            self._apply_when_ready = False
-            self._settle_timer.stop()
-            task = self._tasks[TEXTURED]
-            stopped = task is not None and task.cancel()
-        for task in self._gallery.tasks:
-            stopped = task.cancel() or stopped
-        return stopped
-
-    def _drop_sampling(self) -> None:
-        """Stop the variants being rendered; what they still report is ignored."""
-        old, self._gallery = self._gallery, _Sampling()
-        for task in old.tasks:
-            task.cancel()
-        self._update_progress()
-
-    def clear_preview(self) -> None:
-        self._apply_when_ready = False
-        self._settle_timer.stop()
-        for key in (PREVIEW, TEXTURED):
-            task = self._tasks[key]
-            if task is not None:
-                task.cancel()
-        self._recipe = None
-        self._latest = self._shown = self._requested  # anything asked for before now is old
-        if self.preview is not None:
-            self.preview = None
-            self.preview_changed.emit(None)
-
-    def rendering(self) -> bool:
-        """Whether a preview or gallery render has not ended yet (or a rested slider's
-        textured fill is about to be asked for)."""
-        tasks = [*self._tasks.values(), *self._gallery.tasks]
-        open_task = any(task is not None and not task.ended for task in tasks)
-        return open_task or self._settle_timer.isActive()
-
-    def settled(self) -> bool:
-        """The newest preview asked for is on screen and nothing is rendering."""
-        return not self.rendering() and self.preview is not None and self._shown == self._latest
-
-    def _slow_tasks(self) -> list[Task]:
-        tasks = [self._tasks[TEXTURED], *self._gallery.tasks]
-        return [t for t in tasks if t is not None and not t.ended]
-
-    def _on_progress(self, fraction: float, text: str) -> None:
-        if self._slow_tasks():
-            self.progress.emit(fraction, f"{text}... {fraction:.0%}")
-
-    def _update_progress(self) -> None:
-        if not self._slow_tasks():
-            self.progress.emit(-1.0, "")
-
-    def _variant_done(
-        self, snap: _Snapshot, sampling: _Sampling, index: int, variant: object
-    ) -> None:
-        if not self._current(snap) or sampling is not self._gallery:
-            return  # the photo or mask changed since it was asked for
-        assert isinstance(variant, Variant)
-        sampling.done[index] = variant
-        self.variant_ready.emit(len(sampling.keep) + len(sampling.done) - 1, variant)
-        self._gallery_ended(sampling)
-
-    def _gallery_failed(self, sampling: _Sampling, failure: Failure) -> None:
-        if sampling is self._gallery:
-            self.status.emit(f"Latent gallery failed: {failure.text}")
-        self._gallery_ended(sampling)
-
-    def _gallery_ended(self, sampling: _Sampling) -> None:
-        """A variant task ended; the strip is complete once all have (cancelled: those done)."""
-        self._update_progress()
-        if sampling is not self._gallery or not all(t.ended for t in sampling.tasks):
-            return
-        made = [sampling.done[i] for i in sorted(sampling.done)]
-        self.variants = sampling.keep + made
-        self.variants_changed.emit(self.variants)
-        if len(made) < sampling.count:
-            self.status.emit(f"Sampling stopped: {len(made)} of {sampling.count} variants made")
-        else:
-            self.status.emit(
-                f"{len(self.variants)} variants: click to preview, double-click to apply"
-            )
-
-    def _preview_done(self, snap: _Snapshot, number: int, result: object) -> None:
-        # Intermediate results of a drag are shown (they are newer than what is on screen);
-        # only those asked for before the one shown (or before a clear) are dropped.
-        self._update_progress()
-        if not self._current(snap) or number <= self._shown:
-            return
-        assert isinstance(result, Preview)
-        self._shown = number
-        self.preview = result
-        self.preview_changed.emit(result)
-        if result.textured:
-            self.status.emit(_describe_preview(result))
-            if self._apply_when_ready and number == self._latest:
-                self.apply()
-        else:
-            then = "release the slider for" if self._dragging else "then"
-            self.status.emit(f"{result.describe()} - {then} the textured fill")
-
-    def _current(self, snap: _Snapshot) -> bool:
-        doc = self._session.document
-        return doc is snap.doc and doc.image is snap.image and snap.version == self._version
-
-    def _failed(self, key: str, task: Task, failure: Failure) -> None:
-        self._update_progress()
-        if task is self._tasks.get(key):
-            self.status.emit(f"Latent {key} failed: {failure.text}")
-            self._apply_when_ready = False
-
-    # -- committing ----------------------------------------------------------------------------
-
-    def apply(self) -> bool:
-        """Commit the textured fill of the newest setting as one undo step. When it is not on
-        screen yet (a net preview, or still rendering), it is rendered and committed as soon
-        as it arrives (the GUI does not wait). For a generated document: render its layout
-        setting textured at full size (on the worker)."""
-        doc = self._session.document
-        if self.layout is not None and self.layout.made(doc) is not None:
-            assert doc is not None
-            return self.layout.apply(doc, self.setting)
-        preview = self.preview
-        ready = isinstance(preview, Preview) and preview.textured and self._shown == self._latest
-        if not ready:
-            if self._recipe is None:
-                return False
-            self.settle()  # a net preview on screen: render it textured first
-            self._apply_when_ready = self._textured_coming()
+    def _refused(self) -> bool:
+        """A generated picture is on screen: no mask to fill (the panel is told so)."""
+        if not self.generated.owns(self._session.document):
             return False
-        assert isinstance(preview, Preview)
-        if doc is None or doc.image is not preview.engine.image:
-            return False
-        self._commit(doc, preview)
+        self.status.emit(REFUSED)
         return True
 
-    def _textured_coming(self) -> bool:
-        """The newest request is a textured fill, on screen or on its way."""
-        task = self._tasks[TEXTURED]
-        on_its_way = task is not None and not task.ended
-        return self._latest_textured and (self._shown == self._latest or on_its_way)
+    def apply(self) -> bool:
+        """Commit the textured fill of the newest setting as one undo step (rendered first
+        when it is not on screen yet). For a generated picture: render its layout setting
+        textured at full size (on the worker)."""
+        doc = self._session.document
+        if doc is not None and self.generated.owns(doc):
+            return self.generated.apply(doc, self.setting)
+        return self.fills.apply()
 
-    def _commit(self, doc: Document, preview: Preview) -> None:
-        self._apply_when_ready = False
-        self._applying = True
-        try:
-            text = f"manifold: {preview.text}"
-            filled = doc.mask.copy()  # what the preview filled: a mask edit drops the preview
-            doc.undo_stack.push(
-                FillCommand(self._session, doc, preview.image(), text, None, filled)
-            )
-        finally:
-            self._applying = False
-        self.clear_preview()
-        self.status.emit(
-            f"Applied: {preview.text} - {describe_paths(preview.paths)}, {preview.seconds:.1f} s"
-        )
-        self.applied.emit()
+    def cancel(self) -> bool:
+        """Stop the textured fill and the variants being rendered; the preview stays."""
+        return self.fills.cancel()
+
+    def clear_preview(self) -> None:
+        self.fills.clear_preview()
+        self.generated.clear()
 
     def new_from_manifold(self) -> None:
         """A new picture from the layout manifold (a new seed), textured from the photo on
         screen, opened as a new document once rendered."""
-        if self.layout is None:
-            self.status.emit("Generation needs the layout model")
-            return
-        self.layout.new_from_manifold(self._take_seed())
+        self.generated.new_picture(self._take_seed())
 
-    def _layout_preview_done(self, result: object) -> None:
-        assert isinstance(result, LayoutPreview)
-        doc = self._session.document
-        if self.layout is None or self.layout.made(doc) is None or doc is None:
-            return
-        if result.doc_id != id(doc):
-            return  # made for another document
-        self._shown = self._latest
-        self.preview = result
-        self.preview_changed.emit(result)
-        self.status.emit(_describe_preview(result))
-
-    # -- session events ------------------------------------------------------------------------
+    # -- documents -----------------------------------------------------------------------------
 
     def _keep_state(self) -> None:
         """The document on screen is about to be left: keep its setting, and its unapplied
@@ -652,124 +253,44 @@ class LatentViewModel(QObject):
         if doc is None:
             return
         state = _DocumentState(self.setting)
-        if self.preview is not None or self.variants:
+        preview, variants = self.preview, self.fills.variants
+        if preview is not None or variants:
             state.image, state.mask = doc.image, doc.mask.copy()
-            state.preview, state.recipe = self.preview, self._recipe
-            state.variants = self.variants
+            state.preview, state.recipe, state.variants = preview, self.fills.recipe, variants
         self._states.pop(doc, None)
         self._states[doc] = state  # most recently left last
         holding = [kept for kept in self._states.values() if kept.holds_renders()]
         for kept in holding[: max(0, len(holding) - KEPT_RENDERS)]:
             kept.drop_renders()
 
+    def _on_generated(self, _doc: object) -> None:
+        self._on_document()
+
     def _on_document(self) -> None:
-        self._version += 1
-        self._drop_sampling()
-        self.variants = []
-        self.variants_changed.emit([])
-        self.clear_preview()
+        self.fills.leave()
+        self.generated.clear()
         doc = self._session.document
         state = None if doc is None else self._states.pop(doc, None)
         self.setting = self._first_setting(doc) if state is None else state.setting
         self.setting_changed.emit(self.setting)
-        if state is not None and state.holds_renders() and self._unchanged(doc, state):
+        if state is not None and state.holds_renders() and state.unchanged(doc):
             self._restore_renders(state)
         else:
             self.status.emit(self.describe_photo())
 
-    @staticmethod
-    def _unchanged(doc: Document | None, state: _DocumentState) -> bool:
-        """``doc`` has the image and mask its kept preview and variants were made from (a fill
-        that ended after it was left changes both)."""
-        return (
-            doc is not None
-            and doc.image is state.image
-            and state.mask is not None
-            and np.array_equal(doc.mask, state.mask)
-        )
-
     def _restore_renders(self, state: _DocumentState) -> None:
         """Show again the preview and variants a document was left with."""
-        self.variants = state.variants
-        self.variants_changed.emit(self.variants)
+        self.fills.restore_variants(state.variants)
         preview = state.preview
         if preview is None:
             self.status.emit(self.describe_photo())
-            return
-        self._recipe = state.recipe
-        self.preview = preview
-        self.preview_changed.emit(preview)
-        self.status.emit(_describe_preview(preview))
-        # Left before the textured fill of the newest request arrived: render it now.
-        done = isinstance(preview, Preview) and preview.textured and preview.recipe == state.recipe
-        self._latest_textured = done
-        if not done:
-            self.settle()
+        elif isinstance(preview, LayoutPreview):
+            self.generated.restore(preview)
+        else:
+            self.fills.restore(preview, state.recipe)
 
     def _first_setting(self, doc: Document | None) -> LatentSetting:
         """A document's setting when first shown: a generated one's own seed and sliders, a
         photo's most likely fill."""
-        made = None if self.layout is None else self.layout.made(doc)
-        if made is None:
-            return LatentSetting(None, (0.0,) * self.slider_count)
-        sliders = tuple(made.setting.sliders) + (0.0,) * self.slider_count
-        return LatentSetting(made.setting.seed, sliders[: self.slider_count])
-
-    def describe_photo(self) -> str:
-        """The panel's text for the photo on screen, before any request for it."""
-        doc = self._session.document
-        made = None if self.layout is None else self.layout.made(doc)
-        if made is not None:
-            return (
-                f"Generated picture ({made.generation.describe()}, texture from "
-                f"{made.exemplar_name}): the seed and sliders move its layout; Apply renders it."
-            )
-        if not self.available:
-            return f"Latent navigation needs the manifold model: {self.reason}"
-        if doc is None or not doc.mask.any():
-            return "Paint over the damage first: the sliders move the fill of the mask."
-        return HINT
-
-    def _on_mask(self, _box: object) -> None:
-        self._version += 1
-        self.clear_preview()
-        self._drop_sampling()  # variants of the old mask are of no use
-        if self.variants:
-            self.variants = []
-            self.variants_changed.emit([])
-
-    def _on_image(self) -> None:
-        if not self._applying:
-            self.clear_preview()
-
-    @property
-    def worker(self) -> Worker:
-        return self._worker
-
-
-def _describe_preview(preview: Preview | LayoutPreview) -> str:
-    """The status line for a preview on screen (a net preview's textured fill follows)."""
-    if isinstance(preview, LayoutPreview):
-        return f"Layout: {preview.text} - Apply renders it textured"
-    then = "Apply to keep it" if preview.textured else "then the textured fill"
-    return f"{preview.describe()} - {then}"
-
-
-def _fit(setting: LatentSetting, directions: int) -> LatentSetting:
-    """Sliders beyond the model's directions (a small model, 8 sliders) have no effect."""
-    return LatentSetting(setting.seed, tuple(setting.sliders[:directions]))
-
-
-def _thumbnail(patch: np.ndarray) -> np.ndarray:
-    """The patch with its longer side ``THUMBNAIL`` px: small holes are enlarged (pixels kept
-    sharp, so that a fill's texture can be judged), large ones reduced."""
-    pixels = to_display_uint8(patch)
-    h, w = pixels.shape[:2]
-    scale = THUMBNAIL / max(h, w, 1)
-    if scale != 1.0:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_NEAREST
-        pixels = cv2.resize(pixels, size, interpolation=interpolation)
-        if pixels.ndim == 2:
-            pixels = pixels[..., None]
-    return np.ascontiguousarray(pixels)
+        made = self.generated.setting_of(doc)
+        return self._padded(LatentSetting(None) if made is None else made)

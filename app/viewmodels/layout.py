@@ -2,10 +2,11 @@
 
 "New from manifold" decodes a seed's layout code and textures it with patches of an exemplar
 (the photo open in the editor, its masked damage never copied; the bundled sample when none
-is open), then opens the picture as a new document titled with its seed. While a generated
-document is on screen, the latent panel's seed and sliders move its layout code: each move
-shows the decoded layout alone at low resolution (tens of milliseconds); Apply renders it
-textured at full size as one undo step. Fusion blends two photos' codes (the Fuse dialog):
+is open), then opens the picture as a new document titled with its seed, and records what
+made it (``made``). While a generated document is on screen, the latent panel's seed and
+sliders move its layout code (``GeneratedPictures`` asks here): each move shows the decoded
+layout alone at low resolution (tens of milliseconds); Apply renders it textured at full size
+as one undo step. Fusion blends two photos' codes (the Fuse dialog):
 a live low-resolution layout for each position of its slider, a new document on Fuse.
 
 Every decode runs on the model worker (``LayoutModel.load`` keeps the one copy of the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -24,8 +26,9 @@ from PySide6.QtCore import QObject, Signal
 
 from app.viewmodels.commands import FillCommand
 from app.viewmodels.document import Box, Document
+from app.viewmodels.jobs import JobViewModel
 from app.viewmodels.session import Session
-from app.worker import Failure, Task, Worker, call
+from app.worker import Failure, StepsFactory, Task, Worker, call
 from core.base.pixels import from_float, to_float_rgb
 from core.layout.generate import (
     Generation,
@@ -68,7 +71,6 @@ class LayoutPreview:
     doc_id: int  # id() of the document it was made for
     box: Box
     text: str
-    setting: LatentSetting
     direction_count: int
 
     @property
@@ -88,19 +90,19 @@ def low_res_layout(code: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-class LayoutViewModel(QObject):
+class LayoutViewModel(JobViewModel):
+    """The layout model's work on the model worker (``busy`` while a render or a preview is
+    open); a render's progress and every failure are ``status`` notes."""
+
     preview_ready = Signal(object)  # LayoutPreview of the newest request
     fuse_preview_ready = Signal(object)  # uint8 (h, w, 3): the Fuse dialog's live picture
     generated = Signal(object)  # Document just made (generated or fused)
     applied = Signal()  # a generated document's new setting was rendered into it
-    busy_changed = Signal(bool)  # a full-size render is running
-    status = Signal(str)
 
     def __init__(self, session: Session, worker: Worker, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._session, self._worker = session, worker
+        super().__init__(worker, parent)
+        self._session = session
         self._made: dict[int, Generated] = {}  # id(document) -> what made it
-        self._tasks: dict[str, Task | None] = {}
         self._availability: tuple[bool, str] | None = None
         self._count = 0  # documents made, for titles
         self.generate_size = GENERATE_SIZE
@@ -125,9 +127,6 @@ class LayoutViewModel(QObject):
     def made(self, doc: Document | None) -> Generated | None:
         """What made ``doc``, when it was generated here (None for a photo)."""
         return None if doc is None else self._made.get(id(doc))
-
-    def busy(self) -> bool:
-        return any(t is not None and not t.ended for t in self._tasks.values())
 
     def _exemplar(self) -> tuple[Exemplar, str, Path | None]:
         """(texture source, its name, the file it came from): the document on screen (its
@@ -175,7 +174,7 @@ class LayoutViewModel(QObject):
             )
 
         self.status.emit(f"Generating seed {seed} ({size[0]} x {size[1]})...")
-        return self._run("generate", steps, done)
+        return self._render("generate", steps, done)
 
     def _next_number(self) -> int:
         self._count += 1
@@ -188,26 +187,18 @@ class LayoutViewModel(QObject):
             self._made[id(doc)] = made
         self.generated.emit(doc)
 
-    def _run(self, key: str, steps: Callable, done: Callable[[object], None]) -> Task:
+    def _render(self, key: str, steps: StepsFactory, done: Callable[[object], None]) -> Task:
         """A full-size render on the model worker, its progress in the status line."""
-
-        def failed(failure: Failure) -> None:
-            self.status.emit(f"Generation failed: {failure.text}")
-            self.busy_changed.emit(self.busy())
-
-        def finished(result: object) -> None:
-            done(result)
-            self.busy_changed.emit(self.busy())
-
-        task = self._worker.submit(
-            steps, key=key,
-            on_progress=lambda fraction, text: self.status.emit(f"{text} ({fraction:.0%})"),
-            on_done=finished, on_error=failed,
-            on_abort=lambda: self.busy_changed.emit(self.busy()),
+        return self._run(
+            steps, key=key, done=done, failed=partial(self._failed, "Generation"),
+            progress=self._progress_note,
         )  # fmt: skip
-        self._tasks[key] = task
-        self.busy_changed.emit(True)
-        return task
+
+    def _progress_note(self, fraction: float, text: str) -> None:
+        self.status.emit(f"{text} ({fraction:.0%})")
+
+    def _failed(self, what: str, failure: Failure) -> None:
+        self.status.emit(f"{what} failed: {failure.text}")
 
     # -- moving a generated document's layout ------------------------------------------------------
 
@@ -232,16 +223,12 @@ class LayoutViewModel(QObject):
             count = model.z_dim
             patch = display_pixels(low_res_layout(code, w, h))
             box = (0, h, 0, w)
-            return LayoutPreview(patch, id(doc), box, generation.describe(), setting, count)
+            return LayoutPreview(patch, id(doc), box, generation.describe(), count)
 
-        self._tasks[LAYOUT_PREVIEW] = self._worker.submit(
-            call(job), key=LAYOUT_PREVIEW, priority=1,
-            on_done=self._preview_done,
-            on_error=lambda failure: self.status.emit(f"Layout preview failed: {failure.text}"),
+        self._run(
+            call(job), key=LAYOUT_PREVIEW, priority=1, done=self.preview_ready.emit,
+            failed=partial(self._failed, "Layout preview"),
         )  # fmt: skip
-
-    def _preview_done(self, result: object) -> None:
-        self.preview_ready.emit(result)
 
     def apply(self, doc: Document, setting: LatentSetting) -> bool:
         """Render ``setting`` textured at full size into generated ``doc`` (one undo step)."""
@@ -265,7 +252,7 @@ class LayoutViewModel(QObject):
             self.applied.emit()
 
         self.status.emit(f"Rendering {generation.describe()}...")
-        self._run("apply", steps, done)
+        self._render("apply", steps, done)
         return True
 
     # -- fusion ------------------------------------------------------------------------------
@@ -281,10 +268,9 @@ class LayoutViewModel(QObject):
             model = LayoutModel.load()
             return display_pixels(preview(model, fused_code(model, a, b, t), *size))
 
-        self._tasks[FUSE_PREVIEW] = self._worker.submit(
-            call(job), key=FUSE_PREVIEW, priority=1,
-            on_done=self.fuse_preview_ready.emit,
-            on_error=lambda failure: self.status.emit(f"Fusion preview failed: {failure.text}"),
+        self._run(
+            call(job), key=FUSE_PREVIEW, priority=1, done=self.fuse_preview_ready.emit,
+            failed=partial(self._failed, "Fusion preview"),
         )  # fmt: skip
 
     def fuse(
@@ -307,4 +293,4 @@ class LayoutViewModel(QObject):
             self.status.emit(f"{title}: texture from {texture}")
 
         self.status.emit(f"Fusing {names[0]} and {names[1]} at t {t:.2f}...")
-        return self._run("fuse", steps, done)
+        return self._render("fuse", steps, done)

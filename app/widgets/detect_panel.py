@@ -168,9 +168,7 @@ class DetectDock(QDockWidget):
         controller.status.connect(lambda text: host.show_status(text.split("\n")[0]))
         controller.error.connect(host.show_error)
         # Detect shows the panel (it may have been closed): the slider and Accept live there.
-        self.actions["detect"].triggered.connect(
-            lambda _checked=False: (self.show(), self.raise_())
-        )
+        self.actions["detect"].triggered.connect(self._bring_up)
         fill_menu = host.menu("fill")
         first = fill_menu.actions()[0] if fill_menu.actions() else None
         # Detection's own group, Cancel included, above Fill's.
@@ -182,7 +180,7 @@ class DetectDock(QDockWidget):
         bar.addAction(self.actions["detect"])
         _bind_enabled(controller, self.actions)
 
-    def bring_up(self) -> None:
+    def _bring_up(self, _checked: bool = False) -> None:
         """Shown, and the tab in front when it shares the place with another panel."""
         self.show()
         self.raise_()

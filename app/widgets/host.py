@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar
 
 
 class PanelHost(Protocol):
-    """The window as the panels see it (``MainWindow`` implements it)."""
+    """The window as the panels see it (``app.window.docks.Docks`` implements it)."""
 
     def add_panel(self, dock: QDockWidget, toggle_name: str, toggle_text: str) -> None:
         """Dock ``dock`` beside the canvas and list its show/hide toggle in the View menu."""

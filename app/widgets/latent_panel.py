@@ -4,6 +4,7 @@ generation, docked beside the canvas. Widgets only: all state lives in ``LatentV
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -25,10 +27,12 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 from app.viewmodels.latent import SLIDER_RANGE, LatentSetting, LatentViewModel, Preview, Variant
+from app.viewmodels.latent_fill import unavailable
 from app.widgets.fuse_dialog import FuseDialog
 from app.widgets.gallery import VariantGallery
 from app.widgets.host import PanelHost
 
+L = TypeVar("L", bound=QLayout)
 LABELS_KEY = "latent/labels"
 NO_SEED = -1  # the seed field's "most likely" value
 GENERATION_NOTE = (
@@ -62,6 +66,12 @@ class Section(QWidget):
         layout.addWidget(self.body)
         self.set_expanded(False)
 
+    def content(self, kind: type[L]) -> L:
+        """The body's layout (``kind``: QVBoxLayout, QFormLayout...), with the panel's margins."""
+        layout = kind(self.body)
+        layout.setContentsMargins(6, 4, 6, 4)
+        return layout
+
     def set_expanded(self, on: bool) -> None:
         self.header.blockSignals(True)
         self.header.setChecked(on)
@@ -70,10 +80,6 @@ class Section(QWidget):
         self.body.setVisible(on)
         if on:
             self.expanded.emit(self)
-
-    @property
-    def is_expanded(self) -> bool:
-        return self.header.isChecked()
 
 
 class LatentPanel(QWidget):
@@ -211,7 +217,7 @@ class LatentPanel(QWidget):
         self.discard_button = self._button("Discard preview", "latent_discard",
                                            self.controller.clear_preview)  # fmt: skip
         self.cancel_button = self._button(
-            "Cancel", "latent_cancel", self.controller.cancel_rendering,
+            "Cancel", "latent_cancel", self.controller.cancel,
             "Stop the textured fill or the variants being rendered",
         )  # fmt: skip
         self.cancel_button.setVisible(False)
@@ -243,8 +249,7 @@ class LatentPanel(QWidget):
 
     def _fusion_box(self) -> Section:
         box = Section("Fuse two variants", "latent_section_fuse")
-        layout = QFormLayout(box.body)
-        layout.setContentsMargins(6, 4, 6, 4)
+        layout = box.content(QFormLayout)
         pair = QHBoxLayout()
         self.fuse_a, self.fuse_b = QComboBox(), QComboBox()
         self.fuse_a.setObjectName("latent_fuse_a")
@@ -266,8 +271,7 @@ class LatentPanel(QWidget):
 
     def _generate_box(self) -> Section:
         box = Section("Generate", "latent_section_generate")
-        layout = QVBoxLayout(box.body)
-        layout.setContentsMargins(6, 4, 6, 4)
+        layout = box.content(QVBoxLayout)
         row = QHBoxLayout()
         self.generate_button = self._button(
             "New from manifold", "latent_generate", self.controller.new_from_manifold,
@@ -288,8 +292,8 @@ class LatentPanel(QWidget):
 
     def open_fuse_dialog(self) -> FuseDialog | None:
         layout = self.controller.layout
-        photo = None if layout is None else layout.photo_on_screen()
-        if layout is None or photo is None:
+        photo = layout.photo_on_screen()
+        if photo is None:
             self.status_label.setText("Open a photo first: it is photo A of the fusion.")
             return None
         self.fuse_dialog = FuseDialog(layout, photo[0], photo[1], self)
@@ -304,9 +308,7 @@ class LatentPanel(QWidget):
             if widget is not self.status_label:
                 widget.setEnabled(ok)
         if not ok:
-            self.status_label.setText(
-                f"Latent navigation needs the manifold model: {self.controller.reason}"
-            )
+            self.status_label.setText(unavailable(self.controller.reason))
         self._update_apply(self.controller.preview)
 
     def _show_setting(self, setting: LatentSetting) -> None:

@@ -121,9 +121,9 @@ def test_accept_is_one_undo_step_and_undo_restores_the_mask(qtbot, window) -> No
     assert doc.undo_stack.count() == count + 1
     assert np.array_equal(doc.mask, before | proposed)
     assert controller.proposal is None and window.canvas._proposal is None
-    window.action_undo.trigger()
+    window.action.undo.trigger()
     assert np.array_equal(doc.mask, before)
-    window.action_redo.trigger()
+    window.action.redo.trigger()
     assert np.array_equal(doc.mask, before | proposed)
 
 
@@ -214,11 +214,11 @@ def test_accept_then_brush_eraser_and_fill_are_one_undo_step_each(qtbot, window)
     window.method_combo.setCurrentIndex(window.method_combo.findData("telea"))
     image = doc.image
     with qtbot.waitSignal(window.fill_finished, timeout=TIMEOUT_MS):
-        window.action_fill.trigger()
+        window.action.fill.trigger()
     assert doc.undo_stack.count() == 4  # accept, brush, eraser, fill
     steps = [(image, erased), (image, painted), (image, accepted), (image, None)]
     for expected_image, expected_mask in steps:
-        window.action_undo.trigger()
+        window.action.undo.trigger()
         assert doc.image is expected_image
         if expected_mask is None:
             assert not doc.mask.any()
@@ -298,7 +298,7 @@ def test_after_a_fill_the_panel_no_longer_asks_for_one(qtbot, window) -> None:  
     assert "then Fill" in window.detect_panel.status_label.text()
     window.method_combo.setCurrentIndex(window.method_combo.findData("telea"))
     with qtbot.waitSignal(window.fill_finished, timeout=TIMEOUT_MS):
-        window.action_fill.trigger()
+        window.action.fill.trigger()
     text = window.detect_panel.status_label.text()
     assert "then Fill" not in text and "damaged.png changed" in text
 

@@ -210,7 +210,9 @@ def test_cancel_stops_quickly_and_leaves_the_document_unchanged(qtbot, window) -
     choose_method(window, "test-slow")
     with qtbot.assertNotEmitted(window.fill_finished, wait=300):
         action(window, "action_fill").trigger()
-        qtbot.waitUntil(lambda: window.progress_bar.value() > 0, timeout=FILL_TIMEOUT_MS)
+        qtbot.waitUntil(
+            lambda: window.status_area.progress_bar.value() > 0, timeout=FILL_TIMEOUT_MS
+        )
         assert action(window, "action_cancel").isEnabled()
         start = time.monotonic()
         action(window, "action_cancel").trigger()
@@ -278,7 +280,7 @@ def test_closing_the_window_stops_the_fill_thread(qtbot, window) -> None:
     window.document().mask[10:30, 10:30] = True
     choose_method(window, "test-slow")
     action(window, "action_fill").trigger()
-    qtbot.waitUntil(lambda: window.progress_bar.value() > 0, timeout=FILL_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.status_area.progress_bar.value() > 0, timeout=FILL_TIMEOUT_MS)
     start = time.monotonic()
     window.close()
     assert time.monotonic() - start < 1.0

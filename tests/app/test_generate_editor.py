@@ -95,7 +95,7 @@ def test_sliders_preview_a_generated_layout_and_apply_renders_it(qtbot, window) 
     expected = run_to_end(generate_steps(model, Generation(seed, *SIZE, (2.0,)), exemplar))
     np.testing.assert_array_equal(doc.image, display_pixels(expected))
     assert window.canvas.preview_box is None
-    window.action_undo.trigger()
+    window.action.undo.trigger()
     np.testing.assert_array_equal(doc.image, before)
 
 
@@ -148,3 +148,19 @@ def test_variants_of_a_generated_picture_point_to_the_seed_and_sliders(qtbot, wi
     window.latent.make_variants()
     assert "seed and sliders" in window.latent_panel.status_label.text()
     assert LatentSetting(seed_of(window)) == LatentSetting(window.latent.setting.seed)
+
+
+def test_a_generated_pictures_unapplied_layout_waits_for_it(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc = generate(qtbot, window)
+    window.latent_panel.sliders[0].setValue(1.5)
+    qtbot.waitUntil(lambda: window.latent.settled() and window.latent.preview is not None,
+                    timeout=TIMEOUT_MS)  # fmt: skip
+    shown = window.latent.preview
+    assert window.open_neighbour(-1) and window.document() is not doc  # PgUp: the photo
+    assert window.latent.preview is None and window.canvas.preview_box is None
+    assert window.open_neighbour(1) and window.document() is doc  # PgDn: back, layout and all
+    assert window.latent.preview is shown and window.canvas.preview_box == shown.box
+    assert window.latent.settled()
+    assert "Apply renders it textured" in window.latent_panel.status_label.text()
+    window.masks.invert()  # the picture was edited: its layout preview is old news
+    assert window.latent.preview is None and window.canvas.preview_box is None

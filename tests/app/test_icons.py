@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication, QToolBar, QToolButton
 
 from app import icons
 from app.icons import INK, icon
-from app.main_window import ACTION_ICONS, APP_ICON, MainWindow
+from app.main_window import APP_ICON, MainWindow
+from app.window.actions import ACTION_ICONS
 from core.base.resources import ICONS_DIR, SAMPLE_IMAGE
 from tests.app.driving import open_window
 
@@ -98,8 +99,8 @@ def test_tool_bars_show_every_icon_and_fit_1100_px(window: MainWindow, qtbot) ->
         == style.ToolButtonTextBesideIcon
     )
     main = window.findChild(QToolBar, "toolbar_main")
-    assert main.widgetForAction(window.action_undo).toolButtonStyle() == style.ToolButtonIconOnly
-    assert window.action_previous.toolTip() == "Previous Image in Folder"
+    assert main.widgetForAction(window.action.undo).toolButtonStyle() == style.ToolButtonIconOnly
+    assert window.action.previous.toolTip() == "Previous Image in Folder"
 
 
 def test_missing_icon_is_an_empty_icon_and_a_warning(qapp, fresh_icons, caplog) -> None:  # type: ignore[no-untyped-def]

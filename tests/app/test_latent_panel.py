@@ -16,6 +16,7 @@ from PySide6.QtGui import QIcon
 from app.main_window import MainWindow
 from app.qimage import qimage_to_array, to_display_uint8
 from app.viewmodels import latent as latent_model
+from app.viewmodels import latent_fill
 from app.viewmodels.methods import LEARNED
 from core.base.imageio import Image, write_image
 from core.base.masks import grow
@@ -33,7 +34,7 @@ TIMEOUT_MS = 30_000
 @pytest.fixture
 def tiny(monkeypatch) -> ManifoldFill:  # type: ignore[no-untyped-def]
     method = ManifoldFill.from_net(tiny_net())
-    monkeypatch.setattr(latent_model, "_load_method", lambda device: method)
+    monkeypatch.setattr(latent_fill, "_load_method", lambda device: method)
     monkeypatch.setattr(ManifoldFill, "availability", classmethod(lambda cls: (True, "")))
     return method
 
@@ -123,13 +124,13 @@ def test_a_variant_applied_and_undone_restores_the_document_exactly(qtbot, windo
         panel.gallery.itemDoubleClicked.emit(panel.gallery.item(2))
     applied = doc.image.copy()
     assert (applied != before).any()
-    window.action_undo.trigger()
+    window.action.undo.trigger()
     np.testing.assert_array_equal(doc.image, before)
     np.testing.assert_array_equal(doc.mask, mask)
     # The committed pixels are the variant's, reproducible from its seed and sliders.
     expected = LatentSession(tiny, before, mask).render_image(settings[2])
     np.testing.assert_array_equal(applied, expected)
-    window.action_redo.trigger()
+    window.action.redo.trigger()
     np.testing.assert_array_equal(doc.image, applied)
 
 
@@ -171,7 +172,7 @@ def test_apply_during_a_drag_commits_the_newest_setting_as_one_step(qtbot, windo
     expected = LatentSession(tiny, before, mask).render_image(LatentSetting(None, (3.0,)))
     np.testing.assert_array_equal(doc.image, expected)
     assert doc.undo_stack.count() == 1
-    window.action_undo.trigger()
+    window.action.undo.trigger()
     np.testing.assert_array_equal(doc.image, before)
 
 
@@ -242,7 +243,7 @@ def test_new_from_manifold_is_a_document_in_the_folder_list(qtbot, window, photo
     assert window.open_neighbour(1) and window.document().path == neighbour.resolve()
     assert window.open_neighbour(-1) and window.document() is generated
     assert "2 of 3" in window.statusBar().currentMessage()
-    window.action_previous.trigger()  # PgUp: back to the photo it was made from
+    window.action.previous.trigger()  # PgUp: back to the photo it was made from
     assert window.document() is first
 
 
@@ -266,7 +267,7 @@ def test_fill_and_the_latent_panel_share_one_loaded_network() -> None:
     if not MethodCatalog().available(LEARNED):
         pytest.skip("the shipped manifold weights are not usable here")
     # The real loader (the window tests substitute a tiny net): the pipeline's own instance.
-    assert latent_model._load_method("cpu") is get_method(LEARNED, "cpu")
+    assert latent_fill._load_method("cpu") is get_method(LEARNED, "cpu")
     assert loaded_method(LEARNED, "cpu") is get_method(LEARNED, "cpu")
 
 
@@ -344,7 +345,7 @@ def test_variants_are_textured_and_sampling_can_be_cancelled(qtbot, window, tiny
     assert not c.rendering() and not panel.progress_bar.isVisible()
     first = c.variants[0]
     engine = LatentSession(tiny, doc.image, doc.mask.copy())
-    expected = latent_model._thumbnail(engine.render(first.setting))  # textured
+    expected = latent_fill._thumbnail(engine.render(first.setting))  # textured
     np.testing.assert_array_equal(first.thumbnail, expected)
     with qtbot.waitSignal(c.variants_changed, timeout=TIMEOUT_MS):
         c.make_variants()  # a full strip after a cancel
@@ -391,13 +392,13 @@ def test_a_generated_pictures_seed_and_sliders_never_reach_a_photo(qtbot, window
     seed = window.layout.made(generated).generation.seed
     assert c.setting.seed == seed
     panel.sliders[3].setValue(2.39)  # moves the generated picture's layout
-    window.action_previous.trigger()  # PgUp: back to the photo it was made from
+    window.action.previous.trigger()  # PgUp: back to the photo it was made from
     assert window.document() is photo_doc
     assert c.setting == LatentSetting(5, (0.0,) * c.slider_count)
     assert panel.seed_spin.value() == 5 and panel.sliders[3].value() == 0.0
     panel.sliders[0].setValue(1.0)  # the photo's next fill: its own seed, only this slider
     assert c.setting == LatentSetting(5, (1.0,) + (0.0,) * (c.slider_count - 1))
-    window.action_next.trigger()  # PgDn: the generated picture keeps its own setting
+    window.action.next.trigger()  # PgDn: the generated picture keeps its own setting
     assert window.document() is generated
     assert c.setting.seed == seed and c.setting.sliders[3] == pytest.approx(2.39)
     assert c.setting.sliders[0] == 0.0

@@ -46,9 +46,9 @@ def box_mask(shape: tuple[int, ...], box: tuple[int, int, int, int]) -> np.ndarr
     return mask
 
 
-def fill(qtbot, win: MainWindow, action: str = "action_fill") -> None:  # type: ignore[no-untyped-def]
+def fill(qtbot, win: MainWindow, action: str = "fill") -> None:  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(win.fill_finished, timeout=FILL_TIMEOUT_MS):
-        getattr(win, action).trigger()
+        getattr(win.action, action).trigger()
 
 
 # -- fill passes -------------------------------------------------------------------------------
@@ -62,10 +62,10 @@ def test_a_filled_region_leaves_the_mask_and_one_undo_brings_both_back(qtbot, wi
     assert doc.image is not before
     assert not doc.mask.any()  # the filled region is no longer masked
     steps = doc.undo_stack.count()
-    window.action_undo.trigger()  # one step: the image and the mask come back together
+    window.action.undo.trigger()  # one step: the image and the mask come back together
     assert doc.image is before and np.array_equal(doc.mask, box_mask(doc.mask.shape, FIRST))
     assert doc.undo_stack.index() == steps - 1
-    window.action_redo.trigger()
+    window.action.redo.trigger()
     assert doc.image is not before and not doc.mask.any()
 
 
@@ -88,15 +88,15 @@ def test_filling_a_filled_region_again_is_an_explicit_action(qtbot, window) -> N
     paint_box(window.masks, FIRST)
     fill(qtbot, window)
     filled, steps = doc.image, doc.undo_stack.count()
-    window.action_fill.trigger()  # F on an empty mask: nothing happens, and it says why
+    window.action.fill.trigger()  # F on an empty mask: nothing happens, and it says why
     assert not window.fill.busy and doc.image is filled and doc.undo_stack.count() == steps
     assert "Nothing to fill" in window.statusBar().currentMessage()
     assert "Refill" in window.statusBar().currentMessage()
     window.method_combo.setCurrentIndex(window.method_combo.findData("ns"))
-    fill(qtbot, window, "action_refill")  # Fill > Refill Last Region (Shift+F)
+    fill(qtbot, window, "refill")  # Fill > Refill Last Region (Shift+F)
     assert doc.image is not filled and not doc.mask.any()
     assert doc.undo_stack.count() == steps + 2  # masking it again, then the fill
-    window.action_undo.trigger()
+    window.action.undo.trigger()
     assert doc.image is filled and np.array_equal(doc.mask, box_mask(doc.mask.shape, FIRST))
 
 
@@ -129,7 +129,7 @@ def test_the_keys_are_back_on_the_canvas_after_a_dialog(qtbot, window, folder, m
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     mask_file = folder / "mask.png"
     write_image(Image((box_mask((120, 161), FIRST)[..., None] * 255).astype(np.uint8)), mask_file)
-    for action, answer in ((window.action_load_mask, str(mask_file)), (window.action_open, "")):
+    for action, answer in ((window.action.load_mask, str(mask_file)), (window.action.open, "")):
         window.method_combo.setFocus()  # as after using the tool bar
         qtbot.waitUntil(window.method_combo.hasFocus)
         monkeypatch.setattr(

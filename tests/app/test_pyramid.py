@@ -119,7 +119,7 @@ def test_after_a_fill_the_canvas_updates_only_the_changed_box(qtbot, tmp_path: P
     assert boxes and all(y0 >= 50 - 20 and y1 <= 60 + 20 for y0, y1, _, _ in boxes)
     for level, image in enumerate(Pyramid(win.document().image).levels):
         np.testing.assert_array_equal(shown(photo, level), qimage_to_array(image))
-    win.action_undo.trigger()
+    win.action.undo.trigger()
     for level, image in enumerate(Pyramid(win.document().image).levels):
         np.testing.assert_array_equal(shown(photo, level), qimage_to_array(image))
     win.close()

@@ -214,7 +214,7 @@ def test_kill_9_then_the_next_launch_restores_exactly_that_work(
     np.testing.assert_array_equal(doc.mask, expected_mask)
     np.testing.assert_array_equal(doc.image, filled)
     assert doc.modified  # restored work is unsaved work
-    win.action_undo.trigger()  # the restored steps undo like any other
+    win.action.undo.trigger()  # the restored steps undo like any other
     win.ask_unsaved = lambda titles: Button.Discard
     win.close()
 
