@@ -40,6 +40,7 @@ from core.base import metrics
 from core.base.imageio import list_images, read_rgb8
 from core.detect import detect, fill_mask, threshold_mask
 from core.detect.synth import synthesize
+from core.detect.train import tolerant_counts
 from core.pipeline.session import FillRequest, fill
 
 
@@ -164,22 +165,6 @@ def table(results: dict, fill_method: str) -> str:
             f"{r['e2e_gap_db']:.2f} | {r['seconds_per_mp']:.2f} |"
         )
     return "\n".join(rows)
-
-
-def tolerant_counts(pred: np.ndarray, reference: np.ndarray, tolerance: int) -> np.ndarray:
-    """(reference pixels found, reference pixels, detected pixels near reference, detected
-    pixels) outside the reference's ignore pixels (128); damage is 255."""
-    import cv2
-
-    damage, ignore = reference == 255, reference == 128
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
-    near_pred = cv2.dilate(pred.astype(np.uint8), disk) > 0
-    near_ref = cv2.dilate(damage.astype(np.uint8), disk) > 0
-    judged = pred & ~ignore
-    return np.array(
-        [(damage & near_pred).sum(), damage.sum(), (judged & near_ref).sum(), judged.sum()],
-        np.int64,
-    )
 
 
 def run_real(

@@ -75,18 +75,9 @@ def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
     return [read_rgb8(p) for p in files]
 
 
-def sample(
-    images: list[np.ndarray],
-    rng: np.random.Generator,
-    crop: int,
-    edge_border: int = 0,
-    aged: float = 0.0,
-    toned: float = 0.0,
-    real: float = 0.0,
-    layers: list[DamageLayer] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask, change, thin
-    content of the clean crop: see :func:`thin_content`).
+@dataclass(frozen=True)
+class DamageMix:
+    """What a training sample's crop and damage are drawn from, beyond scratches and dust.
 
     ``edge_border`` > 0: the crop may reach that far past the photo's edges, into repeated
     edge pixels (ignored by the loss), as the photo's borders reach the net at inference
@@ -96,6 +87,22 @@ def sample(
     first; ``real``: share that get damage cut from real scans (``layers``). At 0 (the
     default) the draws are those of the earlier runs.
     """
+
+    edge_border: int = 0
+    aged: float = 0.0
+    toned: float = 0.0
+    real: float = 0.0
+    layers: tuple[DamageLayer, ...] = ()
+
+
+def sample(
+    images: list[np.ndarray],
+    rng: np.random.Generator,
+    crop: int,
+    mix: DamageMix = DamageMix(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One training sample: (damaged RGB float32 crop, hole mask, ignore mask, change, thin
+    content of the clean crop: see :func:`thin_content`), its damage drawn from ``mix``."""
     image = images[int(rng.integers(len(images)))]
     # Never below the crop: a 256 px crop needs the short side of a BSDS photo at 0.8 or more.
     scale = max(rng.uniform(0.6, 1.0), crop / min(image.shape[:2]))
@@ -106,26 +113,27 @@ def sample(
         image = image[:, ::-1]
     image = np.rot90(image, int(rng.integers(4)))
     h, w = image.shape[:2]
-    b = edge_border
+    b = mix.edge_border
     y, x = int(rng.integers(-b, h - crop + b + 1)), int(rng.integers(-b, w - crop + b + 1))
     y0, x0, y1, x1 = max(0, y), max(0, x), min(h, y + crop), min(w, x + crop)
     clean = image[y0:y1, x0:x1].astype(np.float32) / 255.0
     pick = rng.random()
     kinds: tuple[str, ...] = ()
-    for mix, share in MIXES:
+    for mixed, share in MIXES:
         if pick < share:
-            kinds = mix
+            kinds = mixed
             break
         pick -= share
     aged_kinds: tuple[str, ...] = ()
     is_toned = False
-    if aged > 0 or toned > 0:
-        if rng.random() < aged:
+    if mix.aged > 0 or mix.toned > 0:
+        if rng.random() < mix.aged:
             aged_kinds = aged_mix(rng)
             if rng.random() < 0.5:  # half of them alone, half over scratches and dust
                 kinds = ()
-        is_toned = bool(rng.random() < toned)
-    pasted = layers if layers and real > 0 and rng.random() < real else None
+        is_toned = bool(rng.random() < mix.toned)
+    drawn = mix.layers and mix.real > 0 and rng.random() < mix.real
+    pasted = list(mix.layers) if drawn else None
     d = synthesize(
         np.ascontiguousarray(clean),
         rng,
@@ -182,18 +190,14 @@ def batch(
     size: int,
     crop: int,
     config: DetectNetConfig,
-    edge_border: int = 0,
-    aged: float = 0.0,
-    toned: float = 0.0,
-    real: float = 0.0,
-    layers: list[DamageLayer] | None = None,
+    mix: DamageMix = DamageMix(),
     w_thin: float = 0.0,
 ):
     """(net input, target, per-pixel weight, change) of batch ``step``. The weight is 0 on
     ignored pixels, 1 elsewhere, and ``1 + w_thin`` on the clean photo's thin content (hard
     negatives: what a detector that knows only "thin and bright" would flag)."""
     rng = np.random.default_rng([seed, step])
-    parts = [sample(images, rng, crop, edge_border, aged, toned, real, layers) for _ in range(size)]
+    parts = [sample(images, rng, crop, mix) for _ in range(size)]
     rgb = torch.from_numpy(np.stack([net_input(p[0], config) for p in parts]))
     target = torch.from_numpy(np.stack([p[1] for p in parts])[:, None].astype(np.float32))
     keep = ~np.stack([p[2] for p in parts])
@@ -451,7 +455,7 @@ class DetectTask:
         scans: list | None = None,
     ) -> None:
         self.config, self.images, self.val = config, images, val
-        self.layers, self.scans = layers or [], scans or []
+        self.layers, self.scans = tuple(layers or ()), scans or []
         torch.manual_seed(config.seed)
         self.net = build_net(config.net_config()).to(memory_format=torch.channels_last)
         encoder = getattr(self.net, "encoder", None)
@@ -523,20 +527,11 @@ class DetectTask:
         lr = learning_rate(step, config)
         for group in self.opt.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
+        mix = DamageMix(config.edge_border, config.aged, config.toned, config.real, self.layers)
         rgb, target, weight, change = batch(
-            self.images,
-            config.seed,
-            step,
-            config.batch,
-            config.crop,
-            self.net.config,
-            config.edge_border,
-            config.aged,
-            config.toned,
-            config.real,
-            self.layers,
+            self.images, config.seed, step, config.batch, config.crop, self.net.config, mix,
             config.w_thin,
-        )
+        )  # fmt: skip
         rgb = rgb.contiguous(memory_format=torch.channels_last)
         self.net.train()
         with autocast("cpu", config.bf16):

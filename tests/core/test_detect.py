@@ -457,13 +457,13 @@ def test_learning_rate_phase_restarts_the_cosine():
 
 
 def test_training_crops_reach_past_the_edge_into_repeated_pixels_that_are_ignored():
-    from core.detect.train import sample
+    from core.detect.train import DamageMix, sample
 
     photo = synthetic_photo(160, 200, seed=2)
     past_top = 0
     for seed in range(40):
         image, mask, ignore, _, _ = sample(
-            [photo], np.random.default_rng(seed), 128, edge_border=16
+            [photo], np.random.default_rng(seed), 128, DamageMix(edge_border=16)
         )
         assert image.shape == (128, 128, 3) and mask.shape == ignore.shape == (128, 128)
         padded_rows = ignore.all(axis=1)
