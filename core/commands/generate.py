@@ -17,14 +17,15 @@ from core.base.errors import InpaintError
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "generate",
-        help="generate a new picture from the layout manifold",
-        description="Decode the layout code of a seed (a photo's large-scale structure: sky, "
-        "ground, masses, light, colours) and texture it with patches of an exemplar photo. "
-        "The same seed, size and exemplar give the same picture.",
-    )
+HELP = "generate a new picture from the layout manifold"
+DESCRIPTION = (
+    "Decode the layout code of a seed (a photo's large-scale structure: sky, "
+    "ground, masses, light, colours) and texture it with patches of an exemplar photo. "
+    "The same seed, size and exemplar give the same picture."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, help="output image file")
     parser.add_argument("--seed", type=int, default=0, help="which picture (default 0)")
     parser.add_argument(
@@ -54,7 +55,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--layout-only", action="store_true", help="write the upsampled layout, untextured"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -67,13 +67,14 @@ _OPTIONS = {
 _SWITCHES = ("sample_fakes", "diff_aug")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a model (the manifold fill model, --model layout or --model detect)",
-        description="Train a model on a folder of photos, with periodic validation on held-out "
-        "photos and resumable checkpoints in OUT.",
-    )
+HELP = "train a model (the manifold fill model, --model layout or --model detect)"
+DESCRIPTION = (
+    "Train a model on a folder of photos, with periodic validation on held-out "
+    "photos and resumable checkpoints in OUT."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         choices=sorted(_MODELS),
@@ -132,7 +133,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "net; core.manifold.train.RECIPES)",
     )
     _add_detect_options(parser)
-    parser.set_defaults(run=run)
 
 
 def _add_manifold_options(parser: argparse.ArgumentParser) -> None:
