@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.commands.generate import check_output, drive, save
+from core.commands.console import drive
+from core.commands.generate import check_output, save
 
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 

@@ -9,10 +9,10 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from core.base.errors import InpaintError
+from core.commands.console import drive
 
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
@@ -87,22 +87,6 @@ def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> No
         raise InpaintError(f"{output} exists; pass --overwrite to replace it")
     if not output.parent.is_dir():
         raise InpaintError(f"cannot save {output.name}: the folder {output.parent} does not exist")
-
-
-def drive(steps, what: str):
-    """Run a progress generator to its end under a progress bar on stderr; its result."""
-
-    from tqdm import tqdm
-
-    with tqdm(total=1000, desc=what, file=sys.stderr, leave=False, disable=None) as bar:
-        while True:
-            try:
-                event = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            bar.n = int(event.fraction * 1000)
-            bar.set_postfix_str(event.message, refresh=False)
-            bar.update(0)
 
 
 def save(result, output: Path, overwrite: bool) -> None:
