@@ -45,22 +45,22 @@ def _gradient(h: int, w: int, c: int = 3) -> np.ndarray:
     return np.stack(planes[:c], axis=2).astype(np.uint8)
 
 
-def _pil(image: PILImage.Image, fmt: str, **options: object) -> bytes:
+def pil_bytes(image: PILImage.Image, fmt: str, **options: object) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()
 
 
 def _png(h: int = 40, w: int = 60) -> bytes:
-    return _pil(PILImage.fromarray(_gradient(h, w)), "PNG")
+    return pil_bytes(PILImage.fromarray(_gradient(h, w)), "PNG")
 
 
 def _jpeg(h: int = 40, w: int = 60) -> bytes:
-    return _pil(PILImage.fromarray(_gradient(h, w)), "JPEG", quality=90)
+    return pil_bytes(PILImage.fromarray(_gradient(h, w)), "JPEG", quality=90)
 
 
 def _corrupt_png() -> bytes:
-    data = bytearray(_pil(PILImage.fromarray(np.random.default_rng(0).integers(
+    data = bytearray(pil_bytes(PILImage.fromarray(np.random.default_rng(0).integers(
         0, 256, (40, 60, 3), dtype=np.uint8)), "PNG"))  # fmt: skip
     middle = len(data) // 2
     data[middle : middle + 64] = bytes(64)
@@ -87,11 +87,11 @@ def _tiff(pixels: np.ndarray) -> bytes:
 def _exif_jpeg(orientation: int) -> bytes:
     exif = PILImage.Exif()
     exif[0x0112] = orientation
-    return _pil(PILImage.fromarray(_gradient(40, 60)), "JPEG", quality=90, exif=exif.tobytes())
+    return pil_bytes(PILImage.fromarray(_gradient(40, 60)), "JPEG", quality=90, exif=exif.tobytes())
 
 
 def _cmyk_jpeg() -> bytes:
-    return _pil(PILImage.fromarray(_gradient(40, 60)).convert("CMYK"), "JPEG", quality=90)
+    return pil_bytes(PILImage.fromarray(_gradient(40, 60)).convert("CMYK"), "JPEG", quality=90)
 
 
 BAD_FILES = [
@@ -103,7 +103,7 @@ BAD_FILES = [
     BadFile(
         "GIF (unsupported)",
         "anim.gif",
-        lambda: _pil(PILImage.new("P", (8, 8)), "GIF"),
+        lambda: pil_bytes(PILImage.new("P", (8, 8)), "GIF"),
         ("GIF", "not supported"),
     ),
     BadFile(
@@ -132,21 +132,21 @@ ODD_FILES = [
     OddFile(
         "gray JPEG",
         "gray.jpg",
-        lambda: _pil(PILImage.fromarray(_gradient(40, 60)[..., 0]), "JPEG"),
+        lambda: pil_bytes(PILImage.fromarray(_gradient(40, 60)[..., 0]), "JPEG"),
         (40, 60, 1),
         np.uint8,
     ),
     OddFile(
         "palette PNG",
         "palette.png",
-        lambda: _pil(PILImage.fromarray(_gradient(40, 60)).quantize(16), "PNG"),
+        lambda: pil_bytes(PILImage.fromarray(_gradient(40, 60)).quantize(16), "PNG"),
         (40, 60, 3),
         np.uint8,
     ),
     OddFile(
         "RGBA PNG",
         "alpha.png",
-        lambda: _pil(PILImage.fromarray(_gradient(40, 60, 4)), "PNG"),
+        lambda: pil_bytes(PILImage.fromarray(_gradient(40, 60, 4)), "PNG"),
         (40, 60, 4),
         np.uint8,
     ),
