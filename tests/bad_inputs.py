@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import struct
 import zlib
 from collections.abc import Callable
@@ -13,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tifffile
 from PIL import Image as PILImage
+
+from core.base import resources
 
 
 @dataclass(frozen=True)
@@ -196,3 +200,16 @@ BROKEN = {
     "manifest points nowhere": "missing",
     "not safetensors": "not a safetensors file",
 }
+
+
+def use_broken_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> str:
+    """Point ``resources.MODELS_DIR`` at a copy of resources/models broken the way ``how``
+    says (a key of ``BROKEN``; the real files are never touched); what a refusal of it says.
+    Skips the test where no models are shipped."""
+    if not (resources.MODELS_DIR / "manifest.json").is_file():
+        pytest.skip("no shipped models")
+    copy = tmp_path / "models"
+    shutil.copytree(resources.MODELS_DIR, copy)
+    break_models(copy, how)
+    monkeypatch.setattr(resources, "MODELS_DIR", copy)
+    return BROKEN[how]
