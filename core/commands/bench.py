@@ -98,12 +98,9 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(results))
     report: dict = {"bench": results}
     if args.latent and "manifold" in methods:
-        from core.bench import latent_report, variants_report
+        from core.bench import latent_reports
 
-        report["latent"] = latent_report(images, seed=args.seed, device=resolve_device(args.device))
-        report["variants"] = variants_report(
-            images, seed=args.seed, device=resolve_device(args.device)
-        )
+        report.update(latent_reports(images, seed=args.seed, device=resolve_device(args.device)))
         print("latent (manifold, 8 prior samples per image's largest hole):")
         for kind, row in report["latent"].items():
             print(
