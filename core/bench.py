@@ -222,66 +222,38 @@ def list_images(folder: Path) -> list[Path]:
     return found
 
 
-def latent_report(
+def latent_reports(
     images: Sequence[Path],
     classes: Sequence[str] = ("medium", "thick", "box"),
     samples: int = 8,
     seed: int = 0,
     device: str = "cpu",
-) -> dict[str, dict]:
-    """Is the manifold model's latent alive? Per class, over the images' seeded masks (each
-    image's largest hole region, as one crop the way the pipeline cuts it):
-
-    * ``pairwise_l1``: mean pairwise L1 (0-1 scale) inside the hole between ``samples`` fills
-      drawn from the prior;
-    * ``sigma_move_l1``: mean hole L1 change from moving z one prior standard deviation along
-      each principal axis of the (diagonal) prior, averaged over axes, and the largest axis;
-    * ``psnr_mean_z`` vs ``psnr_samples``: hole-PSNR of z = prior mean and of the samples.
-    """
+) -> dict[str, dict[str, dict]]:
+    """Is the manifold model's latent alive, and do its variants differ in structure? Per
+    class, over the images' seeded masks (each image's largest hole region, as one crop the
+    way the pipeline cuts it), ``samples`` draws each: ``{"latent": {class: figures},
+    "variants": {class: figures}}`` (``_latent_figures``, ``_variant_figures``)."""
     from core.pipeline.registry import get_method
 
     method = get_method("manifold", device)
-    report: dict[str, dict] = {}
+    report: dict[str, dict[str, dict]] = {"latent": {}, "variants": {}}
     for kind in classes:
-        pairwise, moves, top_moves, psnr_mean, psnr_samples = [], [], [], [], []
-        for index, path in enumerate(images):
-            image = read_rgb(path)
-            hole_full = bench_masks(image.shape[0], image.shape[1], index, [kind], seed)[kind]
-            crop, hole, truth = _largest_region_crop(image, hole_full, method)
-            cache = method.encode(crop, hole)
-            fills = [method.decode(cache, method.sample_z(cache, s)) for s in range(samples)]
-            diffs = [
-                np.abs(fills[i] - fills[j])[hole].mean()
-                for i in range(samples)
-                for j in range(i + 1, samples)
-            ]
-            pairwise.append(float(np.mean(diffs)))
-            base = method.decode(cache)
-            per_axis = []
-            for axis in range(method.latent_dim):
-                z = cache.prior_mean.copy()
-                z[axis] += cache.prior_std[axis]
-                per_axis.append(float(np.abs(method.decode(cache, z) - base)[hole].mean()))
-            moves.append(float(np.mean(per_axis)))
-            top_moves.append(float(np.max(per_axis)))
-            psnr_mean.append(hole_psnr(base, truth, hole))
-            psnr_samples.append(float(np.mean([hole_psnr(f, truth, hole) for f in fills])))
-        report[kind] = {
-            "pairwise_l1": float(np.mean(pairwise)),
-            "sigma_move_l1": float(np.mean(moves)),
-            "sigma_move_l1_top_axis": float(np.mean(top_moves)),
-            "psnr_mean_z": float(np.mean(psnr_mean)),
-            "psnr_samples": float(np.mean(psnr_samples)),
-        }
+        crops = [_largest_region_crop(path, i, kind, seed, method) for i, path in enumerate(images)]
+        report["latent"][kind] = _latent_figures(method, crops, samples)
+        report["variants"][kind] = _variant_figures(method, crops, samples)
     return report
 
 
-def _largest_region_crop(
-    image: np.ndarray, hole_full: np.ndarray, method
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(masked crop, hole, true crop) of the largest hole region, cut as the pipeline cuts it."""
+# (masked crop, hole, true crop) of one image's largest hole region.
+_Crop = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _largest_region_crop(path: Path, index: int, kind: str, seed: int, method) -> _Crop:
+    """Image ``index``'s largest hole region of its ``kind`` mask, cut as the pipeline cuts it."""
     from core.methods.geometry import extract_crop, plan_regions
 
+    image = read_rgb(path)
+    hole_full = bench_masks(image.shape[0], image.shape[1], index, [kind], seed)[kind]
     plans = plan_regions(hole_full, method)
     plan = max(plans, key=lambda p: (p.core[1] - p.core[0]) * (p.core[3] - p.core[2]))
     prepared = extract_crop(image, hole_full, plan, method.pad_multiple)
@@ -289,15 +261,44 @@ def _largest_region_crop(
     return prepared.pixels, prepared.hole, truth.pixels
 
 
-def variants_report(
-    images: Sequence[Path],
-    classes: Sequence[str] = ("medium", "thick", "box"),
-    samples: int = 8,
-    seed: int = 0,
-    device: str = "cpu",
-) -> dict[str, dict]:
-    """Do variants differ in structure and stay sharp? Per class, each image's largest hole
-    region filled with ``samples`` seeds, (a) the net alone with its guide unspread (the
+def _latent_figures(method, crops: Sequence[_Crop], samples: int) -> dict[str, float]:
+    """* ``pairwise_l1``: mean pairwise L1 (0-1 scale) inside the hole between ``samples``
+      fills drawn from the prior;
+    * ``sigma_move_l1``: mean hole L1 change from moving z one prior standard deviation along
+      each principal axis of the (diagonal) prior, averaged over axes, and the largest axis;
+    * ``psnr_mean_z`` vs ``psnr_samples``: hole-PSNR of z = prior mean and of the samples.
+    """
+    pairwise, moves, top_moves, psnr_mean, psnr_samples = [], [], [], [], []
+    for crop, hole, truth in crops:
+        cache = method.encode(crop, hole)
+        fills = [method.decode(cache, method.sample_z(cache, s)) for s in range(samples)]
+        diffs = [
+            np.abs(fills[i] - fills[j])[hole].mean()
+            for i in range(samples)
+            for j in range(i + 1, samples)
+        ]
+        pairwise.append(float(np.mean(diffs)))
+        base = method.decode(cache)
+        per_axis = []
+        for axis in range(method.latent_dim):
+            z = cache.prior_mean.copy()
+            z[axis] += cache.prior_std[axis]
+            per_axis.append(float(np.abs(method.decode(cache, z) - base)[hole].mean()))
+        moves.append(float(np.mean(per_axis)))
+        top_moves.append(float(np.max(per_axis)))
+        psnr_mean.append(hole_psnr(base, truth, hole))
+        psnr_samples.append(float(np.mean([hole_psnr(f, truth, hole) for f in fills])))
+    return {
+        "pairwise_l1": float(np.mean(pairwise)),
+        "sigma_move_l1": float(np.mean(moves)),
+        "sigma_move_l1_top_axis": float(np.mean(top_moves)),
+        "psnr_mean_z": float(np.mean(psnr_mean)),
+        "psnr_samples": float(np.mean(psnr_samples)),
+    }
+
+
+def _variant_figures(method, crops: Sequence[_Crop], samples: int) -> dict[str, float]:
+    """Each crop filled with ``samples`` seeds, (a) the net alone with its guide unspread (the
     manifold fill before issue 16) and (b) the shipped fill (texture, spread guide):
 
     * ``change_net`` / ``change_textured``: mean pairwise absolute change in the hole after a
@@ -306,31 +307,23 @@ def variants_report(
     """
     from core.manifold.options import ManifoldOptions
     from core.methods.base import CropContext
-    from core.pipeline.registry import get_method
 
-    method = get_method("manifold", device)
     before = ManifoldOptions(texture=False, guide_spread=1.0)
-    report: dict[str, dict] = {}
-    for kind in classes:
-        net_change, textured_change, details = [], [], []
-        for index, path in enumerate(images):
-            image = read_rgb(path)
-            hole_full = bench_masks(image.shape[0], image.shape[1], index, [kind], seed)[kind]
-            crop, hole, truth = _largest_region_crop(image, hole_full, method)
-            for options, changes in ((before, net_change), (ManifoldOptions(), textured_change)):
-                fills = [
-                    method.fill(crop, hole, CropContext(s, options=options)) for s in range(samples)
-                ]
-                changes.append(pairwise_blurred_change(fills, hole))
-            details.extend(gradient_ratio(f, truth, hole) for f in fills)
-        report[kind] = {
-            "change_net": float(np.mean(net_change)),
-            "change_textured": float(np.mean(textured_change)),
-            "ratio": float(np.mean(textured_change) / max(float(np.mean(net_change)), 1e-9)),
-            "detail_min": float(np.min(details)),
-            "detail_mean": float(np.mean(details)),
-        }
-    return report
+    net_change, textured_change, details = [], [], []
+    for crop, hole, truth in crops:
+        for options, changes in ((before, net_change), (ManifoldOptions(), textured_change)):
+            fills = [
+                method.fill(crop, hole, CropContext(s, options=options)) for s in range(samples)
+            ]
+            changes.append(pairwise_blurred_change(fills, hole))
+        details.extend(gradient_ratio(f, truth, hole) for f in fills)
+    return {
+        "change_net": float(np.mean(net_change)),
+        "change_textured": float(np.mean(textured_change)),
+        "ratio": float(np.mean(textured_change) / max(float(np.mean(net_change)), 1e-9)),
+        "detail_min": float(np.min(details)),
+        "detail_mean": float(np.mean(details)),
+    }
 
 
 def pairwise_blurred_change(fills: Sequence[np.ndarray], hole: np.ndarray) -> float:

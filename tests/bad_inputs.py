@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import struct
 import zlib
 from collections.abc import Callable
@@ -13,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tifffile
 from PIL import Image as PILImage
+
+from core.base import resources
 
 
 @dataclass(frozen=True)
@@ -45,22 +49,22 @@ def _gradient(h: int, w: int, c: int = 3) -> np.ndarray:
     return np.stack(planes[:c], axis=2).astype(np.uint8)
 
 
-def _pil(image: PILImage.Image, fmt: str, **options: object) -> bytes:
+def pil_bytes(image: PILImage.Image, fmt: str, **options: object) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()
 
 
 def _png(h: int = 40, w: int = 60) -> bytes:
-    return _pil(PILImage.fromarray(_gradient(h, w)), "PNG")
+    return pil_bytes(PILImage.fromarray(_gradient(h, w)), "PNG")
 
 
 def _jpeg(h: int = 40, w: int = 60) -> bytes:
-    return _pil(PILImage.fromarray(_gradient(h, w)), "JPEG", quality=90)
+    return pil_bytes(PILImage.fromarray(_gradient(h, w)), "JPEG", quality=90)
 
 
 def _corrupt_png() -> bytes:
-    data = bytearray(_pil(PILImage.fromarray(np.random.default_rng(0).integers(
+    data = bytearray(pil_bytes(PILImage.fromarray(np.random.default_rng(0).integers(
         0, 256, (40, 60, 3), dtype=np.uint8)), "PNG"))  # fmt: skip
     middle = len(data) // 2
     data[middle : middle + 64] = bytes(64)
@@ -87,11 +91,11 @@ def _tiff(pixels: np.ndarray) -> bytes:
 def _exif_jpeg(orientation: int) -> bytes:
     exif = PILImage.Exif()
     exif[0x0112] = orientation
-    return _pil(PILImage.fromarray(_gradient(40, 60)), "JPEG", quality=90, exif=exif.tobytes())
+    return pil_bytes(PILImage.fromarray(_gradient(40, 60)), "JPEG", quality=90, exif=exif.tobytes())
 
 
 def _cmyk_jpeg() -> bytes:
-    return _pil(PILImage.fromarray(_gradient(40, 60)).convert("CMYK"), "JPEG", quality=90)
+    return pil_bytes(PILImage.fromarray(_gradient(40, 60)).convert("CMYK"), "JPEG", quality=90)
 
 
 BAD_FILES = [
@@ -103,7 +107,7 @@ BAD_FILES = [
     BadFile(
         "GIF (unsupported)",
         "anim.gif",
-        lambda: _pil(PILImage.new("P", (8, 8)), "GIF"),
+        lambda: pil_bytes(PILImage.new("P", (8, 8)), "GIF"),
         ("GIF", "not supported"),
     ),
     BadFile(
@@ -132,21 +136,21 @@ ODD_FILES = [
     OddFile(
         "gray JPEG",
         "gray.jpg",
-        lambda: _pil(PILImage.fromarray(_gradient(40, 60)[..., 0]), "JPEG"),
+        lambda: pil_bytes(PILImage.fromarray(_gradient(40, 60)[..., 0]), "JPEG"),
         (40, 60, 1),
         np.uint8,
     ),
     OddFile(
         "palette PNG",
         "palette.png",
-        lambda: _pil(PILImage.fromarray(_gradient(40, 60)).quantize(16), "PNG"),
+        lambda: pil_bytes(PILImage.fromarray(_gradient(40, 60)).quantize(16), "PNG"),
         (40, 60, 3),
         np.uint8,
     ),
     OddFile(
         "RGBA PNG",
         "alpha.png",
-        lambda: _pil(PILImage.fromarray(_gradient(40, 60, 4)), "PNG"),
+        lambda: pil_bytes(PILImage.fromarray(_gradient(40, 60, 4)), "PNG"),
         (40, 60, 4),
         np.uint8,
     ),
@@ -196,3 +200,16 @@ BROKEN = {
     "manifest points nowhere": "missing",
     "not safetensors": "not a safetensors file",
 }
+
+
+def use_broken_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> str:
+    """Point ``resources.MODELS_DIR`` at a copy of resources/models broken the way ``how``
+    says (a key of ``BROKEN``; the real files are never touched); what a refusal of it says.
+    Skips the test where no models are shipped."""
+    if not (resources.MODELS_DIR / "manifest.json").is_file():
+        pytest.skip("no shipped models")
+    copy = tmp_path / "models"
+    shutil.copytree(resources.MODELS_DIR, copy)
+    break_models(copy, how)
+    monkeypatch.setattr(resources, "MODELS_DIR", copy)
+    return BROKEN[how]

@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 # Must happen before any Qt import: without a display Qt would abort the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-
-
-@pytest.fixture
-def bench_dir() -> Path:
-    """Kodak24, when the shared corpora sit beside the checkout; otherwise the test skips."""
-    folder = SHARED_DATA / "bench"
-    if not folder.is_dir():
-        pytest.skip("../shared/data/bench is not present")
-    return folder
-
-
-@pytest.fixture
-def train_dir() -> Path:
-    folder = SHARED_DATA / "train"
-    if not folder.is_dir():
-        pytest.skip("../shared/data/train is not present")
-    return folder
 
 
 def drain(steps):  # type: ignore[no-untyped-def]

@@ -108,7 +108,7 @@ def latent_cases(image: np.ndarray, hole: np.ndarray) -> Iterator[tuple[str, Cal
     a, b = LatentSetting(3, (1.0, -0.5)), LatentSetting(8, (0.0, 2.0))
     yield "latent/setting", lambda: engine().render_image(a)
     yield "latent/preview", lambda: engine().render_image(b, textured=False)
-    yield "latent/blend", lambda: engine().compose(engine().render_blend(a, b, 0.3))
+    yield "latent/blend", lambda: engine().compose(engine().render(a, blend=Blend(b, 0.3)))
 
 
 def layout_cases(image: np.ndarray) -> Iterator[tuple[str, Callable]]:

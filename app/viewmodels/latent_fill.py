@@ -37,7 +37,7 @@ from app.worker import Failure, StepsFactory, Task, Worker
 from core.base.errors import InpaintError
 from core.base.progress import Steps
 from core.manifold.method import ManifoldFill
-from core.manifold.options import LatentSetting
+from core.manifold.options import Blend, LatentSetting
 from core.pipeline.latent import LatentSession
 from core.pipeline.session import FillResult, describe_paths
 
@@ -80,11 +80,8 @@ class Recipe:
 
     def steps(self, engine: LatentSession, textured: bool) -> Steps[FillResult]:
         count = len(engine.directions)
-        a = _fit(self.setting, count)
-        if self.blend is None:
-            return engine.render_steps(a, textured)
-        b, t = self.blend
-        return engine.render_blend_steps(a, _fit(b, count), t, textured=textured)
+        blend = None if self.blend is None else Blend(_fit(self.blend[0], count), self.blend[1])
+        return engine.render_steps(_fit(self.setting, count), textured, blend)
 
 
 @dataclass(frozen=True)

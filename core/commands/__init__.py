@@ -1,6 +1,7 @@
 """The top floor: the command line. ``cli`` parses ``python main.py COMMAND ...`` and hands it
-to one module per subcommand; each has ``add_parser(subparsers)`` and ``run(args) -> int`` and
-only turns arguments into the floors' requests.
+to one module per subcommand; each has ``HELP``, ``DESCRIPTION``, ``add_arguments(parser)`` and
+``run(args) -> int`` (``cli`` builds the subcommand's parser from them) and only turns
+arguments into the floors' requests.
 
 The command modules import the engine inside their functions, not at the top: ``main.py``
 imports all of them at every start, the editor's included, to tell a command from a photo

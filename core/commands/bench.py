@@ -13,17 +13,18 @@ from core.base.errors import InpaintError
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+HELP = "benchmark fill methods (hole-PSNR, hole-SSIM, detail, speed)"
+DESCRIPTION = (
+    "Fill seeded masks of every damage class in every photo of DIR with each "
+    "method (through the normal fill pipeline) and print hole-PSNR, hole-SSIM on the hole's "
+    "bounding box, the gradient ratio (detail kept inside the hole; 1 = as the original), "
+    "median seconds per image, and whether known pixels stayed unchanged."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from core.base.maskgen import KINDS
 
-    parser = subparsers.add_parser(
-        "bench",
-        help="benchmark fill methods (hole-PSNR, hole-SSIM, detail, speed)",
-        description="Fill seeded masks of every damage class in every photo of DIR with each "
-        "method (through the normal fill pipeline) and print hole-PSNR, hole-SSIM on the hole's "
-        "bounding box, the gradient ratio (detail kept inside the hole; 1 = as the original), "
-        "median seconds per image, and whether known pixels stayed unchanged.",
-    )
     parser.add_argument("--images", type=Path, required=True, metavar="DIR")
     parser.add_argument(
         "--methods",
@@ -59,7 +60,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--save", type=Path, metavar="DIR", help="write every fill here as PNG")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,12 +98,9 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(results))
     report: dict = {"bench": results}
     if args.latent and "manifold" in methods:
-        from core.bench import latent_report, variants_report
+        from core.bench import latent_reports
 
-        report["latent"] = latent_report(images, seed=args.seed, device=resolve_device(args.device))
-        report["variants"] = variants_report(
-            images, seed=args.seed, device=resolve_device(args.device)
-        )
+        report.update(latent_reports(images, seed=args.seed, device=resolve_device(args.device)))
         print("latent (manifold, 8 prior samples per image's largest hole):")
         for kind, row in report["latent"].items():
             print(

@@ -37,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # prog given: argparse would otherwise build the commands' prog from the usage above.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=parser.prog)
-    for module in COMMANDS.values():
-        module.add_parser(sub)
+    for name, module in COMMANDS.items():
+        command = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     return parser
 
 

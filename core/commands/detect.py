@@ -11,15 +11,16 @@ from core.base.errors import InpaintError
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "detect",
-        help="find scratches, cracks and dust; write a damage mask",
-        description="Write a grayscale PNG mask (255 = damage) of INPUT: the pixels a fill "
-        "would replace, i.e. the detected damage grown by its soft edge, exactly the mask "
-        "`fill --auto-mask` fills and the editor's Accept adds. INPUT may be a folder: OUTPUT "
-        "is then a folder and gets <stem>.png for every image.",
-    )
+HELP = "find scratches, cracks and dust; write a damage mask"
+DESCRIPTION = (
+    "Write a grayscale PNG mask (255 = damage) of INPUT: the pixels a fill "
+    "would replace, i.e. the detected damage grown by its soft edge, exactly the mask "
+    "`fill --auto-mask` fills and the editor's Accept adds. INPUT may be a folder: OUTPUT "
+    "is then a folder and gets <stem>.png for every image."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="INPUT", help="image file or folder")
     parser.add_argument("-o", "--output", type=Path, required=True, help="mask file or folder")
     parser.add_argument(
@@ -39,7 +40,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace existing output files (never inputs)"
     )
-    parser.set_defaults(run=run)
 
 
 def plan(source: Path, output: Path) -> list[tuple[Path, Path]]:

@@ -15,14 +15,15 @@ from core.base.errors import InpaintError
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "fill",
-        help="fill the holes of an image (or a folder of images) given a mask",
-        description="Fill the pixels marked in MASK (any non-zero pixel is a hole). INPUT and "
-        "MASK may be folders: masks are then matched to images by file stem, and OUTPUT is a "
-        "folder. Input files are never written over.",
-    )
+HELP = "fill the holes of an image (or a folder of images) given a mask"
+DESCRIPTION = (
+    "Fill the pixels marked in MASK (any non-zero pixel is a hole). INPUT and "
+    "MASK may be folders: masks are then matched to images by file stem, and OUTPUT is a "
+    "folder. Input files are never written over."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="INPUT", help="image file or folder")
     parser.add_argument("--mask", "-m", type=Path, help="mask image file or folder")
     parser.add_argument(
@@ -75,7 +76,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="MP",
         help="refuse images larger than this many megapixels (default 200; 0 = no limit)",
     )
-    parser.set_defaults(run=run)
 
 
 @dataclasses.dataclass(frozen=True)

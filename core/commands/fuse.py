@@ -11,18 +11,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.commands.generate import check_output, drive, save
+from core.commands.console import drive
+from core.commands.generate import check_output, save
 
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "fuse",
-        help="fuse two photos: a picture between them on the layout manifold",
-        description="Encode both photos' layouts, blend the codes spherically (t = 0: A's, "
-        "t = 1: B's), decode, and texture the result with patches of A, B or both.",
-    )
+HELP = "fuse two photos: a picture between them on the layout manifold"
+DESCRIPTION = (
+    "Encode both photos' layouts, blend the codes spherically (t = 0: A's, "
+    "t = 1: B's), decode, and texture the result with patches of A, B or both."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", type=Path, metavar="A", help="first photo")
     parser.add_argument("b", type=Path, metavar="B", help="second photo")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output image file")
@@ -37,7 +39,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", help="WxH of the output (default: A's shape, long side 512)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the texture synthesis")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,22 +9,23 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from core.base.errors import InpaintError
+from core.commands.console import drive
 
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "generate",
-        help="generate a new picture from the layout manifold",
-        description="Decode the layout code of a seed (a photo's large-scale structure: sky, "
-        "ground, masses, light, colours) and texture it with patches of an exemplar photo. "
-        "The same seed, size and exemplar give the same picture.",
-    )
+HELP = "generate a new picture from the layout manifold"
+DESCRIPTION = (
+    "Decode the layout code of a seed (a photo's large-scale structure: sky, "
+    "ground, masses, light, colours) and texture it with patches of an exemplar photo. "
+    "The same seed, size and exemplar give the same picture."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, help="output image file")
     parser.add_argument("--seed", type=int, default=0, help="which picture (default 0)")
     parser.add_argument(
@@ -54,7 +55,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--layout-only", action="store_true", help="write the upsampled layout, untextured"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,22 +87,6 @@ def check_output(output: Path, overwrite: bool, inputs: list[Path | None]) -> No
         raise InpaintError(f"{output} exists; pass --overwrite to replace it")
     if not output.parent.is_dir():
         raise InpaintError(f"cannot save {output.name}: the folder {output.parent} does not exist")
-
-
-def drive(steps, what: str):
-    """Run a progress generator to its end under a progress bar on stderr; its result."""
-
-    from tqdm import tqdm
-
-    with tqdm(total=1000, desc=what, file=sys.stderr, leave=False, disable=None) as bar:
-        while True:
-            try:
-                event = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            bar.n = int(event.fraction * 1000)
-            bar.set_postfix_str(event.message, refresh=False)
-            bar.update(0)
 
 
 def save(result, output: Path, overwrite: bool) -> None:

@@ -11,9 +11,12 @@ from core.base.errors import ModelError
 # The engine is imported inside the functions: start-up cost, see core/commands/__init__.py.
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("info", help="show versions, devices and available models")
-    parser.set_defaults(run=run)
+HELP = "show versions, devices and available models"
+DESCRIPTION = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``info`` takes no arguments."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from core.base.device import DEVICE_CHOICES, resolve_device
+from core.commands.console import drive
 
 # TrainConfig fields settable from the command line (name -> type).
 _OPTIONS = {
@@ -67,13 +68,14 @@ _OPTIONS = {
 _SWITCHES = ("sample_fakes", "diff_aug")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a model (the manifold fill model, --model layout or --model detect)",
-        description="Train a model on a folder of photos, with periodic validation on held-out "
-        "photos and resumable checkpoints in OUT.",
-    )
+HELP = "train a model (the manifold fill model, --model layout or --model detect)"
+DESCRIPTION = (
+    "Train a model on a folder of photos, with periodic validation on held-out "
+    "photos and resumable checkpoints in OUT."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         choices=sorted(_MODELS),
@@ -132,7 +134,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "net; core.manifold.train.RECIPES)",
     )
     _add_detect_options(parser)
-    parser.set_defaults(run=run)
 
 
 def _add_manifold_options(parser: argparse.ArgumentParser) -> None:
@@ -375,26 +376,15 @@ def _export_detect(args: argparse.Namespace) -> int:
 
 def _drive(steps, show: bool = True) -> dict:
     """Run a training generator to its end under a progress bar; its result."""
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=1000,
+    return drive(
+        steps,
+        "train",
+        leave=True,
         unit="‰",
-        desc="train",
-        file=sys.stderr,
         disable=not show,
         mininterval=0.5 if sys.stderr.isatty() else 60.0,
         bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
     )
-    with bar:
-        while True:
-            try:
-                event = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            bar.n = int(event.fraction * 1000)
-            bar.set_postfix_str(event.message, refresh=False)
-            bar.update(0)
 
 
 # --model -> its runner.

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
-from core.base.errors import InpaintError
-from core.base.weights import sha256_file, write_manifest_entry
-from core.training.loop import load_checkpoint
+from core.training.model_files import Trained, write_model
 
 MODEL_NAME = "layout"
 FORMAT = "layout-vae/1"
@@ -25,19 +21,11 @@ def export_checkpoint(
 ) -> Path:
     """Write ``NAME.safetensors`` (net weights and the fitted prior) and ``NAME.json`` into
     ``models_dir`` and list them in its manifest with sha256, training settings and figures."""
-    if not checkpoint.is_file():
-        raise InpaintError(f"no checkpoint at {checkpoint}")
-    state = load_checkpoint(checkpoint)
-    tensors = {k: v.detach().to(STORE_DTYPE).contiguous() for k, v in state["model"].items()}
+    trained = Trained.read(checkpoint)
+    tensors = trained.weights(STORE_DTYPE)
     for key in PRIOR_KEYS:
-        tensors[key] = state[key].detach().float().contiguous()
-    net_config = json.loads(state["net_config"])
-    train_config = json.loads(state["train_config"])
-    val = json.loads(state["val"])
-    models_dir.mkdir(parents=True, exist_ok=True)
-    weights_path = models_dir / f"{name}.safetensors"
-    config_path = models_dir / f"{name}.json"
-    save_file(tensors, str(weights_path), metadata={"format": FORMAT})
+        tensors[key] = trained.state[key].detach().float().contiguous()
+    train_config = trained.train_config
     training = {
         "command": command
         or "python main.py train --model layout --data ../shared/data/train --out runs/layout "
@@ -45,8 +33,7 @@ def export_checkpoint(
         "export": f"python main.py train --model layout --out {checkpoint.parent} --export "
         f"{models_dir.name if models_dir.name != 'models' else 'resources/models'} "
         f"--checkpoint {checkpoint.name}",
-        "steps": int(state["step"]),
-        "time_s": round(float(state.get("elapsed_s", 0.0))),
+        **trained.run(),
         "hardware": "2-core CPU shared with other jobs (1 torch thread, bf16 autocast)",
         "validation": {
             "what": "BSDS500 val/ (100 photos, never trained on), each squeezed whole to the "
@@ -54,22 +41,18 @@ def export_checkpoint(
             "after a sigma size/128 px blur: sigma 4 px at 512), KL (nats); 8 samples from the "
             "fitted prior and from N(0, I): mean pixel std and min / mean pairwise mean "
             "absolute difference after that blur (0-255)",
-            **{k: round(float(v), 3) for k, v in val.items() if k != "step"},
+            **{k: round(float(v), 3) for k, v in trained.val.items() if k != "step"},
         },
     }
-    config = {"format": FORMAT, "net": net_config, "train": train_config, "training": training}
-    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    write_manifest_entry(
-        {
-            "name": name,
-            "file": weights_path.name,
-            "config": config_path.name,
-            "sha256": sha256_file(weights_path),
-            "training": training,
-            "data": "BSDS500 train/ and test/ (400 photos), whole photos at 96 px short side with "
-            "crops, flips and colour jitter; val/ (100) held out for measuring; cite "
-            "../shared/data/train/SOURCES.md",
-        },
-        models_dir,
+    config = {
+        "format": FORMAT,
+        "net": trained.net_config,
+        "train": train_config,
+        "training": training,
+    }
+    data = (
+        "BSDS500 train/ and test/ (400 photos), whole photos at 96 px short side with crops, "
+        "flips and colour jitter; val/ (100) held out for measuring; cite "
+        "../shared/data/train/SOURCES.md"
     )
-    return weights_path
+    return write_model(models_dir, name, tensors, FORMAT, config, training, data)

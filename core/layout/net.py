@@ -9,10 +9,12 @@ whole picture's arrangement (sky above ground), which a grid of independent code
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+from core.base.records import from_record
 
 
 @dataclass(frozen=True)
@@ -25,11 +27,7 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> NetConfig:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        if "widths" in values:
-            values["widths"] = tuple(int(w) for w in values["widths"])
-        return cls(**values)
+        return from_record(cls, data, tuples=("widths",))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -24,6 +24,7 @@ import torch
 
 from core.base.cpu import thread_count, tune_allocator
 from core.base.progress import Steps
+from core.base.records import from_record
 from core.layout.data import load_small, random_batch, split_files, whole_batch
 from core.layout.net import LayoutVAE, NetConfig, count_parameters
 from core.layout.prior import fit_prior, unwhiten
@@ -56,8 +57,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return from_record(cls, data)
 
 
 def _grad_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -21,12 +21,14 @@ depend on z, so a new z costs one ``decode`` (the latent sliders call it repeate
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from core.base.records import from_record
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,7 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> NetConfig:
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        if "widths" in kwargs:
-            kwargs["widths"] = tuple(kwargs["widths"])
-        return cls(**kwargs)
+        return from_record(cls, data, tuples=("widths",))
 
 
 IN_CHANNELS = 7

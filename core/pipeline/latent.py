@@ -67,18 +67,6 @@ class LatentSession:
     def grain(self, value: bool) -> None:
         self._session.grain = bool(value)
 
-    @property
-    def latent_dim(self) -> int:
-        return self.method.latent_dim
-
-    @property
-    def region_count(self) -> int:
-        return self._session.region_count
-
-    @property
-    def encoded(self) -> bool:
-        return self._session.prepared
-
     def encode_steps(self) -> Steps[None]:
         """Encode every independent region (progress per batch; stop iterating to cancel)."""
         return self._session.prepare_steps()
@@ -86,46 +74,25 @@ class LatentSession:
     def encode(self) -> None:
         run_to_end(self.encode_steps())
 
-    def _options_for(self, setting: LatentSetting, textured: bool) -> ManifoldOptions:
-        return replace(
-            self.options, sample=True, sliders=setting.sliders, blend=None,
-            texture=self.options.texture and textured,
-        )  # fmt: skip
-
-    def render_steps(self, setting: LatentSetting, textured: bool = True) -> Steps[FillResult]:
+    def render_steps(
+        self, setting: LatentSetting, textured: bool = True, blend: Blend | None = None
+    ) -> Steps[FillResult]:
         """The fill for ``setting`` (its ``patch`` is the box ``self.box``, in the image's
         dtype); yields progress (each yield a cancel point). ``textured=False``: the net's
         (spread) fill alone, one decoder pass per region - the live preview while a slider
-        moves."""
-        return self._session.render_steps(setting.seed, self._options_for(setting, textured))
+        moves. ``blend``: fusion, the code ``blend.t`` of the way from ``setting``'s to
+        ``blend.toward``'s (per region)."""
+        options = replace(
+            self.options, sample=True, sliders=setting.sliders, blend=blend,
+            texture=self.options.texture and textured,
+        )  # fmt: skip
+        return self._session.render_steps(setting.seed, options)
 
-    def render(self, setting: LatentSetting, textured: bool = True) -> np.ndarray:
-        """The filled box of ``render_steps`` (scripts and tests)."""
-        return run_to_end(self.render_steps(setting, textured)).patch
-
-    def render_blend_steps(
-        self,
-        a: LatentSetting,
-        b: LatentSetting,
-        t: float,
-        spherical: bool = True,
-        textured: bool = True,
-    ) -> Steps[FillResult]:
-        """Fusion: decode the code ``t`` of the way from ``a``'s to ``b``'s (per region)."""
-        blend = Blend(b, min(1.0, max(0.0, t)), spherical)
-        options = replace(self._options_for(a, textured), blend=blend)
-        return self._session.render_steps(a.seed, options)
-
-    def render_blend(
-        self,
-        a: LatentSetting,
-        b: LatentSetting,
-        t: float,
-        spherical: bool = True,
-        textured: bool = True,
+    def render(
+        self, setting: LatentSetting, textured: bool = True, blend: Blend | None = None
     ) -> np.ndarray:
-        """The filled box of ``render_blend_steps`` (scripts and tests)."""
-        return run_to_end(self.render_blend_steps(a, b, t, spherical, textured)).patch
+        """The filled box of ``render_steps`` (scripts and tests)."""
+        return run_to_end(self.render_steps(setting, textured, blend)).patch
 
     def compose(self, patch: np.ndarray) -> np.ndarray:
         """The whole image with a rendered box pasted in (a new array)."""

@@ -138,71 +138,37 @@ def patchmatch(
     with a random search around the current match (radius halving from ``max_radius``) and,
     with ``global_draw``, one uniform draw among all sources (the hole's middle is far from
     any good match). ``index``: int32 (h, w), each target's row in ``targets``, -1 elsewhere."""
+    h, w = src_ok.shape
     n = targets.shape[0]
+    n_src = sources.shape[0]
     chunks = (n + CHUNK - 1) // CHUNK
     for it in range(iterations):
+        step = 1 if it % 2 == 0 else -1  # forwards on even passes, else backwards
+        key = _mix(np.uint64(seed) * _GOLDEN + np.uint64(it))
+        # Each chunk of targets [lo, hi) is one thread's, propagating only inside it.
         for c in prange(chunks):
-            _search_chunk(
-                feat,
-                src_ok,
-                sources,
-                targets,
-                index,
-                nny,
-                nnx,
-                cost,
-                r,
-                it,
-                seed,
-                max_radius,
-                global_draw,
-                c * CHUNK,
-                min(n, (c + 1) * CHUNK),
-            )
-
-
-@njit(cache=True, nogil=True)
-def _search_chunk(
-    feat: np.ndarray,
-    src_ok: np.ndarray,
-    sources: np.ndarray,
-    targets: np.ndarray,
-    index: np.ndarray,
-    nny: np.ndarray,
-    nnx: np.ndarray,
-    cost: np.ndarray,
-    r: int,
-    it: int,
-    seed: int,
-    max_radius: int,
-    global_draw: bool,
-    lo: int,
-    hi: int,
-) -> None:
-    """One PatchMatch pass over targets [lo, hi), forwards on even passes, else backwards."""
-    h, w = src_ok.shape
-    step = 1 if it % 2 == 0 else -1
-    n_src = sources.shape[0]
-    key = _mix(np.uint64(seed) * _GOLDEN + np.uint64(it))
-    for j in range(hi - lo):
-        i = lo + j if step == 1 else hi - 1 - j
-        py, px = targets[i, 0], targets[i, 1]
-        ny_ = py - step
-        if 0 <= ny_ < h and lo <= index[ny_, px] < hi:
-            _try(feat, src_ok, nny, nnx, cost, py, px, nny[ny_, px] + step, nnx[ny_, px], r)
-        nx_ = px - step
-        if 0 <= nx_ < w and lo <= index[py, nx_] < hi:
-            _try(feat, src_ok, nny, nnx, cost, py, px, nny[py, nx_], nnx[py, nx_] + step, r)
-        state = _mix(key ^ np.uint64(i))
-        radius = max_radius
-        while radius >= 1:
-            state, dy = _draw(state, -radius, radius)
-            state, dx = _draw(state, -radius, radius)
-            _try(feat, src_ok, nny, nnx, cost, py, px, nny[py, px] + dy, nnx[py, px] + dx, r)
-            radius //= 2
-        if global_draw:
-            state, k = _draw(state, 0, n_src - 1)
-            _try(feat, src_ok, nny, nnx, cost, py, px, sources[k, 0], sources[k, 1], r)
+            lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
+            for j in range(hi - lo):
+                i = lo + j if step == 1 else hi - 1 - j
+                py, px = targets[i, 0], targets[i, 1]
+                ny_ = py - step
+                if 0 <= ny_ < h and lo <= index[ny_, px] < hi:
+                    _try(feat, src_ok, nny, nnx, cost, py, px, nny[ny_, px] + step, nnx[ny_, px], r)
+                nx_ = px - step
+                if 0 <= nx_ < w and lo <= index[py, nx_] < hi:
+                    _try(feat, src_ok, nny, nnx, cost, py, px, nny[py, nx_], nnx[py, nx_] + step, r)
+                state = _mix(key ^ np.uint64(i))
+                radius = max_radius
+                while radius >= 1:
+                    state, dy = _draw(state, -radius, radius)
+                    state, dx = _draw(state, -radius, radius)
+                    _try(
+                        feat, src_ok, nny, nnx, cost, py, px, nny[py, px] + dy, nnx[py, px] + dx, r
+                    )
+                    radius //= 2
+                if global_draw:
+                    state, k = _draw(state, 0, n_src - 1)
+                    _try(feat, src_ok, nny, nnx, cost, py, px, sources[k, 0], sources[k, 1], r)
 
 
 @njit(cache=True, nogil=True, parallel=True)

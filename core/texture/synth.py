@@ -270,27 +270,36 @@ def _reconstruct(level: _Level, nnf: _Field, r: int) -> None:
     """The level's hole from its own (full-resolution) source pixels through the upsampled
     field, all patches weighted alike: a sharp start, where upsampling the coarser estimate
     would give a blurred one that then matches blurred, incoherent sources."""
+    _vote(level, nnf, np.zeros(level.hole.shape, np.float32), r, 1.0, 0.0)
+
+
+def _vote(
+    level: _Level, nnf: _Field, cost: np.ndarray, r: int, sigma2: float, spatial_sigma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The level's hole pixels voted through the field (``kernels.vote``, patches weighted by
+    ``cost`` and ``sigma2``, their pixels by ``spatial_sigma``); the vote's error map and
+    weights."""
     h, w = level.hole.shape
     out = np.zeros((h, w, level.image.shape[2]), np.float32)
     weight = np.zeros((h, w), np.float32)
     error = np.zeros((h, w), np.float32)
-    flat = np.zeros((h, w), np.float32)
     kernels.vote(
         level.image,
         level.hole,
         nnf.index,
         nnf.nny,
         nnf.nnx,
-        flat,
+        cost,
         r,
-        1.0,
+        sigma2,
         out,
         weight,
         error,
-        _spatial_weights(r, 0.0),
+        _spatial_weights(r, spatial_sigma),
     )
     hole = level.hole
     level.image[hole] = out[hole] / np.maximum(weight[hole], 1e-20)[:, None]
+    return error, weight
 
 
 def _threads(pixels: int, options: TextureOptions) -> int:
@@ -331,26 +340,8 @@ def _em_step(
     )
     costs = nnf.cost[nnf.targets[:, 0], nnf.targets[:, 1]]
     sigma2 = max(float(np.percentile(costs, options.vote_percentile)), 1e-6)
-    out = np.zeros((h, w, level.image.shape[2]), np.float32)
-    weight = np.zeros((h, w), np.float32)
-    error = np.zeros((h, w), np.float32)
-    kernels.vote(
-        level.image,
-        level.hole,
-        nnf.index,
-        nnf.nny,
-        nnf.nnx,
-        nnf.cost,
-        r,
-        sigma2,
-        out,
-        weight,
-        error,
-        _spatial_weights(r, options.vote_spatial_sigma if sharp else 0.0),
-    )
-    hole = level.hole
-    level.image[hole] = out[hole] / np.maximum(weight[hole], 1e-20)[:, None]
-    return error, weight
+    spatial_sigma = options.vote_spatial_sigma if sharp else 0.0
+    return _vote(level, nnf, nnf.cost, r, sigma2, spatial_sigma)
 
 
 def _fallback(image: np.ndarray, hole: np.ndarray, guide: np.ndarray | None) -> np.ndarray:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.main_window import MainWindow
 from app.viewmodels import fill as fill_module
 from app.viewmodels import session as session_module
-from core.base import imageio, resources
+from core.base import imageio
 from core.base.imageio import Image, write_image
 from core.base.masks import save_mask
 from core.methods.base import CropContext, FillMethod
@@ -28,12 +27,11 @@ from core.pipeline.registry import describe_methods
 from tests.app.driving import open_window, paint_box
 from tests.bad_inputs import (
     BAD_FILES,
-    BROKEN,
     ODD_FILES,
     BadFile,
     OddFile,
-    break_models,
     leftovers,
+    use_broken_models,
     write,
 )
 
@@ -75,6 +73,10 @@ def error_text(win: MainWindow) -> str:
     box = win.findChild(QWidget, "error_message")
     assert box is not None and box.isVisible()
     return box.text()
+
+
+def status_text(win: MainWindow) -> str:
+    return win.statusBar().currentMessage()
 
 
 def action(win: MainWindow, name: str) -> QAction:
@@ -162,7 +164,7 @@ def test_closing_while_a_photo_decodes_waits(
     monkeypatch.setattr(imageio, "read_image", slow_read)
     assert window.open_path(big) and window.session.loading
     assert not window.close() and window.isVisible()
-    assert "Still opening" in window.statusBar().currentMessage()
+    assert "Still opening" in status_text(window)
     gate.set()
     qtbot.waitUntil(lambda: not window.session.loading, timeout=10_000)
     assert window.document().path == big.resolve()
@@ -186,29 +188,29 @@ def test_odd_files_open_draw_and_fill_keeping_their_depth(
 # -- masks -------------------------------------------------------------------------------------
 
 
-def test_a_mask_of_the_wrong_size_is_a_message_and_a_no_op(
-    window: MainWindow, tmp_path: Path
+@pytest.mark.parametrize(
+    ("mask", "shown", "words"),
+    [
+        (np.ones((10, 10), bool), error_text, ("10x10", "same size")),  # the wrong size
+        (np.zeros((40, 60), bool), status_text, ("marks no damage",)),  # empty
+    ],
+    ids=["wrong-size", "empty"],
+)
+def test_an_unusable_mask_file_is_a_message_and_a_no_op(
+    window: MainWindow,
+    tmp_path: Path,
+    mask: np.ndarray,
+    shown: Callable[[MainWindow], str],
+    words: tuple[str, ...],
 ) -> None:
     paint_box(window.masks, (5, 15, 5, 25))
     doc = window.document()
-    mask, steps = doc.mask.copy(), doc.undo_stack.count()
-    wrong = tmp_path / "wrong.png"
-    save_mask(np.ones((10, 10), bool), wrong)
-    assert not window.masks.load_file(wrong)
-    assert "10x10" in error_text(window) and "same size" in error_text(window)
-    np.testing.assert_array_equal(doc.mask, mask)
-    assert doc.undo_stack.count() == steps
-
-
-def test_an_empty_mask_file_is_a_message_and_a_no_op(window: MainWindow, tmp_path: Path) -> None:
-    paint_box(window.masks, (5, 15, 5, 25))
-    doc = window.document()
-    mask, steps = doc.mask.copy(), doc.undo_stack.count()
-    empty = tmp_path / "empty_mask.png"
-    save_mask(np.zeros((40, 60), bool), empty)
-    assert not window.masks.load_file(empty)
-    assert "marks no damage" in window.statusBar().currentMessage()
-    np.testing.assert_array_equal(doc.mask, mask)
+    before, steps = doc.mask.copy(), doc.undo_stack.count()
+    path = tmp_path / "mask.png"
+    save_mask(mask, path)
+    assert not window.masks.load_file(path)
+    assert all(word in shown(window) for word in words)
+    np.testing.assert_array_equal(doc.mask, before)
     assert doc.undo_stack.count() == steps
 
 
@@ -228,7 +230,7 @@ def test_a_good_mask_file_replaces_the_mask_as_one_undo_step(
 def test_fill_with_an_empty_mask_starts_no_worker(window: MainWindow) -> None:
     doc = window.document()
     assert not window.fill.start()
-    assert "Nothing to fill" in window.statusBar().currentMessage()
+    assert "Nothing to fill" in status_text(window)
     assert not window.fill.busy and not window.workers.model.busy()
     assert doc.undo_stack.count() == 0
 
@@ -297,20 +299,15 @@ def test_a_failed_save_keeps_the_document_open_dirty_and_the_old_file_intact(
 def test_broken_model_files_leave_a_working_editor_on_a_classical_method(
     qtbot, tmp_path: Path, monkeypatch, how: str
 ) -> None:  # type: ignore[no-untyped-def]
-    if not (resources.MODELS_DIR / "manifest.json").is_file():
-        pytest.skip("no shipped models")
-    copy = tmp_path / "models"
-    shutil.copytree(resources.MODELS_DIR, copy)
-    break_models(copy, how)
-    monkeypatch.setattr(resources, "MODELS_DIR", copy)
+    reason = use_broken_models(tmp_path, monkeypatch, how)
     win = MainWindow()
     qtbot.addWidget(win)
     combo = win.method_combo
     index = combo.findData("manifold")
     assert not combo.model().item(index).isEnabled()
-    assert BROKEN[how] in combo.itemData(index, 3)  # ToolTipRole: the reason
+    assert reason in combo.itemData(index, 3)  # ToolTipRole: the reason
     assert win.fill.method in ("telea", "ns")
-    assert "manifold model is unavailable" in win.statusBar().currentMessage()
+    assert "manifold model is unavailable" in status_text(win)
     win.close()
 
 

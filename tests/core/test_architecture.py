@@ -6,7 +6,10 @@ import ast
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
+from types import UnionType
+from typing import Any
 
 CORE = Path(__file__).resolve().parents[2] / "core"
 FORBIDDEN = ("PySide6", "superqt", "shiboken6", "app")
@@ -57,27 +60,28 @@ CODE = sorted([*CORE.rglob("*.py"), *(ROOT / "app").rglob("*.py"), ROOT / "main.
 LONGEST_FUNCTION = 80
 
 
-def _trees() -> list[tuple[Path, ast.Module]]:
-    return [(path, ast.parse(path.read_text(), str(path))) for path in CODE]
+def _nodes(kind: type | UnionType) -> Iterator[tuple[str, Any]]:
+    """("file:line", node) of every node of ``kind`` in the house's code."""
+    for path in CODE:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, kind):
+                yield f"{path.relative_to(ROOT)}:{node.lineno}", node
 
 
 def test_no_function_is_longer_than_80_lines():
     long = [
-        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
-        for path, tree in _trees()
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION
+        f"{where} {node.name} ({node.end_lineno - node.lineno + 1})"
+        for where, node in _nodes(ast.FunctionDef | ast.AsyncFunctionDef)
+        if node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION
     ]
     assert long == []
 
 
 def test_no_module_imports_another_ones_private_names():
     private = [
-        f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}"
-        for path, tree in _trees()
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
+        f"{where} {node.module}.{alias.name}"
+        for where, node in _nodes(ast.ImportFrom)
+        if node.module
         for alias in node.names
         if alias.name.startswith("_") and not alias.name.startswith("__")
     ]
@@ -86,14 +90,10 @@ def test_no_module_imports_another_ones_private_names():
 
 def test_imports_are_static():
     dynamic = [
-        f"{path.relative_to(ROOT)}:{node.lineno}"
-        for path, tree in _trees()
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and (
-            getattr(node.func, "attr", None) == "import_module"
-            or getattr(node.func, "id", None) == "__import__"
-        )
+        where
+        for where, node in _nodes(ast.Call)
+        if getattr(node.func, "attr", None) == "import_module"
+        or getattr(node.func, "id", None) == "__import__"
     ]
     assert dynamic == []
 

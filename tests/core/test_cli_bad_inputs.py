@@ -4,7 +4,6 @@ model files."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.base import resources
 from core.base.imageio import Image, read_image, write_image
 from core.base.masks import grow, save_mask
 from core.methods.geometry import BLEND_BAND
@@ -24,8 +22,8 @@ from tests.bad_inputs import (
     ODD_FILES,
     BadFile,
     OddFile,
-    break_models,
     leftovers,
+    use_broken_models,
     write,
 )
 
@@ -147,13 +145,7 @@ def test_a_mask_covering_everything_is_generated_by_the_manifold(tmp_path: Path)
 @pytest.fixture(params=sorted(BROKEN))
 def broken_models(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch) -> str:  # type: ignore[no-untyped-def]
     """A broken copy of resources/models (the real files are never touched)."""
-    if not (resources.MODELS_DIR / "manifest.json").is_file():
-        pytest.skip("no shipped models")
-    copy = tmp_path / "models"
-    shutil.copytree(resources.MODELS_DIR, copy)
-    break_models(copy, request.param)
-    monkeypatch.setattr(resources, "MODELS_DIR", copy)
-    return BROKEN[request.param]
+    return use_broken_models(tmp_path, monkeypatch, request.param)
 
 
 def test_broken_model_files_are_one_line_and_the_default_falls_back(

@@ -6,7 +6,6 @@ import errno
 import io
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import cv2
@@ -21,6 +20,7 @@ from PIL import ImageOps
 from core.base import imageio
 from core.base.errors import ImageReadError, ImageWriteError
 from core.base.imageio import SUPPORTED_SUFFIXES, Image, decode_image, read_image, write_image
+from tests.bad_inputs import pil_bytes, png_header_only
 
 # ----------------------------------------------------------------------------------------------
 # helpers
@@ -40,12 +40,6 @@ def _smooth(h: int, w: int, c: int) -> np.ndarray:
     planes = [(x * 200 / max(w - 1, 1)), (y * 200 / max(h - 1, 1)), (x + y) * 100 / (h + w)]
     out = np.stack([planes[i % 3] + 20 for i in range(c)], axis=2)
     return np.rint(out).astype(np.uint8)
-
-
-def _pil_bytes(im: PILImage.Image, fmt: str, **options) -> bytes:
-    out = io.BytesIO()
-    im.save(out, format=fmt, **options)
-    return out.getvalue()
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -229,7 +223,7 @@ def test_16_bit_gray_alpha_tiff(tmp_path):
 def test_lzw_tiff_reads_without_imagecodecs(tmp_path):
     pixels = _random(10, 12, 3, np.uint8)
     (tmp_path / "lzw.tif").write_bytes(
-        _pil_bytes(PILImage.fromarray(pixels), "TIFF", compression="tiff_lzw")
+        pil_bytes(PILImage.fromarray(pixels), "TIFF", compression="tiff_lzw")
     )
     np.testing.assert_array_equal(read_image(tmp_path / "lzw.tif").pixels, pixels)
 
@@ -250,7 +244,7 @@ def test_palette_png_becomes_rgb():
     im = PILImage.new("P", (4, 2))
     im.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * 759)
     im.putdata([0, 1, 2, 0, 2, 1, 0, 0])
-    pixels = decode_image(_pil_bytes(im, "PNG")).pixels
+    pixels = decode_image(pil_bytes(im, "PNG")).pixels
     assert pixels.shape == (2, 4, 3) and pixels.dtype == np.uint8
     np.testing.assert_array_equal(pixels[0, :3], [[255, 0, 0], [0, 255, 0], [0, 0, 255]])
     np.testing.assert_array_equal(pixels, np.asarray(im.convert("RGB")))
@@ -260,7 +254,7 @@ def test_palette_png_with_transparency_becomes_rgba():
     im = PILImage.new("P", (3, 1))
     im.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * 759)
     im.putdata([0, 1, 2])
-    pixels = decode_image(_pil_bytes(im, "PNG", transparency=1)).pixels
+    pixels = decode_image(pil_bytes(im, "PNG", transparency=1)).pixels
     np.testing.assert_array_equal(pixels[0], [[255, 0, 0, 255], [0, 255, 0, 0], [0, 0, 255, 255]])
 
 
@@ -270,22 +264,22 @@ def test_palette_bmp_and_palette_tiff_become_rgb():
     im.putdata([0, 1, 0, 1, 1, 0])
     expected = np.asarray(im.convert("RGB"))
     for fmt in ("BMP", "TIFF", "PNG"):
-        np.testing.assert_array_equal(decode_image(_pil_bytes(im, fmt)).pixels, expected)
+        np.testing.assert_array_equal(decode_image(pil_bytes(im, fmt)).pixels, expected)
 
 
 def test_png_colour_key_transparency_becomes_alpha():
     gray = np.array([[0, 10, 20]], np.uint8)
-    back = decode_image(_pil_bytes(PILImage.fromarray(gray), "PNG", transparency=10)).pixels
+    back = decode_image(pil_bytes(PILImage.fromarray(gray), "PNG", transparency=10)).pixels
     np.testing.assert_array_equal(back[0], [[0, 255], [10, 0], [20, 255]])
     rgb = np.array([[[1, 2, 3], [4, 5, 6]]], np.uint8)
-    png = _pil_bytes(PILImage.fromarray(rgb), "PNG", transparency=(4, 5, 6))
+    png = pil_bytes(PILImage.fromarray(rgb), "PNG", transparency=(4, 5, 6))
     np.testing.assert_array_equal(decode_image(png).pixels[0, :, 3], [255, 0])
 
 
 def test_cmyk_jpeg_becomes_rgb():
     im = PILImage.new("CMYK", (16, 8), (0, 255, 255, 0))  # red
     im.paste((255, 0, 255, 0), (8, 0, 16, 8))  # green
-    image = decode_image(_pil_bytes(im, "JPEG", quality=100))
+    image = decode_image(pil_bytes(im, "JPEG", quality=100))
     assert image.pixels.shape == (8, 16, 3)
     assert np.abs(image.pixels[4, 2].astype(int) - [255, 0, 0]).max() <= 3
     assert np.abs(image.pixels[4, 13].astype(int) - [0, 255, 0]).max() <= 3
@@ -293,13 +287,13 @@ def test_cmyk_jpeg_becomes_rgb():
 
 def test_one_bit_png_becomes_0_255_gray():
     bits = np.array([[0, 1, 1, 0, 1, 0, 0, 1, 1]], bool)
-    pixels = decode_image(_pil_bytes(PILImage.fromarray(bits), "PNG")).pixels
+    pixels = decode_image(pil_bytes(PILImage.fromarray(bits), "PNG")).pixels
     np.testing.assert_array_equal(pixels[..., 0], bits * 255)
 
 
 def test_16_bit_png_from_other_writers():
     gray = _random(5, 6, 1, np.uint16)[..., 0]
-    pil = decode_image(_pil_bytes(PILImage.fromarray(gray), "PNG")).pixels
+    pil = decode_image(pil_bytes(PILImage.fromarray(gray), "PNG")).pixels
     assert pil.dtype == np.uint16
     np.testing.assert_array_equal(pil[..., 0], gray)
     rgba = _random(5, 6, 4, np.uint16)
@@ -310,7 +304,7 @@ def test_16_bit_png_from_other_writers():
 
 def test_gray_alpha_png_from_pillow():
     la = _random(4, 5, 2, np.uint8)
-    back = decode_image(_pil_bytes(PILImage.fromarray(la, "LA"), "PNG")).pixels
+    back = decode_image(pil_bytes(PILImage.fromarray(la, "LA"), "PNG")).pixels
     np.testing.assert_array_equal(back, la)
 
 
@@ -368,9 +362,7 @@ def _scene() -> np.ndarray:
 def test_jpeg_exif_orientation_is_applied(orientation):
     scene = _scene()
     stored = np.ascontiguousarray(_STORE[orientation](scene))
-    data = _pil_bytes(
-        PILImage.fromarray(stored), "JPEG", quality=100, exif=_exif_bytes(orientation)
-    )
+    data = pil_bytes(PILImage.fromarray(stored), "JPEG", quality=100, exif=_exif_bytes(orientation))
     image = decode_image(data)
     assert image.pixels.shape == scene.shape
     # Reference 1: Pillow's own implementation of the orientation tag.
@@ -391,7 +383,7 @@ def test_png_and_webp_exif_orientation_is_applied(orientation):
     stored = np.ascontiguousarray(_STORE[orientation](scene))
     png = imageio._encode_png(stored, None, _exif_bytes(orientation)[6:])
     np.testing.assert_array_equal(decode_image(png).pixels, scene)
-    webp = _pil_bytes(
+    webp = pil_bytes(
         PILImage.fromarray(stored), "WEBP", lossless=True, exif=_exif_bytes(orientation)[6:]
     )
     image = decode_image(webp)
@@ -411,7 +403,7 @@ def test_tiff_orientation_tag_is_applied(tmp_path, orientation):
 
 def test_orientation_is_applied_once_through_a_round_trip(tmp_path):
     scene = _scene()
-    data = _pil_bytes(
+    data = pil_bytes(
         PILImage.fromarray(np.ascontiguousarray(_STORE[6](scene))), "PNG", exif=_exif_bytes(6)
     )
     first = decode_image(data)
@@ -473,7 +465,7 @@ def test_exif_with_jpeg_prefix_is_accepted(tmp_path):
 
 
 def test_images_without_metadata_have_none():
-    image = decode_image(_pil_bytes(PILImage.fromarray(_smooth(4, 4, 3)), "PNG"))
+    image = decode_image(pil_bytes(PILImage.fromarray(_smooth(4, 4, 3)), "PNG"))
     assert image.icc_profile is None and image.exif is None
 
 
@@ -541,25 +533,25 @@ def test_random_bytes_are_unsupported(tmp_path):
 
 
 def test_gif_is_named():
-    data = _pil_bytes(PILImage.new("P", (2, 2)), "GIF")
+    data = pil_bytes(PILImage.new("P", (2, 2)), "GIF")
     _assert_read_error(data, "photo.png", "GIF", "not supported")
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF", "WEBP", "BMP"])
 @pytest.mark.parametrize("keep", [0.5, 0.9])
 def test_truncated_files(fmt, keep):
-    data = _pil_bytes(PILImage.fromarray(_random(48, 48, 3, np.uint8)), fmt)
+    data = pil_bytes(PILImage.fromarray(_random(48, 48, 3, np.uint8)), fmt)
     _assert_read_error(data[: int(len(data) * keep)], "photo.png", "damaged")
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF", "WEBP", "BMP"])
 def test_header_only(fmt):
-    data = _pil_bytes(PILImage.fromarray(_random(48, 48, 3, np.uint8)), fmt)
+    data = pil_bytes(PILImage.fromarray(_random(48, 48, 3, np.uint8)), fmt)
     _assert_read_error(data[:16], "photo.png")
 
 
 def test_corrupt_png_data():
-    data = bytearray(_pil_bytes(PILImage.fromarray(_random(32, 32, 3, np.uint8)), "PNG"))
+    data = bytearray(pil_bytes(PILImage.fromarray(_random(32, 32, 3, np.uint8)), "PNG"))
     middle = len(data) // 2
     data[middle : middle + 40] = bytes(40)
     _assert_read_error(bytes(data), "photo.png", "damaged")
@@ -595,7 +587,7 @@ def test_damaged_files_never_raise_anything_else(fmt, position, garbage, cut):
 
 
 _FUZZ_SOURCES = {
-    fmt: _pil_bytes(PILImage.fromarray(_random(12, 12, 3, np.uint8)), fmt)
+    fmt: pil_bytes(PILImage.fromarray(_random(12, 12, 3, np.uint8)), fmt)
     for fmt in ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
 }
 
@@ -604,26 +596,17 @@ _FUZZ_SOURCES = {
 # decompression bombs: the header size is checked before decoding
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
-
-
 def test_png_bomb_is_refused_before_decoding(monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded a bomb")
 
     monkeypatch.setattr(cv2, "imdecode", no_decoding)
-    message = _assert_read_error(_png_header_only(100_000, 50_000), "100000x50000", "--max-pixels")
+    message = _assert_read_error(png_header_only(100_000, 50_000), "100000x50000", "--max-pixels")
     assert "5000 megapixels" in message and "200 megapixels" in message
 
 
 def test_jpeg_bomb_is_refused_from_its_header():
-    data = bytearray(_pil_bytes(PILImage.fromarray(_smooth(8, 8, 3)), "JPEG"))
+    data = bytearray(pil_bytes(PILImage.fromarray(_smooth(8, 8, 3)), "JPEG"))
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", 60000, 60000)  # height, width
     _assert_read_error(bytes(data), "60000x60000", "--max-pixels")
@@ -636,7 +619,7 @@ def test_jpeg_bomb_is_refused_from_its_header():
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF", "WEBP", "BMP"])
 def test_max_pixels_applies_to_every_format(fmt):
-    data = _pil_bytes(PILImage.fromarray(_smooth(10, 20, 3)), fmt)
+    data = pil_bytes(PILImage.fromarray(_smooth(10, 20, 3)), fmt)
     with pytest.raises(ImageReadError, match=r"20x10 .*--max-pixels"):
         decode_image(data, max_pixels=199)
     assert decode_image(data, max_pixels=200).pixels.shape == (10, 20, 3)
@@ -645,7 +628,7 @@ def test_max_pixels_applies_to_every_format(fmt):
 
 def test_pillow_limit_is_left_as_it_was():
     before = PILImage.MAX_IMAGE_PIXELS
-    decode_image(_pil_bytes(PILImage.fromarray(_smooth(4, 4, 3)), "JPEG"))
+    decode_image(pil_bytes(PILImage.fromarray(_smooth(4, 4, 3)), "JPEG"))
     assert before == PILImage.MAX_IMAGE_PIXELS
 
 

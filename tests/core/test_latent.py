@@ -18,7 +18,7 @@ from core.manifold.directions import (
     z_weights,
 )
 from core.manifold.method import ManifoldFill
-from core.manifold.options import LatentSetting, ManifoldOptions, parse_directions
+from core.manifold.options import Blend, LatentSetting, ManifoldOptions, parse_directions
 from core.methods.geometry import BLEND_BAND
 from core.pipeline.latent import LatentSession
 from core.pipeline.session import FillRequest, fill
@@ -147,9 +147,9 @@ def test_blend_endpoints_are_the_variants(method: ManifoldFill, scene) -> None: 
     image, mask = scene
     session = LatentSession(method, image, mask)
     a, b = LatentSetting(1), LatentSetting(2, (1.0,))
-    np.testing.assert_array_equal(session.render_blend(a, b, 0.0), session.render(a))
-    np.testing.assert_array_equal(session.render_blend(a, b, 1.0), session.render(b))
-    middle = session.render_blend(a, b, 0.5)
+    np.testing.assert_array_equal(session.render(a, blend=Blend(b, 0.0)), session.render(a))
+    np.testing.assert_array_equal(session.render(a, blend=Blend(b, 1.0)), session.render(b))
+    middle = session.render(a, blend=Blend(b, 0.5))
     assert (middle != session.render(a)).any() and (middle != session.render(b)).any()
 
 

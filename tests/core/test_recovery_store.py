@@ -11,14 +11,26 @@ import pytest
 
 from core.base import recovery
 from core.base.imageio import Image, write_image
-from core.base.recovery import RecoveryStore, SourceStamp, diff_patches
+from core.base.recovery import RecoveredDocument, RecoveryStore, SourceStamp, diff_patches
+
+SCAN = np.full((300, 400, 3), 1000, np.uint16)  # the photo's pixels
 
 
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
     path = tmp_path / "scan.tif"
-    write_image(Image(np.full((300, 400, 3), 1000, np.uint16)), path)
+    write_image(Image(SCAN), path)
     return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RecoveryStore:
+    return RecoveryStore(tmp_path / "recovery")
+
+
+def save(store: RecoveryStore, stamp: SourceStamp, mask: np.ndarray, patches: list | None) -> Path:
+    """Autosave the scan's mask and ``patches`` (None: keep the previous ones)."""
+    return store.save(stamp, "scan.tif", mask, patches, SCAN.shape, "uint16")
 
 
 def orphaned(store: RecoveryStore) -> None:
@@ -27,6 +39,13 @@ def orphaned(store: RecoveryStore) -> None:
     data = json.loads(owner.read_text())
     data["pid"] = 999_999_999  # beyond any pid_max: no such process
     owner.write_text(json.dumps(data))
+
+
+def reopened(store: RecoveryStore) -> RecoveredDocument:
+    """The one document the next editor finds after ``store``'s editor was killed."""
+    orphaned(store)
+    [entry] = RecoveryStore(store.root).orphans()
+    return entry
 
 
 def test_data_dir_follows_the_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -51,66 +70,54 @@ def test_scattered_changes_become_small_patches_that_rebuild_the_image(dtype: ty
     assert diff_patches(original, original) == []
 
 
-def test_an_orphan_restores_mask_and_fill_exactly(tmp_path: Path, photo: Path) -> None:
-    store = RecoveryStore(tmp_path / "recovery")
-    original = np.full((300, 400, 3), 1000, np.uint16)
-    image = original.copy()
+def test_an_orphan_restores_mask_and_fill_exactly(store: RecoveryStore, photo: Path) -> None:
+    image = SCAN.copy()
     image[50:60, 70:90] = 123
     mask = np.zeros((300, 400), bool)
     mask[52:58, 72:88] = True
-    patches = diff_patches(original, image)
-    store.save(SourceStamp.of(photo), "scan.tif", mask, patches, image.shape, "uint16")
+    save(store, SourceStamp.of(photo), mask, diff_patches(SCAN, image))
     assert RecoveryStore(store.root).orphans() == []  # its editor (this process) still runs
-    orphaned(store)
-    [entry] = RecoveryStore(store.root).orphans()
+    entry = reopened(store)
     assert entry.source.unchanged() and entry.title == "scan.tif"
     np.testing.assert_array_equal(entry.load_mask(), mask)
-    np.testing.assert_array_equal(entry.load_image(original), image)
+    np.testing.assert_array_equal(entry.load_image(SCAN), image)
 
 
-def test_a_mask_only_save_keeps_the_previous_patches(tmp_path: Path, photo: Path) -> None:
-    store = RecoveryStore(tmp_path / "recovery")
-    original = np.full((300, 400, 3), 1000, np.uint16)
-    image = original.copy()
+def test_a_mask_only_save_keeps_the_previous_patches(store: RecoveryStore, photo: Path) -> None:
+    image = SCAN.copy()
     image[5:9, 5:9] = 7
     mask = np.zeros((300, 400), bool)
     stamp = SourceStamp.of(photo)
-    store.save(stamp, "scan.tif", mask, diff_patches(original, image), image.shape, "uint16")
+    save(store, stamp, mask, diff_patches(SCAN, image))
     mask[100:110] = True
-    folder = store.save(stamp, "scan.tif", mask, None, image.shape, "uint16")
-    orphaned(store)
-    [entry] = RecoveryStore(store.root).orphans()
+    folder = save(store, stamp, mask, None)
+    entry = reopened(store)
     np.testing.assert_array_equal(entry.load_mask(), mask)
-    np.testing.assert_array_equal(entry.load_image(original), image)
+    np.testing.assert_array_equal(entry.load_image(SCAN), image)
     assert len(list(folder.glob("mask-*.png"))) == 1  # the old generation was removed
 
 
 def test_a_crash_in_the_middle_of_a_save_keeps_the_previous_autosave(
-    tmp_path: Path, photo: Path, monkeypatch
+    store: RecoveryStore, photo: Path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    store = RecoveryStore(tmp_path / "recovery")
-    original = np.full((300, 400, 3), 1000, np.uint16)
     first = np.zeros((300, 400), bool)
     first[1:3] = True
     stamp = SourceStamp.of(photo)
-    store.save(stamp, "scan.tif", first, [], original.shape, "uint16")
+    save(store, stamp, first, [])
 
     def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt("killed while writing the patch")  # as abrupt as it gets
 
-    image = original.copy()
+    image = SCAN.copy()
     image[10:20, 10:20] = 0
     monkeypatch.setattr(recovery, "write_image", killed)
     second = first.copy()
     second[200:] = True
     with pytest.raises(KeyboardInterrupt):
-        store.save(
-            stamp, "scan.tif", second, diff_patches(original, image), (300, 400, 3), "uint16"
-        )
-    orphaned(store)
-    [entry] = RecoveryStore(store.root).orphans()
+        save(store, stamp, second, diff_patches(SCAN, image))
+    entry = reopened(store)
     np.testing.assert_array_equal(entry.load_mask(), first)  # the last complete autosave
-    assert entry.load_image(original) is None
+    assert entry.load_image(SCAN) is None
 
 
 def test_a_changed_source_is_detected(tmp_path: Path, photo: Path) -> None:
