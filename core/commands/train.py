@@ -325,10 +325,6 @@ def _run_manifold(args: argparse.Namespace) -> int:
 
 
 def _run_detect(args: argparse.Namespace) -> int:
-    from core.base.errors import InpaintError
-
-    if args.device not in ("auto", "cpu"):
-        raise InpaintError("the damage detector trains on the CPU only")
     if args.export is not None:
         return _export_detect(args)
     _check_data(args)
@@ -341,8 +337,9 @@ def _run_detect(args: argparse.Namespace) -> int:
         chosen.setdefault("width", 4)
     config = TrainConfig(seed=args.seed, **chosen)
     steps = train_steps(
-        config, args.data, args.out, resume=not args.fresh, init=args.init_from, log=_log
-    )
+        config, args.data, args.out, resume=not args.fresh, init=args.init_from, log=_log,
+        device=resolve_device(args.device),
+    )  # fmt: skip
     result = _drive(steps)
     print(f"finished at step {result['step']}; best validation F1 {result['best']:.3f}")
     return 0

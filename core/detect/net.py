@@ -290,13 +290,14 @@ def predict_steps(
     tune_allocator()
     net.eval().to(memory_format=torch.channels_last)
 
-    bf16 = net.config.bf16 and bf16_native()
+    device = next(net.parameters()).device  # a net in training may sit on a GPU
+    bf16 = net.config.bf16 and (device.type == "cuda" or bf16_native())
 
     def run(window: np.ndarray) -> np.ndarray:
-        tensor = torch.from_numpy(net_input(window, net.config))[None]
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        tensor = torch.from_numpy(net_input(window, net.config))[None].to(device)
+        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
             logits = net(tensor.contiguous(memory_format=torch.channels_last))
-            return torch.sigmoid(logits.float())[0, 0].numpy()
+            return torch.sigmoid(logits.float())[0, 0].cpu().numpy()
 
     h, w = rgb.shape[:2]
     factors = scales or active_scales(net.config, h, w)

@@ -453,11 +453,14 @@ class DetectTask:
         val: list,
         layers: list[DamageLayer] | None = None,
         scans: list | None = None,
+        device: str = "cpu",
     ) -> None:
         self.config, self.images, self.val = config, images, val
         self.layers, self.scans = tuple(layers or ()), scans or []
         torch.manual_seed(config.seed)
-        self.net = build_net(config.net_config()).to(memory_format=torch.channels_last)
+        self.device = device
+        net = build_net(config.net_config()).to(device)
+        self.net = net.to(memory_format=torch.channels_last)
         encoder = getattr(self.net, "encoder", None)
         if encoder is not None:
             ids = {id(p) for p in encoder.parameters()}
@@ -532,9 +535,10 @@ class DetectTask:
             self.images, config.seed, step, config.batch, config.crop, self.net.config, mix,
             config.w_thin,
         )  # fmt: skip
-        rgb = rgb.contiguous(memory_format=torch.channels_last)
+        rgb = rgb.to(self.device).contiguous(memory_format=torch.channels_last)
+        target, weight, change = (t.to(self.device) for t in (target, weight, change))
         self.net.train()
-        with autocast("cpu", config.bf16):
+        with autocast(self.device, config.bf16):
             logits = self.net(rgb)
         loss = loss_fn(logits.float(), target, weight, config.w_f1, change, config.w_visible)
         self.opt.zero_grad(set_to_none=True)
@@ -560,6 +564,7 @@ def train_steps(
     log=print,
     real_dir: Path | None = None,
     masks_dir: Path = REAL_MASKS,
+    device: str = "cpu",
 ) -> Steps[dict]:
     """Train until ``config.steps``; yields Progress per step, returns the last validation.
 
@@ -580,7 +585,7 @@ def train_steps(
             layers = load_layers(real_dir, masks_dir, config.layer_scans)
             judged = tuple(n for n in REAL_SCANS if n not in config.layer_scans)
             scans = load_scans(real_dir, masks_dir, judged)
-        task = DetectTask(config, images, val, layers, scans)
+        task = DetectTask(config, images, val, layers, scans, device)
         state = resume_state(out_dir, resume)
         loop = LoopState.from_checkpoint(state)
         if state is not None:
