@@ -28,6 +28,7 @@ import numpy as np
 
 from core.base.errors import InpaintError
 from core.base.imageio import read_rgb8
+from core.detect.aging import smooth_noise
 
 BLENDS = ("additive", "lighten", "darken")
 # Masks' coverage below this is the fringe of a mark: neither damage nor clean.
@@ -81,7 +82,8 @@ def _warp_maps(
     """For each pixel of a ``shape`` window: where to read the layer (x, y)."""
     h, w = shape
     angle = rng.uniform(0, 2 * np.pi)
-    scale = float(np.exp(rng.uniform(np.log(0.6), np.log(2.2))))  # layer px per photo px: 1/s
+    # How many photo px a layer px becomes: the scans are small, their cracks 1-12 px wide.
+    scale = float(np.exp(rng.uniform(np.log(0.6), np.log(2.2))))
     flip = -1.0 if rng.random() < 0.5 else 1.0
     cos, sin = np.cos(angle) / scale, np.sin(angle) / scale
     # Aim the window's middle at a damaged pixel, so most pastes show damage.
@@ -93,17 +95,10 @@ def _warp_maps(
     amount = rng.uniform(0.0, 4.0)
     cell = rng.uniform(20, 60)
     for field in (dy, dx):
-        field += amount * _smooth((h, w), rng, cell)
+        field += amount * smooth_noise((h, w), rng, cell)
     map_x = tx + flip * (cos * dx - sin * dy)
     map_y = ty + (sin * dx + cos * dy)
     return map_x.astype(np.float32), map_y.astype(np.float32)
-
-
-def _smooth(shape: tuple[int, int], rng: np.random.Generator, cell: float) -> np.ndarray:
-    h, w = shape
-    gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
-    grid = rng.uniform(-1, 1, (gh, gw)).astype(np.float32)
-    return cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
 def _read(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
