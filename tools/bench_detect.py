@@ -380,8 +380,9 @@ def record_real(results: dict, args: argparse.Namespace) -> None:
     entry.setdefault("training", {})["benchmark_real"] = {
         "command": f"python tools/bench_detect.py --real {args.real} --real-masks "
         f"{args.real_masks} --tolerance {args.tolerance}",
-        "what": "real damaged scans (../shared/data/real, never trained on) against the "
-        "reference masks of tools/real_masks.py: recall and precision with the tolerance",
+        "what": "real damaged scans (../shared/data/real) against the reference masks of "
+        "tools/real_masks.py: recall and precision with the tolerance; a scan whose damage "
+        "was pasted into training (the data note names it) is not a held-out figure",
         **{m: rounded(r) for m, r in results.items()},
     }
     write_manifest_entry(entry, models)

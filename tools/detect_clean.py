@@ -1,5 +1,5 @@
 """The detector on clean photos with fine detail: what share of each is proposed, and a sheet
-of the crops where it proposes most (docs/detect-clean-sheet.png).
+of the crops where it proposes most (docs/detect-clean-before-after.png, with --before).
 
     python tools/detect_clean.py [--images ../shared/data/bench] [--skimage] \
         [--models-dir DIR] [--sheet docs/detect-clean-sheet.png] [--json out.json]
@@ -12,7 +12,8 @@ suit, a coffee cup). Nothing in them is damage, so every flagged pixel is a fals
 Per photo: ``flagged %`` (the detector's mask at its default threshold: what the benchmark
 counts) and ``proposed %`` (the fill mask - grown by ``FILL_GROW`` px - that Accept or
 ``fill --auto-mask`` would replace). The sheet shows, per photo, the 160 px crop with the most
-proposed pixels at 100 %, the proposal in cyan beside the crop untouched.
+proposed pixels at 100 %, the proposal in cyan beside the crop untouched; with ``--before DIR``
+the proposal of the detector in DIR too (the crop: where the two together propose most).
 """
 
 from __future__ import annotations
@@ -65,16 +66,25 @@ def busiest_crop(mask: np.ndarray, size: int = CROP) -> tuple[int, int]:
     return int(y), int(x)
 
 
-def tile(rgb: np.ndarray, mask: np.ndarray, name: str, share: float) -> np.ndarray:
-    y, x = busiest_crop(mask)
+def tile(rgb: np.ndarray, proposals: list[tuple[str, np.ndarray]], name: str) -> np.ndarray:
+    """The photo's crop where the proposals hold most, untouched, then each proposal in cyan."""
+    y, x = busiest_crop(np.logical_or.reduce([mask for _, mask in proposals]))
     crop = rgb[y : y + CROP, x : x + CROP]
-    shown = crop.copy()
-    shown[mask[y : y + CROP, x : x + CROP]] = (0, 255, 255)
-    pair = np.concatenate([crop, np.full((crop.shape[0], 4, 3), 255, np.uint8), shown], 1)
-    canvas = np.full((CROP + 22, 2 * CROP + 4, 3), 255, np.uint8)
+    gap = np.full((crop.shape[0], 4, 3), 255, np.uint8)
+    parts, labels = [crop], [name]
+    for label, mask in proposals:
+        shown = crop.copy()
+        shown[mask[y : y + CROP, x : x + CROP]] = (0, 255, 255)
+        parts += [gap, shown]
+        labels.append(f"{label}{proposed_share(mask):.2%}")
+    pair = np.concatenate(parts, 1)
+    canvas = np.full((CROP + 22, pair.shape[1], 3), 255, np.uint8)
     canvas[22 : 22 + pair.shape[0], : pair.shape[1]] = pair
-    label = f"{name}: {share:.2%} proposed"
-    cv2.putText(canvas, label, (2, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    for i, label in enumerate(labels):
+        cv2.putText(
+            canvas, label, (2 + i * (CROP + 4), 15), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1,
+            cv2.LINE_AA,
+        )  # fmt: skip
     return canvas
 
 
@@ -84,6 +94,9 @@ def main() -> int:
     parser.add_argument("--skimage", action="store_true", help="add scikit-image's photos")
     parser.add_argument("--models-dir", type=Path, help="models folder (default: shipped)")
     parser.add_argument("--sheet", type=Path, help="write the crop sheet here")
+    parser.add_argument(
+        "--before", type=Path, help="models folder of an earlier detector: its proposal beside"
+    )
     parser.add_argument("--columns", type=int, default=4)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -94,7 +107,11 @@ def main() -> int:
         flagged, proposed = float(result.mask.mean()), proposed_share(proposal)
         rows[name] = {"flagged_percent": 100 * flagged, "proposed_percent": 100 * proposed}
         print(f"{name}: flagged {flagged:.3%}, proposed {proposed:.3%}")
-        tiles.append(tile(rgb, proposal, name, proposed)[..., ::-1])
+        proposals = [("", proposal)]
+        if args.before:
+            earlier = fill_mask(detect(rgb, models_dir=args.before))
+            proposals = [("before ", earlier), ("now ", proposal)]
+        tiles.append(tile(rgb, proposals, name)[..., ::-1])
     groups = {
         "kodak": [v for k, v in rows.items() if not k.startswith("skimage-")],
         "skimage": [v for k, v in rows.items() if k.startswith("skimage-")],
