@@ -10,7 +10,7 @@ ignored torn / chipped areas), grown ``--grow`` px as a brush a little wider tha
 would paint it. Every method fills it through the normal pipeline; per method the script
 prints the mean CIELAB shift of the filled regions against the ring around each (a* < 0 is
 the olive cast a restorer sees on sepia) and the grain ratio (1 = as grainy as the ring), and
-it writes ``real-fills-<scan>.png``: the scan with the mask, then each method, at 2x.
+it writes ``real-fills-<scan>.png``: the scan, the scan with the mask, then each method, at 2x.
 No truth exists for real damage: these are consistency figures, and the picture is the test.
 """
 
@@ -58,6 +58,7 @@ def main() -> int:
     parser.add_argument(
         "--crop", help="Y0,Y1,X0,X1: only this part of each scan (scan px), to look closer"
     )
+    parser.add_argument("--scan", nargs="*", help="only these scans (file stems)")
     parser.add_argument("--zoom", type=int, default=2, help="enlargement of the tiles")
     parser.add_argument(
         "--methods",
@@ -70,11 +71,16 @@ def main() -> int:
         y0, y1, x0, x1 = (int(v) for v in args.crop.split(","))
         crop = (slice(y0, y1), slice(x0, x1))
     for path in sorted(args.real.glob("*.png")):
+        if args.scan and path.stem not in args.scan:
+            continue
         image = read_rgb8(path)
         mask = damage_mask(path.stem, args.grow)
         shown = image.copy()
         shown[mask] = (0, 255, 255)
-        tiles = [labelled(shown[crop], f"{path.stem}: mask", args.zoom)]
+        tiles = [
+            labelled(image[crop], f"{path.stem}: scan", args.zoom),
+            labelled(shown[crop], "mask", args.zoom),
+        ]
         for method in args.methods:
             started = time.perf_counter()
             entry, grained = method.removesuffix("+grain"), method.endswith("+grain")
