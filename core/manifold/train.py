@@ -133,7 +133,8 @@ class TrainConfig:
     # net's guide, scored by the perceptual distance between two brackets (no guide; the truth
     # blurred by 8 px); needs the judging wheel. 0 = off.
     guide_val: int = 0
-    # What picks best.pt: "psnr" (validation hole-PSNR) or "guide" (the end-to-end progress).
+    # What picks best.pt: "psnr" (validation hole-PSNR) or "guide" (the end-to-end progress,
+    # the mean of the most likely fill's and a variant's).
     select: str = "psnr"
     free_bits: float = 0.25  # nats per latent dimension that cost nothing
     posterior_fraction: float = 0.5
@@ -177,7 +178,7 @@ RECIPES: dict[str, dict] = {
         "batch": 8,
         "scale_min": 0.25,
         "scale_max": 1.0,
-        "steps": 6000,
+        "steps": 2000,
         "lr": 1e-4,
         "warmup": 100,
         "lr_final": 0.1,
@@ -189,14 +190,18 @@ RECIPES: dict[str, dict] = {
         "w_low": 1.0,
         "low_pool": 8,
         "w_perc": 3.0,
-        "w_adv": 0.3,
+        # The adversarial terms are built (adv_kind ns, w_fm, sample_fakes, diff_aug) but off:
+        # two 400-step probes from the shipped weights, 12 held-out cases, end-to-end progress
+        # of the most likely fill / a variant: with them 0.46 / 0.39, without 0.46 / 0.47, and
+        # without them a step costs 0.86 s instead of 1.31 s on this CPU (docs/structure.md).
+        "w_adv": 0.0,
         "adv_kind": "ns",
-        "w_fm": 3.0,
+        "w_fm": 0.0,
         "r1_gamma": 10.0,
         "r1_every": 4,
         "disc_lr": 2e-4,
-        "sample_fakes": True,
-        "diff_aug": True,
+        "sample_fakes": False,
+        "diff_aug": False,
         "kind_weights": {"thin": 0.1, "medium": 0.25, "thick": 0.3, "box": 0.35},
         "guide_val": 12,
         "select": "guide",
@@ -663,7 +668,10 @@ class ManifoldTask:
                 self._brackets = bracket_scores(self.guide_cases)
             self.last_val["guide"] = guide_scores(self.net, self.guide_cases, self._brackets)
         if self.config.select == "guide" and "guide" in self.last_val:
-            return self.last_val["guide"]["progress"], self.last_val
+            # The default fill and the variants are both what a user sees: a net that buys
+            # one with the other is no better.
+            guide = self.last_val["guide"]
+            return (guide["progress"] + guide["variant_progress"]) / 2, self.last_val
         return self.last_val["mean_psnr"], self.last_val
 
 
