@@ -1,7 +1,7 @@
 """What the structure net's guide is worth to the texture engine, end to end (issue 24).
 
     python tools/guide_bench.py [--models resources/models | --checkpoint runs/x/best.pt]
-        [--set tune|kodak|skimage] [--cases 24]
+        [--set tune|kodak|skimage] [--cases 24] [--spread 3,2,1.5]
 
 Each case - a 192 px crop with a box, thick or medium stroke - is filled by the texture engine
 three ways and scored by the perceptual distance to the original (frozen Lite2 features,
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.base.imageio import list_images, read_rgb8
 from core.manifold.data import split_files
 from core.manifold.guide_bench import bracket_scores, guide_cases, guide_scores
+from core.manifold.options import GUIDE_SPREAD
 
 SKIMAGE_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "camera")
 
@@ -71,9 +72,26 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/train"))
     parser.add_argument("--cases", type=int, default=24)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--spread", help="variants' guide spreads to compare, e.g. 3,2,1.5 (default: the product's)"
+    )
     args = parser.parse_args()
     cases = guide_cases(photos(args.set, args.data), args.cases)
-    scores = guide_scores(load(args.models, args.checkpoint), cases, bracket_scores(cases))
+    net, brackets = load(args.models, args.checkpoint), bracket_scores(cases)
+    spreads = [float(v) for v in args.spread.split(",")] if args.spread else [GUIDE_SPREAD]
+    results = {}
+    for spread in spreads:
+        print(f"variants' guide spread {spread:g}:")
+        results[spread] = report(guide_scores(net, cases, brackets, spread))
+    if args.json:
+        figures = (
+            results[spreads[0]] if len(spreads) == 1 else {str(k): v for k, v in results.items()}
+        )
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def report(scores: dict) -> dict:
     for kind in ("box", "thick", "medium"):
         s = scores.get(kind)
         if s:
@@ -87,9 +105,7 @@ def main() -> int:
         f"{scores['net']:.3f} (progress {scores['progress']:+.2f})  variant "
         f"{scores['variant']:.3f} ({scores['variant_progress']:+.2f})"
     )
-    if args.json:
-        args.json.write_text(json.dumps(scores, indent=2))
-    return 0
+    return scores
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def bracket_scores(cases: list[GuideCase]) -> dict[str, list[float]]:
     return {"none": none, "oracle": oracle}
 
 
-def net_guides(net, case: GuideCase) -> tuple[np.ndarray, np.ndarray]:
+def net_guides(net, case: GuideCase, spread: float = GUIDE_SPREAD) -> tuple[np.ndarray, np.ndarray]:
     """(the most likely fill's guide, a sampled variant's guide) of ``net`` for ``case``, as
     ``ManifoldFill`` makes them (a copy of the net: the method freezes what it wraps)."""
     from core.manifold.method import ManifoldFill
@@ -91,16 +91,19 @@ def net_guides(net, case: GuideCase) -> tuple[np.ndarray, np.ndarray]:
     crop[case.hole] = 0.0
     cache = method.encode(crop, case.hole)
     z = method.sample_z(cache, seed=1000 + case.seed)
-    best = method.guides([cache], [cache.prior_mean], GUIDE_SPREAD)[0]
-    variant = method.guides([cache], [z], GUIDE_SPREAD)[0]
+    best = method.guides([cache], [cache.prior_mean], spread)[0]
+    variant = method.guides([cache], [z], spread)[0]
     return best, variant
 
 
-def guide_scores(net, cases: list[GuideCase], brackets: dict[str, list[float]]) -> dict:
-    """Mean distances (none, oracle, net, variant), per kind and pooled, and the progress."""
+def guide_scores(
+    net, cases: list[GuideCase], brackets: dict[str, list[float]], spread: float = GUIDE_SPREAD
+) -> dict:
+    """Mean distances (none, oracle, net, variant), per kind and pooled, and the progress;
+    ``spread``: how far a variant's guide is moved (the product's ``GUIDE_SPREAD``)."""
     rows = []
     for i, case in enumerate(cases):
-        best, variant = net_guides(net, case)
+        best, variant = net_guides(net, case, spread)
         rows.append(
             (case.kind, brackets["none"][i], brackets["oracle"][i],
              score(case, engine(case, best)), score(case, engine(case, variant)))

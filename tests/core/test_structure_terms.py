@@ -114,10 +114,12 @@ def test_guide_progress_is_the_share_of_the_way_from_no_guide_to_the_oracle(monk
     brackets = {"none": [2.0, 4.0], "oracle": [1.0, 2.0]}
     # The net's guides score 1.5 and 3.0 (half-way), its variants 2.5 and 5.0 (worse than none).
     scores = {0: (1.5, 2.5), 1: (3.0, 5.0)}
-    monkeypatch.setattr(
-        guide_bench, "net_guides",
-        lambda net, case: (np.full(1, scores[case.seed][0]), np.full(1, scores[case.seed][1])),
-    )  # fmt: skip
+
+    def guides(net, case, spread):
+        best, variant = scores[case.seed]
+        return np.full(1, best), np.full(1, variant)
+
+    monkeypatch.setattr(guide_bench, "net_guides", guides)
     monkeypatch.setattr(guide_bench, "engine", lambda case, guide: guide)
     monkeypatch.setattr(guide_bench, "score", lambda case, fill: float(fill[0]))
     out = guide_bench.guide_scores(None, cases, brackets)
