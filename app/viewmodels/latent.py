@@ -71,6 +71,9 @@ class LatentViewModel(QObject):
     # Preview or LayoutPreview, or None: the canvas shows the document again.
     preview_changed = Signal(object)
     status = Signal(str)
+    # The panel's text for a photo just shown (its own label only: the status bar keeps what
+    # opening the photo said, whichever panel is in front).
+    described = Signal(str)
     applied = Signal()  # a preview was committed to its document
     available_changed = Signal(bool, str)  # the manifold model: usable, why not
 
@@ -276,14 +279,14 @@ class LatentViewModel(QObject):
         if state is not None and state.holds_renders() and state.unchanged(doc):
             self._restore_renders(state)
         else:
-            self.status.emit(self.describe_photo())
+            self.described.emit(self.describe_photo())
 
     def _restore_renders(self, state: _DocumentState) -> None:
         """Show again the preview and variants a document was left with."""
         self.fills.restore_variants(state.variants)
         preview = state.preview
         if preview is None:
-            self.status.emit(self.describe_photo())
+            self.described.emit(self.describe_photo())
         elif isinstance(preview, LayoutPreview):
             self.generated.restore(preview)
         else:

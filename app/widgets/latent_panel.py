@@ -109,6 +109,7 @@ class LatentPanel(QWidget):
         layout.addStretch(1)
         controller.setting_changed.connect(self._show_setting)
         controller.status.connect(self.status_label.setText)
+        controller.described.connect(self.status_label.setText)
         controller.variants_changed.connect(self._show_variants)
         controller.variant_ready.connect(self.gallery.put_variant)
         controller.progress.connect(self._show_progress)

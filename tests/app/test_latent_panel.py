@@ -260,6 +260,16 @@ def test_the_panel_text_describes_the_photo_on_screen(qtbot, window, photo) -> N
     assert "Applied" not in text and "Paint over the damage first" in text
 
 
+def test_opening_a_photo_leaves_the_status_bar_to_what_opening_said(qtbot, window, photo) -> None:  # type: ignore[no-untyped-def]
+    other = photo.with_name("other.png")
+    write_image(Image(synthetic_photo(90, 120, seed=5)), other)
+    assert window.open_path(other)  # nothing masked there
+    assert "Paint over the damage first" in window.latent_panel.status_label.text()
+    # The latent panel's hint is its own: with the damage panel in front, a status bar that
+    # says "the sliders move the fill" speaks of controls the user cannot see.
+    assert "Paint over the damage first" not in window.statusBar().currentMessage()
+
+
 def test_fill_and_the_latent_panel_share_one_loaded_network() -> None:
     from app.viewmodels.methods import LEARNED, MethodCatalog, loaded_method
     from core.pipeline.registry import get_method
