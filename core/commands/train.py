@@ -197,6 +197,7 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
         help="comma-separated real scans whose damage is pasted (the others are validated on)",
     )
     add("--w-thin", type=float, default=None, help="extra weight of clean thin content")
+    add("--w-speck", type=float, default=None, help="extra weight of clean isolated specks")
     add("--scales", default=None, help="--export: factors the net runs at, e.g. 1,2")
     add("--budget", type=float, default=None, help="--export: clean-pixel share flagged")
     add("--floor", type=float, default=None, help="--export: the lowest default threshold")
@@ -209,7 +210,7 @@ def _add_detect_options(parser: argparse.ArgumentParser) -> None:
 _DETECT_ONLY = (
     "width", "levels", "features", "norm", "w_f1", "w_visible", "edge_border", "phase_start",
     "aged", "toned", "scales", "budget", "floor", "time_s", "hardware", "note", "arch",
-    "encoder_lr", "real", "real_layers", "w_thin",
+    "encoder_lr", "real", "real_layers", "w_thin", "w_speck",
 )  # fmt: skip
 
 

@@ -42,6 +42,7 @@ _COMMAND_FLAGS = (
     ("real", "--real", 0.0),
     ("real_layers", "--real-layers", ""),
     ("w_thin", "--w-thin", 0.0),
+    ("w_speck", "--w-speck", 0.0),
     ("init", "--init", None),
 )
 
@@ -49,9 +50,14 @@ _COMMAND_FLAGS = (
 def recipe_of(train_args: dict) -> str | None:
     """The name of the recipe (``RECIPES``) whose every setting the run of ``args.json`` has."""
     for name, recipe in RECIPES.items():
-        if all(train_args.get(key) == value for key, value in recipe.items()):
+        # Compared as JSON holds them (a recipe's tuples come back as lists).
+        if all(_as_json(train_args.get(key)) == _as_json(v) for key, v in recipe.items()):
             return name
     return None
+
+
+def _as_json(value):
+    return json.loads(json.dumps(value))
 
 
 def training_command(train_args: dict) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import cv2
@@ -66,6 +66,12 @@ REAL_MASKS = Path(__file__).resolve().parents[2] / "tests" / "data" / "real_mask
 THIN_LEVEL = 0.06
 THIN_WIDTH = 3.0
 THIN_LENGTH = 8
+# Specks of a clean photo (``speck_content``): compact marks this far off the luma's 9x9 median,
+# at most SPECK_SIZE px across, where at most SPECK_BUSY of the 15x15 box around them is marked
+# at half the level (dense texture - rock, gravel, foliage - is left out).
+SPECK_LEVEL = 0.12
+SPECK_SIZE = 8
+SPECK_BUSY = 0.25
 
 
 def load_corpus(folder: Path, parts: tuple[str, ...]) -> list[np.ndarray]:
@@ -100,9 +106,11 @@ def sample(
     rng: np.random.Generator,
     crop: int,
     mix: DamageMix = DamageMix(),
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    specks: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One training sample: (damaged RGB float32 crop, hole mask, ignore mask, change, thin
-    content of the clean crop: see :func:`thin_content`), its damage drawn from ``mix``."""
+    content and specks of the clean crop: see :func:`thin_content` and :func:`speck_content`,
+    the latter all False unless ``specks``), its damage drawn from ``mix``."""
     image = images[int(rng.integers(len(images)))]
     # Never below the crop: a 256 px crop needs the short side of a BSDS photo at 0.8 or more.
     scale = max(rng.uniform(0.6, 1.0), crop / min(image.shape[:2]))
@@ -145,8 +153,9 @@ def sample(
         real=pasted,
     )
     thin = thin_content(clean) & ~d.mask
+    speck = speck_content(clean) & ~d.mask if specks else np.zeros_like(thin)
     if (y0, x0, y1, x1) == (y, x, y + crop, x + crop):
-        return d.image, d.mask, d.ignore, d.change, thin
+        return d.image, d.mask, d.ignore, d.change, thin, speck
     pads = ((y0 - y, y + crop - y1), (x0 - x, x + crop - x1))
     return (
         np.pad(d.image, (*pads, (0, 0)), "edge"),
@@ -154,6 +163,7 @@ def sample(
         np.pad(d.ignore, pads, constant_values=True),
         np.pad(d.change, pads),
         np.pad(thin, pads, constant_values=False),
+        np.pad(speck, pads, constant_values=False),
     )
 
 
@@ -176,6 +186,30 @@ def thin_content(rgb: np.ndarray, level: float = THIN_LEVEL) -> np.ndarray:
     return cv2.dilate(thin, np.ones((3, 3), np.uint8)) > 0
 
 
+def speck_content(rgb: np.ndarray, level: float = SPECK_LEVEL) -> np.ndarray:
+    """Pixels of a clean photo's isolated specks - eye and button highlights, a ball, pebbles on
+    smooth ground, the centres of a pattern's flowers: what dust looks like to a net that knows
+    only "small and off its surroundings". Compact marks standing ``level`` or more off the
+    luma's 9x9 median, at most ``SPECK_SIZE`` px across and filling a third of their box, on
+    ground where at most ``SPECK_BUSY`` of the 15x15 box is marked at half the level (so not
+    dense texture); grown by 1 px. The hard negatives ``--w-speck`` weighs up."""
+    luma = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2GRAY)
+    byte = np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
+    residual = np.abs(luma - cv2.medianBlur(byte, 9).astype(np.float32) / 255.0)
+    marks = (residual >= level).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    width, height = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    area = stats[:, cv2.CC_STAT_AREA]
+    busy = cv2.blur((residual >= level / 2).astype(np.float32), (15, 15))
+    busy_mean = np.bincount(labels.ravel(), busy.ravel(), minlength=count) / np.maximum(area, 1)
+    compact = (np.maximum(width, height) <= SPECK_SIZE) & (area >= 3)
+    compact &= area >= 0.35 * width * height
+    specks = compact & (busy_mean < SPECK_BUSY)
+    specks[0] = False
+    marked = specks[labels].astype(np.uint8)
+    return cv2.dilate(marked, np.ones((3, 3), np.uint8)) > 0
+
+
 def aged_mix(rng: np.random.Generator) -> tuple[str, ...]:
     """Which damage of old prints a sample gets: cracks mostly, folds and faint scratches
     now and then, at least one."""
@@ -192,17 +226,21 @@ def batch(
     config: DetectNetConfig,
     mix: DamageMix = DamageMix(),
     w_thin: float = 0.0,
+    w_speck: float = 0.0,
 ):
     """(net input, target, per-pixel weight, change) of batch ``step``. The weight is 0 on
-    ignored pixels, 1 elsewhere, and ``1 + w_thin`` on the clean photo's thin content (hard
-    negatives: what a detector that knows only "thin and bright" would flag)."""
+    ignored pixels, 1 elsewhere, ``1 + w_thin`` on the clean photo's thin content and
+    ``1 + w_speck`` on its isolated specks (hard negatives: what a detector that knows only
+    "thin and bright" or "small and dark" would flag; the larger where both)."""
     rng = np.random.default_rng([seed, step])
-    parts = [sample(images, rng, crop, mix) for _ in range(size)]
+    parts = [sample(images, rng, crop, mix, specks=w_speck > 0) for _ in range(size)]
     rgb = torch.from_numpy(np.stack([net_input(p[0], config) for p in parts]))
     target = torch.from_numpy(np.stack([p[1] for p in parts])[:, None].astype(np.float32))
     keep = ~np.stack([p[2] for p in parts])
-    hard = np.stack([p[4] for p in parts])
-    weight = torch.from_numpy((keep * (1.0 + w_thin * hard))[:, None].astype(np.float32))
+    thin = np.stack([p[4] for p in parts])
+    speck = np.stack([p[5] for p in parts])
+    extra = np.maximum(w_thin * thin, w_speck * speck)
+    weight = torch.from_numpy((keep * (1.0 + extra))[:, None].astype(np.float32))
     change = torch.from_numpy(np.stack([p[3] for p in parts])[:, None])
     return rgb, target, weight, change
 
@@ -348,6 +386,11 @@ class TrainConfig:
     real: float = 0.0  # share of samples with damage cut from the real scans of real_layers
     real_layers: str = ""  # comma-separated scans whose damage is pasted (the rest: judged)
     w_thin: float = 0.0  # extra weight of the clean photo's thin content (hard negatives)
+    w_speck: float = 0.0  # extra weight of the clean photo's isolated specks (hard negatives)
+    # Later phases, each a dict of the settings that change from its step ``from`` on: a new
+    # cosine cycle (to the next phase's start or ``steps``) with, e.g., a lower rate and another
+    # mix. One command goes through them all; see :meth:`at_step`.
+    phases: tuple[dict, ...] = ()
     threads: int = 2
     ckpt_every: int = 50
     val_every: int = 250
@@ -368,11 +411,40 @@ class TrainConfig:
         for name in ("aged", "toned", "real"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InpaintError(f"{name} is a share of the samples, 0 to 1")
+        # The net's shape stays; everything a run draws and weighs may change.
+        fixed = {"phases", "phase_start", "seed", "width", "features", "norm", "levels", "arch"}
+        known = {f.name for f in fields(self)} - fixed - {"steps"}
+        start = self.phase_start
+        for phase in self.phases:
+            unknown = set(phase) - known - {"from"}
+            if unknown or not phase.get("from", 0) > start:
+                raise InpaintError(
+                    "a phase sets the step it starts from (after the one before) and run "
+                    f"settings, not {sorted(unknown)}"
+                )
+            start = phase["from"]
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        values["phases"] = tuple(dict(p) for p in values.get("phases") or ())
+        return cls(**values)
+
+    def at_step(self, step: int) -> TrainConfig:
+        """The settings in force at ``step``: the run's own until its first phase starts, then
+        that phase's over them, with its cosine cycle from its start to the next one's (or the
+        run's end). A phase starting at or after ``steps`` is never reached."""
+        ends = [min(p["from"], self.steps) for p in self.phases] + [self.steps]
+        config = replace(self, phases=(), steps=ends[0])
+        for i, phase in enumerate(self.phases):
+            if step < phase["from"] or phase["from"] >= self.steps:
+                break
+            settings = {k: v for k, v in phase.items() if k != "from"}
+            config = replace(
+                self, phases=(), phase_start=phase["from"], steps=ends[i + 1], **settings
+            )
+        return config
 
     def net_config(self) -> DetectNetConfig:
         return DetectNetConfig(
@@ -396,7 +468,7 @@ RECIPES: dict[str, dict] = {
         "features": True,
         "norm": True,
         "width": 16,
-        "steps": 5000,
+        "steps": 6500,
         "batch": 8,
         "crop": 256,
         "lr": 1e-3,
@@ -411,6 +483,10 @@ RECIPES: dict[str, dict] = {
         "w_thin": 4.0,
         "val_every": 250,
         "ckpt_every": 50,
+        # A second, shorter cycle at a third of the rate: more synthetic scratches and dust
+        # than real layers (the first cycle's synthetic F1 had stopped rising at 3500), and
+        # isolated specks of the clean photos as hard negatives beside the thin content.
+        "phases": ({"from": 5000, "lr": 3e-4, "warmup": 50, "real": 0.2, "w_speck": 3.0},),
     },
 }
 
@@ -457,10 +533,9 @@ class DetectTask:
     ) -> None:
         self.config, self.images, self.val = config, images, val
         self.scans = scans or []
-        # What every sample's damage is drawn from: fixed for the run.
-        self.mix = DamageMix(
-            config.edge_border, config.aged, config.toned, config.real, tuple(layers or ())
-        )
+        self.layers = tuple(layers or ())
+        # What samples' damage is drawn from, per phase (built once: layers are large).
+        self._mixes: dict[tuple, DamageMix] = {}
         torch.manual_seed(config.seed)
         self.device = device
         net = build_net(config.net_config()).to(device)
@@ -529,14 +604,21 @@ class DetectTask:
                 "--features and --norm"
             ) from None
 
+    def mix(self, config: TrainConfig) -> DamageMix:
+        """The damage mix of a phase's settings."""
+        key = (config.edge_border, config.aged, config.toned, config.real)
+        if key not in self._mixes:
+            self._mixes[key] = DamageMix(*key, self.layers)
+        return self._mixes[key]
+
     def train_step(self, step: int) -> dict[str, float]:
-        config = self.config
+        config = self.config.at_step(step)
         lr = learning_rate(step, config)
         for group in self.opt.param_groups:
             group["lr"] = lr * group.get("scale", 1.0)
         rgb, target, weight, change = batch(
-            self.images, config.seed, step, config.batch, config.crop, self.net.config, self.mix,
-            config.w_thin,
+            self.images, config.seed, step, config.batch, config.crop, self.net.config,
+            self.mix(config), config.w_thin, config.w_speck,
         )  # fmt: skip
         rgb = rgb.to(self.device).contiguous(memory_format=torch.channels_last)
         target, weight, change = (t.to(self.device) for t in (target, weight, change))

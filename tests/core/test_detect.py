@@ -462,7 +462,7 @@ def test_training_crops_reach_past_the_edge_into_repeated_pixels_that_are_ignore
     photo = synthetic_photo(160, 200, seed=2)
     past_top = 0
     for seed in range(40):
-        image, mask, ignore, _, _ = sample(
+        image, mask, ignore, _, _, _ = sample(
             [photo], np.random.default_rng(seed), 128, DamageMix(edge_border=16)
         )
         assert image.shape == (128, 128, 3) and mask.shape == ignore.shape == (128, 128)

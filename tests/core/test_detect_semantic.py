@@ -30,7 +30,9 @@ from core.detect.train import (
     RECIPES,
     TrainConfig,
     batch,
+    learning_rate,
     loss_fn,
+    speck_content,
     thin_content,
     tolerant_counts,
 )
@@ -165,6 +167,69 @@ def test_thin_content_weighs_up_clean_pixels_only():
     assert torch.equal(target, target2)
     assert set(torch.unique(plain).tolist()) <= {0.0, 1.0}
     assert (weighted == 5.0).any() and not ((weighted == 5.0) & (target > 0)).any()
+
+
+def test_speck_content_finds_isolated_specks_not_lines_blobs_or_gravel():
+    flat = np.full((96, 96, 3), 0.5, np.float32)
+    assert not speck_content(flat).any()
+    dots = flat.copy()
+    for x, y in ((20, 20), (60, 30), (40, 70)):
+        cv2.circle(dots, (x, y), 2, (0.1, 0.1, 0.1), -1)  # an eye highlight, a button
+    found = speck_content(dots)
+    assert all(found[y, x] for x, y in ((20, 20), (60, 30), (40, 70)))
+    assert found.sum() < 3 * 49
+    big = flat.copy()
+    cv2.circle(big, (48, 48), 12, (0.1, 0.1, 0.1), -1)  # an object, not a speck
+    cv2.line(big, (5, 10), (90, 12), (0.9, 0.9, 0.9), 1)  # a line: thin content's business
+    assert not speck_content(big).any()
+    rng = np.random.default_rng(0)
+    gravel = np.clip(0.5 + rng.normal(0, 0.15, (96, 96, 1)), 0, 1).repeat(3, 2)
+    gravel = cv2.GaussianBlur(gravel.astype(np.float32), (0, 0), 0.8)
+    assert speck_content(gravel).mean() < 0.02  # dense texture is left out
+
+
+def test_speck_weight_reaches_the_specks_of_a_batch_only_when_asked():
+    photo = np.full((160, 160, 3), 128, np.uint8)
+    for x in range(10, 160, 37):
+        for y in range(10, 160, 41):
+            cv2.circle(photo, (x, y), 2, (20, 20, 20), -1)
+    config = DetectNetConfig(features=True)
+    _, target, plain, _ = batch([photo], 0, 3, 2, 128, config, w_speck=0.0)
+    _, target2, weighted, _ = batch([photo], 0, 3, 2, 128, config, w_speck=3.0)
+    assert torch.equal(target, target2)
+    assert not (plain == 4.0).any()
+    assert (weighted == 4.0).any() and not ((weighted == 4.0) & (target > 0)).any()
+
+
+def test_a_phase_restarts_the_cosine_cycle_with_its_own_settings():
+    config = TrainConfig(
+        steps=300, lr=1e-3, warmup=10, phases=({"from": 200, "lr": 2e-4, "w_speck": 3.0},)
+    )
+    first, second = config.at_step(199), config.at_step(200)
+    assert (first.steps, first.lr, first.w_speck) == (200, 1e-3, 0.0)
+    assert (second.phase_start, second.steps, second.lr, second.w_speck) == (200, 300, 2e-4, 3.0)
+    assert learning_rate(199, first) < 1e-6  # the first cycle runs down to its phase's start
+    assert learning_rate(200, second) == pytest.approx(2e-4 / 10)  # and the next ramps up
+    assert config.at_step(299).lr == 2e-4
+    # A shorter run never reaches a phase that starts after its end.
+    short = TrainConfig(steps=50, phases=config.phases)
+    assert short.at_step(49).steps == 50 and short.at_step(49).w_speck == 0.0
+    with pytest.raises(InpaintError, match="phase"):
+        TrainConfig(steps=300, phases=({"from": 100, "width": 32},))  # the net's shape stays
+    with pytest.raises(InpaintError, match="phase"):
+        TrainConfig(steps=300, phases=({"lr": 1e-4},))  # where does it start?
+
+
+def test_the_recipes_first_cycle_is_the_5000_step_run_it_continues():
+    """The shipped run trained 5000 steps before the recipe had a second phase; the recipe's
+    first cycle must be that run exactly, so resuming it goes on as one command would."""
+    recipe = TrainConfig(**RECIPES["semantic"])
+    earlier = TrainConfig(**{k: v for k, v in RECIPES["semantic"].items() if k != "phases"})
+    earlier = TrainConfig.from_dict({**vars(earlier), "steps": 5000})
+    for step in (0, 150, 2500, 4999):
+        assert learning_rate(step, recipe.at_step(step)) == learning_rate(step, earlier)
+        assert recipe.at_step(step).real == earlier.real and recipe.at_step(step).w_speck == 0
+    assert recipe.at_step(5000).phase_start == 5000 and recipe.at_step(5000).real < earlier.real
 
 
 def test_hard_negative_weight_raises_the_loss_of_a_false_alarm_on_them():
