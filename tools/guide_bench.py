@@ -50,12 +50,12 @@ def photos(which: str, data: Path) -> list[np.ndarray]:
 
 
 def load(models: Path | None, checkpoint: Path | None):
-    import torch
 
     from core.manifold.net import ManifoldNet, NetConfig
+    from core.training.loop import load_checkpoint
 
     if checkpoint is not None:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        state = load_checkpoint(checkpoint)
         net = ManifoldNet(NetConfig.from_dict(json.loads(state["net_config"])))
         net.load_state_dict(state["model"])
         return net.eval()

@@ -21,12 +21,14 @@ import contextlib
 import json
 import math
 import os
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -99,9 +101,15 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 def load_checkpoint(path: Path) -> dict:
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError) as error:
+        with torch.serialization.safe_globals(_NUMPY_SCALAR_GLOBALS):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as error:
         raise InpaintError(f"cannot read checkpoint {path}: {error}") from None
+
+
+# Runs before the loop stored ``best`` as a float kept a numpy float64 there (a validation
+# score computed with numpy); their checkpoints still load, nothing else numpy does.
+_NUMPY_SCALAR_GLOBALS = [np._core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]
 
 
 def resume_state(out_dir: Path, resume: bool = True) -> dict | None:
@@ -194,6 +202,7 @@ def train_loop(
             running, count = {}, 0
         if main and (step % schedule.val_every == 0 or last):
             score, record = task.validate(step)
+            score = float(score)  # a numpy scalar would not load with weights_only
             append_log(out_dir, {"val": record})
             if on_validation is not None:
                 on_validation(step, record)

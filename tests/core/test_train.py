@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -262,3 +263,37 @@ def test_warmup_cosine_ramps_up_then_decays_to_its_floor():
     assert rate(1000) == pytest.approx(5e-5) and rate(5000) == pytest.approx(5e-5)
     after = [rate(s) for s in range(100, 1001, 50)]
     assert all(a >= b for a, b in itertools.pairwise(after))
+
+
+class _NumpyScoredTask:
+    """A task whose validation score is a numpy scalar, as a numpy-computed metric is."""
+
+    def __init__(self) -> None:
+        self.weight = torch.zeros(2)
+
+    def state_dict(self) -> dict:
+        return {"model": {"weight": self.weight}}
+
+    def train_step(self, step: int) -> dict[str, float]:
+        self.weight += 1.0
+        return {"loss": 1.0 / (step + 1)}
+
+    def validate(self, step: int) -> tuple[float, dict]:
+        return np.float64(step) / 10, {"step": step}
+
+
+def test_a_numpy_validation_score_leaves_checkpoints_that_resume(tmp_path: Path) -> None:
+    """A guide-selected structure run stored ``best`` as numpy float64; its checkpoints then
+    failed to load with weights_only (an UnpicklingError, not a clear message)."""
+    from core.base.progress import run_to_end
+    from core.training.loop import LoopState, Schedule, train_loop
+
+    schedule = Schedule(steps=4, ckpt_every=2, val_every=2, log_every=2)
+    run_to_end(train_loop(_NumpyScoredTask(), tmp_path, schedule, LoopState()))
+    for name in ("last.pt", "best.pt"):
+        state = load_checkpoint(tmp_path / name)
+        assert type(state["best"]) is float and state["best"] == pytest.approx(0.4)
+    # Checkpoints written before the fix (best as numpy float64) load as well.
+    old = {"model": {}, "step": 3, "best": np.float64(0.5)}
+    torch.save(old, tmp_path / "old.pt")
+    assert load_checkpoint(tmp_path / "old.pt")["best"] == 0.5
