@@ -109,7 +109,9 @@ def load_checkpoint(path: Path) -> dict:
 
 # Runs before the loop stored ``best`` as a float kept a numpy float64 there (a validation
 # score computed with numpy); their checkpoints still load, nothing else numpy does.
-_NUMPY_SCALAR_GLOBALS = [np._core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]
+# Taken from a float64 itself: the reconstructor lives in numpy._core from numpy 2, numpy.core
+# before (pyproject allows 1.26).
+_NUMPY_SCALAR_GLOBALS = [np.float64(0).__reduce__()[0], np.dtype, type(np.dtype(np.float64))]
 
 
 def resume_state(out_dir: Path, resume: bool = True) -> dict | None:
