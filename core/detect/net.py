@@ -118,12 +118,18 @@ def net_input(rgb: np.ndarray, config: DetectNetConfig) -> np.ndarray:
     """float32 (C, H, W) input of the net for float32 RGB ``rgb`` (H, W, 3) in [0, 1]."""
     x = rgb.astype(np.float32) - 0.5
     if config.features:
-        luma = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2GRAY)
-        # OpenCV's large-kernel median needs uint8; 8 bits are plenty for this evidence.
-        byte = np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
-        res = [luma - cv2.medianBlur(byte, k).astype(np.float32) / 255.0 for k in (5, 9)]
+        res = median_residuals(rgb, (5, 9))
         x = np.concatenate([x, 4.0 * np.stack(res, axis=2)], axis=2)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def median_residuals(rgb: np.ndarray, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """The luma of float32 RGB ``rgb`` minus its median over each ``size`` x ``size`` box
+    (0-1 scale, signed): what a mark thinner or smaller than half the box leaves."""
+    luma = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2GRAY)
+    # OpenCV's large-kernel median needs uint8; 8 bits are plenty for this evidence.
+    byte = np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return [luma - cv2.medianBlur(byte, k).astype(np.float32) / 255.0 for k in sizes]
 
 
 def _block(cin: int, cout: int, norm: bool, stride: int = 1, dilation: int = 1) -> list[nn.Module]:

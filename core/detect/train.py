@@ -30,7 +30,14 @@ from core.base.cpu import tune_allocator
 from core.base.errors import InpaintError
 from core.base.imageio import list_images, read_rgb8
 from core.base.progress import Steps, run_to_end
-from core.detect.net import MODEL_NAME, DetectNetConfig, build_net, net_input, predict_steps
+from core.detect.net import (
+    MODEL_NAME,
+    DetectNetConfig,
+    build_net,
+    median_residuals,
+    net_input,
+    predict_steps,
+)
 from core.detect.real_layers import DamageLayer, load_layers
 from core.detect.synth import synthesize
 from core.training.loop import (
@@ -174,9 +181,7 @@ def thin_content(rgb: np.ndarray, level: float = THIN_LEVEL) -> np.ndarray:
     average and at least ``THIN_LENGTH`` long; grown by 1 px. Dense texture (rock, foliage,
     grain) makes pieces far thicker on average and is left out. The hard negatives
     ``--w-thin`` weighs up."""
-    luma = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2GRAY)
-    byte = np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
-    residual = np.abs(luma - cv2.medianBlur(byte, 7).astype(np.float32) / 255.0)
+    residual = np.abs(median_residuals(rgb, (7,))[0])
     marks = (residual >= level).astype(np.uint8)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
@@ -193,9 +198,7 @@ def speck_content(rgb: np.ndarray, level: float = SPECK_LEVEL) -> np.ndarray:
     luma's 9x9 median, at most ``SPECK_SIZE`` px across and filling a third of their box, on
     ground where at most ``SPECK_BUSY`` of the 15x15 box is marked at half the level (so not
     dense texture); grown by 1 px. The hard negatives ``--w-speck`` weighs up."""
-    luma = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2GRAY)
-    byte = np.rint(np.clip(luma, 0.0, 1.0) * 255.0).astype(np.uint8)
-    residual = np.abs(luma - cv2.medianBlur(byte, 9).astype(np.float32) / 255.0)
+    residual = np.abs(median_residuals(rgb, (9,))[0])
     marks = (residual >= level).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
     width, height = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
