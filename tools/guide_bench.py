@@ -50,7 +50,6 @@ def photos(which: str, data: Path) -> list[np.ndarray]:
 
 
 def load(models: Path | None, checkpoint: Path | None):
-
     from core.manifold.net import ManifoldNet, NetConfig
     from core.training.loop import load_checkpoint
 

@@ -30,19 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from guide_bench import load, photos
 
-from core.base.progress import run_to_end
-from core.manifold.guide_bench import ORACLE_SIGMA, guide_cases, score
+from core.manifold.guide_bench import ORACLE_SIGMA, engine, guide_cases, score
 from core.manifold.method import LOOSE_GUIDE_WEIGHT, ManifoldFill
 from core.manifold.options import GUIDE_SPREAD
 
 RING_PX = 8  # the known band around the hole the decoder's error is taken on
-
-
-def engine(case, guide: np.ndarray | None, weight: float) -> np.ndarray:
-    from core.texture import TextureOptions, synthesize_steps
-
-    options = TextureOptions(guide_weight=weight)
-    return run_to_end(synthesize_steps(case.truth, case.hole, guide, case.seed, options=options))
 
 
 def raw_decode(method: ManifoldFill, cache) -> np.ndarray:
@@ -84,10 +76,10 @@ def measure(net, cases) -> list[dict]:
         best, variant = method.guides([cache, cache], [cache.prior_mean, z], GUIDE_SPREAD)
         oracle = cv2.GaussianBlur(case.truth, (0, 0), ORACLE_SIGMA)
         row = {"kind": case.kind, **predictors(case, raw_decode(method, cache), best)}
-        row["none"] = score(case, engine(case, None, 1.0))
-        row["oracle"] = score(case, engine(case, oracle, 1.0))
+        row["none"] = score(case, engine(case, None))
+        row["oracle"] = score(case, engine(case, oracle))
         for name, guide in (("net", best), ("variant", variant)):
-            row[name] = score(case, engine(case, guide, 1.0))
+            row[name] = score(case, engine(case, guide))
             row[f"{name}_loose"] = score(case, engine(case, guide, LOOSE_GUIDE_WEIGHT))
         rows.append(row)
     return rows

@@ -62,11 +62,12 @@ def guide_cases(images: list[np.ndarray], count: int, seed: int = 4321) -> list[
     return cases
 
 
-def engine(case: GuideCase, guide: np.ndarray | None) -> np.ndarray:
-    """The texture engine's fill of ``case`` following ``guide`` (None: no guide)."""
+def engine(case: GuideCase, guide: np.ndarray | None, weight: float = 1.0) -> np.ndarray:
+    """The texture engine's fill of ``case`` following ``guide`` (None: no guide) at guide
+    weight ``weight``."""
     from core.texture import TextureOptions, synthesize_steps
 
-    options = TextureOptions(guide_weight=1.0)
+    options = TextureOptions(guide_weight=weight)
     return run_to_end(synthesize_steps(case.truth, case.hole, guide, case.seed, options=options))
 
 
