@@ -11,6 +11,10 @@ right, with no other mark; which method is A is drawn from ``--seed``. Written:
 * ``OUT/sheet.png``: every pair, numbered, for a quick look;
 * ``OUT/key.json``: which method each side is - kept apart until every pair is judged.
 
+``--saved DIR,DIR`` pairs fills that ``bench --save`` runs wrote instead of filling anew: the
+first folder's fills of the first method against the second's of the second (one method: the
+same for both; two runs of one method with two sets of weights, say), named ``folder/method``.
+
 Judge with a person (or a helper) who is not told the methods and sees only the pair images,
 with one question ("which looks like an untouched photograph?"); then ``--tally answers.json``
 (``{"01": "A", ...}``) prints how often each method was chosen, per class.
@@ -47,8 +51,25 @@ def pair_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return canvas
 
 
+def saved_fill(folder: Path, photo: str, kind: str, method: str) -> np.ndarray:
+    """The fill ``bench --save`` wrote into ``folder`` for this photo, class and method."""
+    path = folder / f"{photo}_{kind}_{method}.png"
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: was the bench run with the same images and classes?")
+    return read_rgb(path)
+
+
 def make_pairs(args: argparse.Namespace) -> int:
-    first, second = args.methods.split(",")
+    methods = args.methods.split(",")
+    if args.saved:
+        folders = [Path(f) for f in args.saved.split(",")]
+        methods = methods * 2 if len(methods) == 1 else methods
+        sources = {f"{f.name}/{m}": (f, m) for f, m in zip(folders, methods, strict=True)}
+        if len(sources) != 2:
+            raise SystemExit("--saved needs two folders, or two methods of one folder")
+        first, second = sources
+    else:
+        first, second = methods
     images = list_images(args.images)[: args.limit or None]
     rng = np.random.default_rng(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -59,7 +80,13 @@ def make_pairs(args: argparse.Namespace) -> int:
         masks = bench_masks(*image.shape[:2], index, args.classes.split(","), args.bench_seed)
         for kind, hole in masks.items():
             number += 1
-            fills = {m: fill(FillRequest(image, hole, m)) for m in (first, second)}
+            if args.saved:
+                fills = {
+                    name: saved_fill(folder, path.stem, kind, method)
+                    for name, (folder, method) in sources.items()
+                }
+            else:
+                fills = {m: fill(FillRequest(image, hole, m)) for m in (first, second)}
             ys, xs = hole_box(hole, MARGIN)
             swap = bool(rng.random() < 0.5)
             a, b = (second, first) if swap else (first, second)
@@ -106,6 +133,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="which side each method takes")
     parser.add_argument("--bench-seed", type=int, default=0, help="the bench's mask seed")
     parser.add_argument("--limit", type=int, default=0, help="first N photos only")
+    parser.add_argument(
+        "--saved", help="DIR,DIR: bench --save folders, one for --methods' first, one its second"
+    )
     parser.add_argument("--tally", type=Path, help="answers JSON: count instead of drawing")
     args = parser.parse_args()
     return tally(args) if args.tally else make_pairs(args)
