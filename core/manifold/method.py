@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -47,9 +47,6 @@ from core.manifold.options import MAX_HOLE_RADIUS, ManifoldOptions
 from core.methods.base import CropContext, FillMethod, region_seed
 from core.methods.classical import BiharmonicInpaint
 from core.methods.geometry import HoleMeasure, back_to_crop, view_shape
-
-if TYPE_CHECKING:
-    from core.texture import TextureOptions
 
 # torch (with the network) and the texture engine (numba) are imported where they are used:
 # they cost 2.1 s and 0.6 s to import on the 2-core CPU, and this module is imported at every
@@ -73,13 +70,6 @@ DEFAULT_OPTIONS = ManifoldOptions()
 LOOSE_GUIDE_FROM_PX = 24.0
 LOOSE_GUIDE_AT_PX = 36.0
 LOOSE_GUIDE_WEIGHT = 0.25
-# Deeper than this (mean px from known ones), the texture energy is voted like colour instead
-# of fixed to its continuation from the border: across a box that continuation is a smooth
-# interpolation over 40 px and more, and it held whole fills to flat sources (kodim01's stone
-# wall came back a flat grey-brown triangle). Blind pairs against the fixed energy
-# (docs/texture.md): boxes chosen 21 of 24 on Kodak, 15 of 21 on photos never tuned on; thick
-# strokes (up to 22 px) were a draw (14 of 24, 8 of 21) and keep it fixed.
-VOTED_ENERGY_FROM_PX = 24.0
 
 
 @dataclass
@@ -422,14 +412,14 @@ class ManifoldFill(FillMethod):
             # A narrow stroke keeps the net's lightness and takes its colour from around it:
             # on sepia scans the net's own chroma drifts olive (a* -0.67 on the cracked scan).
             return _surrounding_chroma(guide, cache.crop, cache.hole) if options.texture else guide
-        from core.texture import synthesize_steps
+        from core.texture import TextureOptions, synthesize_steps
 
         # The texture's draws follow the latent's: the most likely fill is one picture, and
         # fusion's end is the variant it ends at.
         seed = _drawn_seed(context)
-        options_for_hole = texture_options_for(cache.mean_distance)
+        texture = TextureOptions(guide_weight=guide_weight_for(cache.mean_distance))
         filled = yield from synthesize_steps(
-            cache.crop, cache.hole, guide, seed or 0, options=options_for_hole
+            cache.crop, cache.hole, guide, seed or 0, options=texture
         )
         result = cache.crop.copy()
         result[cache.hole] = filled[cache.hole]
@@ -509,18 +499,6 @@ class ManifoldFill(FillMethod):
                 optim.step()
                 yield Progress(0.05 + 0.9 * (step + 1) / steps, f"refine {step + 1}/{steps}")
         return z_t.detach()[0].cpu().numpy()
-
-
-def texture_options_for(mean_distance: float) -> TextureOptions:
-    """The texture engine's options for a hole whose pixels lie ``mean_distance`` px from the
-    known ones on average: the guide's weight (``guide_weight_for``) and, past
-    ``VOTED_ENERGY_FROM_PX``, voted texture energy."""
-    from core.texture import TextureOptions
-
-    return TextureOptions(
-        guide_weight=guide_weight_for(mean_distance),
-        texture_fixed=mean_distance <= VOTED_ENERGY_FROM_PX,
-    )
 
 
 def guide_weight_for(mean_distance: float) -> float:

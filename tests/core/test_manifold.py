@@ -212,20 +212,18 @@ def test_thick_holes_take_texture_from_the_photo_guided_by_the_net(method: Manif
     assert method.describe(prepared, ManifoldOptions(texture=False)) == "net"
 
 
-def test_deep_holes_hold_the_guide_loosely_and_vote_their_texture(
-    method: ManifoldFill, monkeypatch
-) -> None:
+def test_deep_holes_hold_the_guide_loosely(method: ManifoldFill, monkeypatch) -> None:
     from core import texture
     from core.manifold.method import LOOSE_GUIDE_WEIGHT, guide_weight_for
 
     assert guide_weight_for(10.0) == 1.0 and guide_weight_for(24.0) == 1.0
     assert guide_weight_for(30.0) == pytest.approx(0.5 * (1.0 + LOOSE_GUIDE_WEIGHT))
     assert guide_weight_for(36.0) == LOOSE_GUIDE_WEIGHT == guide_weight_for(80.0)
-    used: list[tuple[float, bool]] = []
+    used: list[float] = []
     real = texture.synthesize_steps
 
     def spy(*args, options=None):  # type: ignore[no-untyped-def]
-        used.append((options.guide_weight, options.texture_fixed))
+        used.append(options.guide_weight)
         return real(*args, options=options)
 
     monkeypatch.setattr(texture, "synthesize_steps", spy)
@@ -236,9 +234,7 @@ def test_deep_holes_hold_the_guide_loosely_and_vote_their_texture(
     deep[20:260, 20:260] = True  # a 240 px square: its pixels 40 px from known ones on average
     big[deep] = 0.0
     method.fill(big, deep, CropContext())
-    # The stroke keeps the full guide and the texture energy continued from its border; the
-    # square holds the guide loosely and votes its energy like colour.
-    assert used == [(1.0, True), (LOOSE_GUIDE_WEIGHT, False)]
+    assert used == [1.0, LOOSE_GUIDE_WEIGHT]
 
 
 def test_narrow_strokes_keep_the_nets_fill(method: ManifoldFill) -> None:

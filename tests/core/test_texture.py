@@ -191,3 +191,15 @@ def test_bad_input_is_a_clear_error():
     for args, options, message in cases:
         with pytest.raises(InpaintError, match=message):
             run_to_end(synthesize_steps(*args, 0, options=TextureOptions(**options)))
+
+
+def test_deep_holes_vote_their_texture_energy_and_strokes_keep_it_fixed():
+    image = noise_texture(96, 96, (0.5, 0.45, 0.4), seed=9)
+    deep = box(96, 96, 28, 68, 28, 68)  # a 40 px square: its pixels ~7 px from known ones
+    stroke = box(96, 96, 46, 50, 10, 86)  # 4 px tall: ~1 px
+    for hole, voted in ((deep, True), (stroke, False)):
+        rule = fill(image, hole, seed=1, voted_energy_from_px=5.0)
+        always_voted = fill(image, hole, seed=1, voted_energy_from_px=0.0)
+        never_voted = fill(image, hole, seed=1, voted_energy_from_px=float("inf"))
+        assert not np.array_equal(always_voted, never_voted)
+        assert np.array_equal(rule, always_voted if voted else never_voted)
