@@ -33,6 +33,7 @@ OPTIONS = TextureOptions(
     coarse_iterations=2,
     search_iterations=1,
     voted_energy_from_px=0.0,
+    own_bands_from_px=float("inf"),
     low_band_keep=0.0,
     mid_gain=1.0,
     mid_gain_far=1.0,

@@ -52,9 +52,11 @@ class TextureOptions:
     texture_weight: float = 5.0  # weight of the texture-energy channels (0: none)
     texture_sigma: float = 3.0  # px, window over which gradient magnitudes are averaged
     # Holes whose pixels lie farther than this on average (px to the nearest known pixel) vote
-    # their texture energy like colour; nearer holes keep it fixed (see ``_energy_is_fixed``).
-    # 0: always voted.
+    # their texture energy like colour; nearer holes keep it fixed (0: always voted) ...
     voted_energy_from_px: float = 24.0
+    # ... and keep their own low and middle bands instead of the guide's (inf: never). See
+    # ``_deep_hole_rules``.
+    own_bands_from_px: float = 24.0
     low_band_sigma: float = 8.0  # px, the split between the guide's band and the texture's
     mid_gain: float = 0.52  # gain of the fill's band between grain_sigma and low_band_sigma
     mid_gain_far: float = 1.25  # ... up to mid_gain_start px into the hole, and this far in:
@@ -402,10 +404,11 @@ def synthesize_steps(
         yield Progress(1.0, "too little known area for texture: kept the guide")
         return _fallback(image, hole, guide)
 
-    levels = _build_levels(image, hole, guide, options)
+    energy_fixed, guide_bands = _deep_hole_rules(hole, options)
+    levels = _build_levels(image, hole, guide, options, energy_fixed)
     error, weight = yield from _em_levels(levels, seed, options)
     result = np.ascontiguousarray(levels[0].image[..., :3])
-    if guide is not None:
+    if guide is not None and guide_bands:
         result = _keep_guide_low_band(result, hole, guide, error, weight, options)
     result[~hole] = image[~hole]
     yield Progress(1.0, "texture done")
@@ -413,7 +416,11 @@ def synthesize_steps(
 
 
 def _build_levels(
-    image: np.ndarray, hole: np.ndarray, guide: np.ndarray | None, options: TextureOptions
+    image: np.ndarray,
+    hole: np.ndarray,
+    guide: np.ndarray | None,
+    options: TextureOptions,
+    energy_fixed: bool = True,
 ) -> list[_Level]:
     """The pyramid with its fixed channels, the coarsest level's hole set to its start."""
     # The guide is compared in its own band: the net's fill is smooth, the photo is not, and
@@ -426,7 +433,7 @@ def _build_levels(
     energy = None
     if options.texture_weight > 0:
         energy = _texture_energy(image, hole, options.texture_sigma) * options.texture_weight
-        if _energy_is_fixed(hole, options):
+        if energy_fixed:
             fixed.append(energy)
             energy = None
     work_image = image if energy is None else np.concatenate([image, energy], axis=2)
@@ -437,17 +444,22 @@ def _build_levels(
     return levels
 
 
-def _energy_is_fixed(hole: np.ndarray, options: TextureOptions) -> bool:
-    """Whether the hole's texture energy stays its continuation from the border (compared,
-    never voted). Near the border that continuation is a good prior: voted, in strokes, the EM
-    settled on smooth patches. Across a box it is a smooth interpolation over 40 px and more,
-    and fixed it held whole fills to flat sources (kodim01's stone wall came back a flat
-    grey-brown triangle). Blind pairs, voted against fixed (docs/texture.md, "Deep holes"):
-    boxes chosen 21 of 24 on Kodak and 15 of 21 on photos never tuned on for the manifold
-    fill, 21 of 24 and 14 of 21 for the unguided engine; thick strokes (up to 22 px on
-    Kodak, boxes from 37) were a draw."""
+def _deep_hole_rules(hole: np.ndarray, options: TextureOptions) -> tuple[bool, bool]:
+    """(whether the texture energy stays its continuation from the border, whether the guide's
+    low band and the damped middle band are applied) for ``hole``, by how far its pixels lie
+    from known ones on average. Near the border both pay: voted, in strokes, the energy let the
+    EM settle on smooth patches, and there the guide is at its most reliable. Across a box the
+    continued energy is a smooth interpolation over 40 px and more that held whole fills to
+    flat sources (kodim01's stone wall came back a flat grey-brown triangle), and the guide's
+    low band is the net's blotch: colour hazes from strong neighbours. Blind pairs on boxes
+    (docs/texture.md, "Deep holes"): voted energy chosen in 21 of 24 on Kodak and 15 of 21 on
+    photos never tuned on (the unguided engine: 21 / 24, 14 / 21); then the fill's own bands in
+    21 of 24 and 17 of 21. Thick strokes (up to 22 px on Kodak, boxes from 37) were a draw."""
     mean_distance = float(distance_to_known(hole)[hole].mean())
-    return mean_distance <= options.voted_energy_from_px
+    return (
+        mean_distance <= options.voted_energy_from_px,
+        mean_distance <= options.own_bands_from_px,
+    )
 
 
 def _em_levels(

@@ -203,3 +203,17 @@ def test_deep_holes_vote_their_texture_energy_and_strokes_keep_it_fixed():
         never_voted = fill(image, hole, seed=1, voted_energy_from_px=float("inf"))
         assert not np.array_equal(always_voted, never_voted)
         assert np.array_equal(rule, always_voted if voted else never_voted)
+
+
+def test_deep_holes_keep_their_own_bands_and_strokes_take_the_guides():
+    image, _ = two_texture_scene()
+    guide = np.full_like(image, 0.45)
+    deep = box(64, 96, 12, 52, 28, 68)  # a 40 x 40 square: its pixels ~7 px from known ones
+    stroke = box(64, 96, 30, 34, 10, 86)  # 4 px tall: ~1 px
+    for hole, own in ((deep, True), (stroke, False)):
+        rule = fill(image, hole, guide, seed=1, own_bands_from_px=5.0)
+        always_own = fill(image, hole, guide, seed=1, own_bands_from_px=0.0)
+        never_own = fill(image, hole, guide, seed=1, own_bands_from_px=float("inf"))
+        # The guide's flat grey pulls the bands of the fill towards it where it is applied.
+        assert not np.array_equal(always_own, never_own)
+        assert np.array_equal(rule, always_own if own else never_own)
