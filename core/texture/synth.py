@@ -9,9 +9,10 @@ the surroundings are. Coarse to fine: the coarsest level starts from the guide (
 guide, a smooth Telea fill: plain exemplar completion, the PatchMatch baseline); every finer level
 is rebuilt from its own pixels through the upsampled nearest-neighbour field, then refined.
 
-Last (guided only), HiFill's frequency split (Yi et al. 2020): the fill's low band is pulled
-towards the guide's, fully where the vote found no source agreeing with the guide, and its middle
-band is damped near the known pixels: texture in the wrong place costs more than a smooth fill.
+Last (guided), HiFill's frequency split (Yi et al. 2020): the fill's low band is pulled towards
+the guide's, fully where the vote found no source agreeing with the guide, and its middle band
+is damped near the known pixels: texture in the wrong place costs more than a smooth fill.
+Holes deeper than 24 px on average skip it and vote their texture energy (``_deep_hole_rules``).
 See docs/texture.md for the measurements behind each choice.
 """
 
@@ -420,7 +421,7 @@ def _build_levels(
     hole: np.ndarray,
     guide: np.ndarray | None,
     options: TextureOptions,
-    energy_fixed: bool = True,
+    energy_fixed: bool,
 ) -> list[_Level]:
     """The pyramid with its fixed channels, the coarsest level's hole set to its start."""
     # The guide is compared in its own band: the net's fill is smooth, the photo is not, and
