@@ -187,11 +187,17 @@ def run_bench(
                 score.count += 1
                 if save_dir is not None:
                     save_dir.mkdir(parents=True, exist_ok=True)
-                    name = f"{path.stem}_{kind}_{method}.png"
+                    name = saved_fill_name(path.stem, kind, method)
                     cv2.imwrite(str(save_dir / name), cv2.cvtColor(result, cv2.COLOR_RGB2BGR))
                 if on_image is not None:
                     on_image(method, kind, index)
     return {m: {c: s.summary() for c, s in per.items()} for m, per in scores.items()}
+
+
+def saved_fill_name(photo: str, kind: str, method: str) -> str:
+    """The file name ``run_bench(save_dir=...)`` gives one fill (``tools/blind_pairs.py`` reads
+    them back)."""
+    return f"{photo}_{kind}_{method}.png"
 
 
 def format_table(results: dict[str, dict[str, dict]]) -> str:

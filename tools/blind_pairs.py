@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.base.imageio import list_images
-from core.bench import bench_masks, read_rgb
+from core.bench import bench_masks, read_rgb, saved_fill_name
 from core.perceptual import hole_box
 from core.pipeline.session import FillRequest, fill
 
@@ -53,7 +53,7 @@ def pair_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def saved_fill(folder: Path, photo: str, kind: str, method: str) -> np.ndarray:
     """The fill ``bench --save`` wrote into ``folder`` for this photo, class and method."""
-    path = folder / f"{photo}_{kind}_{method}.png"
+    path = folder / saved_fill_name(photo, kind, method)
     if not path.is_file():
         raise SystemExit(f"{path} is missing: was the bench run with the same images and classes?")
     return read_rgb(path)
