@@ -34,7 +34,13 @@ from torch import nn
 from core.base.cpu import bf16_native, tune_allocator
 from core.base.progress import Progress
 from core.detect.tiling import EDGE_BORDER, tiled_steps
-from core.pretrained.lite0 import FEATURE_CHANNELS, Lite0Encoder, to_encoder_input
+from core.pretrained.lite0 import (
+    FEATURE_CHANNELS,
+    Lite0Encoder,
+    LiteEncoder,
+    fold_batch_norm,
+    to_encoder_input,
+)
 
 MODEL_NAME = "detect"
 # Tile side for large photos: each tile drags up to 152 px of context along each side, which
@@ -48,9 +54,15 @@ DEFAULT_TILE = 448
 # included): 640 px 1.16 GB 1.21 s/MP, 768 px 1.25 GB 1.04 s/MP, 1024 px 2.0 GB 0.86 s/MP.
 BF16_TILE = 768
 # Tile side of the lite0 net (float32): its margin is SEMANTIC_CONTEXT, not the unet's 150 px,
-# so larger tiles pay less for it. A 24 MP scan on 2 cores (AVX2): 512 px 1.63 s/MP 1.29 GB,
-# 640 px 1.48 s/MP 1.55 GB, 768 px 1.49 s/MP 2.0 GB: 640 keeps the 1.5 s/MP budget.
-SEMANTIC_TILE = 640
+# so larger tiles pay less for it. A 24 MP scan on 2 cores (AVX2), BatchNorms folded (see
+# ``fold_batch_norms``; peak RSS of the process, tools/bench_detect.py --large 24): 512 px
+# 1.37-1.50 s/MP 1050-1094 MiB, 576 px 1.25-1.43 s/MP 1127-1198 MiB, 640 px 1.22-1.43 s/MP
+# 1258-1261 MiB (unfolded: 640 px 1.48 s/MP 1429 MiB, 512 px 1.79 s/MP 1318 MiB). 576 keeps
+# the 1.5 s/MP budget with a margin and the earlier net's 1.25 GB.
+SEMANTIC_TILE = 576
+# A photo of at most this many px squared runs as one tile whatever the tile side (a Kodak
+# photo, 768 x 512, is one pass as before); its peak memory is that of a 640 px tile.
+SEMANTIC_WHOLE_SIDE = 640
 
 
 @dataclass(frozen=True)
@@ -222,6 +234,20 @@ class SemanticDetectNet(nn.Module):
         return self.head(self.last(torch.cat([up, self.fine(x)], 1)))
 
 
+def fold_batch_norms(net: nn.Module) -> nn.Module:
+    """``net`` (in eval mode) with every BatchNorm folded into the conv before it: the same
+    probabilities (to float rounding) for one pass over each activation less - a tenth of
+    the lite0 detector's time. For inference: a folded net does not train its BatchNorms."""
+    net.eval()
+    for sequence in [m for m in net.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(sequence) - 1):
+            if isinstance(sequence[i], nn.Conv2d) and isinstance(sequence[i + 1], nn.BatchNorm2d):
+                fold_batch_norm(sequence, str(i), str(i + 1))
+    if isinstance(getattr(net, "encoder", None), LiteEncoder):
+        net.encoder.fold_batch_norms()
+    return net
+
+
 def build_net(config: DetectNetConfig) -> nn.Module:
     """The damage net ``config`` describes (either architecture)."""
     if config.arch == "lite0":
@@ -320,9 +346,10 @@ def predict_steps(
             small = small[..., None] if small.ndim == 2 else small
         label = "damage net: tile" if factor == 1 else f"damage net at 1/{factor}: tile"
         side = tile or default_tile(net.config, bf16)
-        if tile is None and small.shape[0] * small.shape[1] <= side * side:
-            # No more pixels than one tile: run it whole. A 768 x 512 photo in 640 px tiles
-            # paid a second tile's margins (Kodak: 1.29 s/MP against 1.03 whole).
+        whole = max(side, SEMANTIC_WHOLE_SIDE if net.config.arch == "lite0" else 0)
+        if tile is None and small.shape[0] * small.shape[1] <= whole * whole:
+            # Small enough: run it whole. A 768 x 512 photo in 640 px tiles paid a second
+            # tile's margins (Kodak: 1.29 s/MP against 1.03 whole).
             side = max(small.shape[:2])
         steps = tiled_steps(
             run,
@@ -368,4 +395,4 @@ def load_net(models_dir=None) -> nn.Module:
         net.load_state_dict(tensors)
     except RuntimeError as error:
         raise ModelError(f"the {MODEL_NAME} weights do not fit their config: {error}") from None
-    return net.eval()
+    return fold_batch_norms(net)

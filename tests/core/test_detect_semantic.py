@@ -19,6 +19,7 @@ from core.detect.net import (
     DetectNetConfig,
     SemanticDetectNet,
     build_net,
+    fold_batch_norms,
     load_net,
     net_input,
     predict_steps,
@@ -96,6 +97,28 @@ def test_lite0_weights_load_from_a_models_folder(tmp_path):
     x = torch.rand(1, 5, 32, 32)
     with torch.no_grad():
         assert torch.allclose(loaded(x), saved.eval()(x))
+
+
+@pytest.mark.parametrize(
+    "config", [LITE0, DetectNetConfig(width=4, features=True, norm=True)], ids=["lite0", "unet"]
+)
+def test_folding_batch_norms_keeps_the_probabilities(config):
+    import copy
+
+    torch.manual_seed(0)
+    net = build_net(config)
+    # Trained statistics, not the identity a fresh BatchNorm starts with.
+    for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.2, 0.2)
+    net.eval()
+    folded = fold_batch_norms(copy.deepcopy(net))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(1, 5, 64, 96)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), net(x), atol=1e-4)
 
 
 def fake_scan(crack_value: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
