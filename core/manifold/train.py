@@ -45,7 +45,9 @@ from core.manifold.adversarial import (
     discriminator_loss,
     feature_matching,
     generator_adversarial,
+    patch_weight,
     r1_penalty,
+    weighted_mean,
 )
 from core.manifold.data import Batch, RandomCrops, split_files, validation_batches
 from core.manifold.guide_bench import bracket_scores, guide_cases, guide_scores
@@ -651,7 +653,9 @@ class ManifoldTask:
                 d_loss = d_loss + 0.5 * config.r1_gamma * config.r1_every * r1
                 out["r1"] = r1.detach()
             out["d_real"] = real.float().mean().detach()
-            out["d_fake"] = fake.float().mean().detach()
+            # Over the patches that hold filled pixels only, as the loss counts them: a mean
+            # over every patch of a fill moves with ``d_real`` and hides the separation.
+            out["d_fake"] = weighted_mean(fake.float(), patch_weight(fake_holes, fake)).detach()
         self.disc_optim.zero_grad(set_to_none=True)
         d_loss.backward()
         self.disc_optim.step()

@@ -15,7 +15,9 @@ from core.manifold.adversarial import (
     discriminator_loss,
     feature_matching,
     generator_adversarial,
+    patch_weight,
     r1_penalty,
+    weighted_mean,
 )
 from core.pretrained.lite0 import Lite0Encoder
 
@@ -66,6 +68,13 @@ def test_the_discriminator_loss_falls_as_it_tells_photos_from_fills():
     unsure = discriminator_loss(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), hole)
     right = discriminator_loss(torch.full((1, 1, 2, 2), 4.0), torch.full((1, 1, 2, 2), -4.0), hole)
     assert right < unsure
+
+
+def test_filled_patch_mean_leaves_out_patches_without_hole_pixels() -> None:
+    logits = torch.tensor([[[[-2.0, 5.0], [5.0, 5.0]]]])
+    hole = torch.zeros(1, 1, 8, 8)
+    hole[..., :4, :4] = 1  # only the top-left patch holds filled pixels
+    assert weighted_mean(logits, patch_weight(hole, logits)) == pytest.approx(-2.0)
 
 
 def test_r1_is_the_squared_gradient_norm_on_real_photos():

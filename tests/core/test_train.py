@@ -250,6 +250,21 @@ def test_adversarial_run_with_diversity_keeps_each_validated_checkpoint(
     assert set(result["val"]["grad_ratio"]) == {"scratch", "dust", "thin", "medium", "thick", "box"}
 
 
+def test_non_saturating_run_logs_the_discriminator_on_filled_patches_only(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The recipe's adversarial kind (non-saturating, R1, feature matching, DiffAugment) runs,
+    and logs the discriminator's mean logits on photos and on filled patches."""
+    out = tmp_path / "ns"
+    config = tiny_config(
+        steps=2, w_adv=0.1, adv_kind="ns", w_fm=1.0, r1_every=1, diff_aug=True, sample_fakes=True
+    )
+    assert _train(config, data_dir, out)["step"] == 2
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if "d_fake" in r]
+    assert steps and all(np.isfinite([r["d_real"], r["d_fake"], r["r1"]]).all() for r in steps)
+
+
 def test_warmup_cosine_ramps_up_then_decays_to_its_floor():
     from core.training.loop import warmup_cosine
 
